@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one header shared by the BPF datapath and user space: map keys and
+ * values, counter reasons, event records and limits. Both sides must agree on
+ * every byte here, so nothing in it may depend on which side includes it.
+ *
+ * Addresses: every source is stored as 16 bytes. IPv4 uses the IPv4-mapped
+ * IPv6 form ::ffff:a.b.c.d so that one LPM trie and one hash serve both
+ * families; an IPv4 /p is stored as prefix length 96 + p.
+ */
+#ifndef EDGEGUARD_H
+#define EDGEGUARD_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define EG_ADDR_LEN 16
+#define EG_V4_MAPPED_PREFIX 96 /* bits of ::ffff: in front of an IPv4 address */
+
+/* Defaults for map sizes; the loader may change them before load. */
+#define EG_DEFAULT_MAX_SOURCES (1U << 20)
+#define EG_DEFAULT_MAX_BANS (1U << 16)
+#define EG_DEFAULT_MAX_ALLOWS (1U << 14)
+#define EG_DEFAULT_V6_PREFIX 64
+#define EG_EVENTS_RINGBUF_BYTES (256 * 1024)
+
+/*
+ * Policies live in two generations so a new table can be written in full and
+ * then switched in with one write of eg_config.active_gen.
+ */
+#define EG_GENERATIONS 2
+#define EG_MAX_POLICIES 64 /* slot 0 of each generation is the default policy */
+#define EG_PORT_PROTOS 2   /* TCP, UDP */
+#define EG_PORT_SLOTS (EG_GENERATIONS * EG_PORT_PROTOS * 65536)
+
+/* Bounds that keep the verifier happy and the parser honest. */
+#define EG_MAX_IPV6_EXT_HDRS 6 /* more than this in one packet is malformed */
+#define EG_MAX_BAN_NESTING 8   /* CIDR bans inside CIDR bans we look through */
+
+enum eg_l4_index {
+	EG_L4_TCP = 0,
+	EG_L4_UDP = 1,
+};
+
+static inline __u32 eg_port_slot(__u32 gen, __u32 l4, __u32 port)
+{
+	return (gen << 17) | (l4 << 16) | (port & 0xffff);
+}
+
+struct eg_addr {
+	__u8 a[EG_ADDR_LEN];
+};
+
+/* Key of the allow and CIDR-ban LPM tries; prefixlen counts over all 128 bits. */
+struct eg_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[EG_ADDR_LEN];
+};
+
+enum eg_ban_origin {
+	EG_ORIGIN_MANUAL = 0,
+	EG_ORIGIN_AUTO = 1,   /* set by the datapath itself */
+	EG_ORIGIN_POLICY = 2, /* a static ban from the policy file */
+	EG_ORIGIN_FLEET = 3,  /* learned from another host */
+	EG_ORIGIN_MAX,
+};
+
+/* Value of both ban maps (exact-address hash and CIDR trie). */
+struct eg_ban {
+	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = permanent */
+	__u64 created_ns; /* CLOCK_BOOTTIME */
+	__u32 prefixlen;  /* of the key, so the kernel can look past an expired CIDR */
+	__u16 origin;     /* enum eg_ban_origin */
+	__u16 policy;     /* policy slot that triggered an auto-ban */
+	__u32 trigger;    /* enum eg_reason that triggered an auto-ban */
+	__u32 _pad;
+};
+
+struct eg_allow {
+	__u64 created_ns;
+};
+
+/*
+ * A token bucket as GCRA: interval_ns = 1e9 / rate, tolerance_ns =
+ * (burst - 1) * interval_ns. rate == 0 disables the bucket. User space fills
+ * the derived fields; the datapath never divides.
+ */
+struct eg_bucket_cfg {
+	__u32 rate;  /* per second */
+	__u32 burst; /* back-to-back allowance */
+	__u64 interval_ns;
+	__u64 tolerance_ns;
+};
+
+enum eg_mode {
+	EG_MODE_ENFORCE = 0,
+	EG_MODE_DRY_RUN = 1,
+};
+
+struct eg_policy {
+	struct eg_bucket_cfg syn; /* new TCP connections: SYN without ACK */
+	struct eg_bucket_cfg pkt; /* every packet */
+	__u32 ban_after;          /* drops within ban_window_s that trigger an auto-ban; 0 = never */
+	__u32 ban_window_s;
+	__u32 ban_ttl_s;          /* 0 = permanent */
+	__u32 mode;               /* enum eg_mode */
+	__u32 max_conns;          /* reserved for connection tracking; 0 = no cap */
+	__u32 _pad;
+};
+
+struct eg_config {
+	__u32 active_gen; /* which generation of eg_policies/eg_port_policy is live */
+	__u32 v6_prefix;  /* IPv6 sources are aggregated to this prefix length */
+};
+
+/* Per-source, per-policy state in the LRU hash. */
+struct eg_source_key {
+	struct eg_addr addr; /* IPv6 already masked to eg_config.v6_prefix */
+	__u32 policy;
+};
+
+struct eg_source {
+	__u64 syn_tat; /* GCRA theoretical arrival time, CLOCK_BOOTTIME ns */
+	__u64 pkt_tat;
+	__u64 window_start_ns;
+	__u64 last_seen_ns;
+	__u64 packets;
+	__u64 syns;
+	__u64 drops;
+	__u32 window_drops;
+	__u32 _pad;
+};
+
+/*
+ * Counter reasons. Every packet moves exactly one of the verdict reasons
+ * (below EG_R_VERDICTS); the rest count events that ride on a verdict.
+ */
+enum eg_reason {
+	EG_R_PASSED = 0,
+	EG_R_ALLOWLISTED,
+	EG_R_BANNED,      /* exact-address ban */
+	EG_R_BANNED_CIDR, /* CIDR ban */
+	EG_R_SYN_RATE,
+	EG_R_PKT_RATE,
+	EG_R_MALFORMED,   /* truncated or unparseable IP packet */
+	EG_R_NON_IP,
+	EG_R_DRY_RUN_WOULD_DROP, /* passed only because its policy is in dry-run */
+	EG_R_VERDICTS,
+	EG_R_AUTOBAN = EG_R_VERDICTS,
+	EG_R_DRY_RUN_WOULD_BAN,
+	EG_R_FRAGMENT,    /* non-first fragment: source checked, L4 policy skipped */
+	EG_R_SYN_SEEN,
+	EG_R_EVENTS_LOST, /* ring buffer full */
+	EG_R_BAN_FAILED,  /* an auto-ban could not be inserted (ban map full) */
+	EG_R_MAX,
+};
+
+/* Per-policy counters: one per-CPU array slot per policy. */
+enum eg_policy_counter {
+	EG_PC_PACKETS = 0,
+	EG_PC_PASSED,
+	EG_PC_SYN_DROP,
+	EG_PC_PKT_DROP,
+	EG_PC_WOULD_DROP,
+	EG_PC_AUTOBAN,
+	EG_PC_WOULD_BAN,
+	EG_PC_MAX,
+};
+
+struct eg_policy_counters {
+	__u64 c[EG_PC_MAX];
+};
+
+enum eg_event_type {
+	EG_EV_AUTOBAN = 1,
+	EG_EV_WOULD_BAN = 2, /* dry-run policy reached its ban threshold */
+};
+
+struct eg_event {
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	struct eg_addr addr;
+	__u32 prefixlen; /* of addr, 128-based */
+	__u32 type;      /* enum eg_event_type */
+	__u32 policy;
+	__u32 trigger;   /* enum eg_reason */
+	__u32 ttl_s;
+	__u32 window_drops;
+};
+
+#endif /* EDGEGUARD_H */

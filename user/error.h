@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* One-line error messages carried out of the library to whoever prints them. */
+#ifndef EG_ERROR_H
+#define EG_ERROR_H
+
+#define EG_ERR_LEN 256
+
+struct eg_err {
+	char msg[EG_ERR_LEN];
+};
+
+/* Sets e->msg (if e is not NULL) and returns -1, so callers can `return eg_fail(...)`. */
+int eg_fail(struct eg_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The datapath's maps as plain file descriptors, so the same list and policy
+ * code works on a freshly loaded skeleton and on maps re-opened from pins.
+ */
+#ifndef EG_MAPS_H
+#define EG_MAPS_H
+
+#include <stdint.h>
+#include "../bpf/edgeguard.h"
+#include "error.h"
+
+struct edgeguard_bpf;
+
+struct eg_maps {
+	int allow;
+	int ban_exact;
+	int ban_cidr;
+	int sources;
+	int config;
+	int policies;
+	int port_policy;
+	int counters;
+	int policy_counters;
+	int events;
+};
+
+/* Sizes fixed at load time. Zero fields take the defaults from edgeguard.h. */
+struct eg_sizes {
+	uint32_t max_sources;
+	uint32_t max_bans;
+	uint32_t max_allows;
+};
+
+/* Opens and loads the datapath with the given sizes; nothing is attached. */
+struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e);
+
+/* Fills m from a loaded skeleton. */
+void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m);
+
+/* Current CLOCK_BOOTTIME in ns: the datapath's clock for bans and buckets. */
+uint64_t eg_now_ns(void);
+
+/* Sums a per-CPU u64 counter array of n entries into out[n]. */
+int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e);
+int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
+			    struct eg_policy_counters *out, struct eg_err *e);
+
+const char *eg_reason_name(unsigned int reason);
+const char *eg_origin_name(unsigned int origin);
+
+#endif
