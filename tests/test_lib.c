@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The user-space library: address and CIDR parsing, policy validation, and
+ * the ban/allow/policy operations on real (loaded, unattached) maps.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "addr.h"
+#include "lists.h"
+#include "maps.h"
+#include "policy.h"
+#include "edgeguard.skel.h"
+#include "testlib.h"
+
+static void expect_cidr(const char *in, unsigned int plen, const char *formatted)
+{
+	struct eg_lpm_key k;
+	struct eg_err e = { "" };
+	char out[EG_CIDR_STRLEN];
+
+	CHECK(eg_parse_cidr(in, &k, &e) == 0, "'%s' rejected: %s", in, e.msg);
+	CHECK_EQ(k.prefixlen, plen, in);
+	eg_format_cidr(&k, out, sizeof(out));
+	CHECK(!strcmp(out, formatted), "'%s' formats as '%s', want '%s'", in, out, formatted);
+}
+
+static void expect_bad_cidr(const char *in, const char *msg)
+{
+	struct eg_lpm_key k;
+	struct eg_err e = { "" };
+
+	CHECK(eg_parse_cidr(in, &k, &e) == -1, "'%s' accepted", in);
+	CHECK(!strcmp(e.msg, msg), "'%s': message '%s', want '%s'", in ? in : "(null)", e.msg, msg);
+}
+
+static void cidr_parsing_accepts_hosts_and_networks(void)
+{
+	expect_cidr("203.0.113.7", 128, "203.0.113.7");
+	expect_cidr("203.0.113.7/32", 128, "203.0.113.7");
+	expect_cidr("198.51.100.0/24", 120, "198.51.100.0/24");
+	expect_cidr("0.0.0.0/0", 96, "0.0.0.0/0");
+	expect_cidr("2001:db8::1", 128, "2001:db8::1");
+	expect_cidr("2001:db8:1:2::/64", 64, "2001:db8:1:2::/64");
+	expect_cidr("::/0", 0, "::/0");
+	/* An IPv4-mapped IPv6 address is the same key as the IPv4 address. */
+	expect_cidr("::ffff:203.0.113.7", 128, "203.0.113.7");
+}
+
+static void cidr_parsing_rejects_bad_input(void)
+{
+	expect_bad_cidr("", "empty address");
+	expect_bad_cidr("10.0.0.300", "'10.0.0.300' is not an IPv4 address");
+	expect_bad_cidr("banana", "'banana' is not an IPv4 address");
+	expect_bad_cidr("2001:db8::g", "'2001:db8::g' is not an IPv6 address");
+	expect_bad_cidr("10.0.0.0/33", "'10.0.0.0/33': prefix length 33 is longer than 32");
+	expect_bad_cidr("2001:db8::/129", "'2001:db8::/129': prefix length 129 is longer than 128");
+	expect_bad_cidr("10.0.0.0/", "'10.0.0.0/': prefix length '' is not a number");
+	expect_bad_cidr("10.0.0.0/-1", "'10.0.0.0/-1': prefix length '-1' is not a number");
+	expect_bad_cidr("10.0.0.0/8x", "'10.0.0.0/8x': prefix length '8x' is not a number");
+	expect_bad_cidr("10.1.2.3/8", "'10.1.2.3/8' has host bits set; did you mean 10.0.0.0/8?");
+	expect_bad_cidr("2001:db8::1/64",
+			"'2001:db8::1/64' has host bits set; did you mean 2001:db8::/64?");
+}
+
+static struct eg_policy_table limited_table(void)
+{
+	struct eg_policy_table t;
+
+	eg_policy_table_init(&t);
+	t.def.syn = (struct eg_rate_spec){ .set = true, .rate = 5, .burst = 20 };
+	return t;
+}
+
+static void expect_invalid(struct eg_policy_table *t, const char *msg)
+{
+	struct eg_err e = { "" };
+
+	CHECK(eg_policy_validate(t, &e) == -1, "table accepted, want '%s'", msg);
+	CHECK(!strcmp(e.msg, msg), "message '%s', want '%s'", e.msg, msg);
+}
+
+static void policy_validation_names_the_field(void)
+{
+	struct eg_policy_table t = limited_table();
+	struct eg_err e = { "" };
+
+	CHECK(eg_policy_validate(&t, &e) == 0, "valid table rejected: %s", e.msg);
+
+	t.def.syn.rate = 0;
+	t.def.syn.burst = 0;
+	expect_invalid(&t, "default.syn: rate and burst are both 0 (omit the limit to disable it)");
+	t.def.syn.burst = 3;
+	expect_invalid(&t, "default.syn.rate: must be at least 1 per second");
+	t = limited_table();
+	t.def.pkt = (struct eg_rate_spec){ .set = true, .rate = 10, .burst = 0 };
+	expect_invalid(&t, "default.packets.burst: must be at least 1");
+
+	t = limited_table();
+	t.v6_prefix = 0;
+	expect_invalid(&t, "ipv6_prefix: 0 is not between 1 and 128");
+
+	t = limited_table();
+	t.def.ban_after = 10;
+	expect_invalid(&t, "default.ban_window: must be at least 1 second when ban_after is set");
+
+	t = limited_table();
+	t.nrules = 2;
+	snprintf(t.rules[0].name, sizeof(t.rules[0].name), "policies[0]");
+	t.rules[0].l4 = EG_L4_TCP;
+	t.rules[0].port_lo = 8000;
+	t.rules[0].port_hi = 8100;
+	t.rules[1] = t.rules[0];
+	snprintf(t.rules[1].name, sizeof(t.rules[1].name), "policies[1]");
+	t.rules[1].port_lo = t.rules[1].port_hi = 8080;
+	expect_invalid(&t, "policies[1].port: 8080-8080 overlaps policies[0] (8000-8100)");
+	t.rules[1].l4 = EG_L4_UDP; /* same port, other protocol: fine */
+	CHECK(eg_policy_validate(&t, &e) == 0, "tcp and udp on one port rejected: %s", e.msg);
+	t.rules[1].port_lo = 0;
+	t.rules[1].port_hi = 0;
+	expect_invalid(&t, "policies[1].port: range 0-0 is empty or starts at 0");
+}
+
+static struct edgeguard_bpf *load_small(struct eg_maps *m, uint32_t max_bans)
+{
+	struct eg_sizes sz = { .max_sources = 1024, .max_bans = max_bans, .max_allows = 16 };
+	struct eg_err e = { "" };
+	struct edgeguard_bpf *skel = eg_load(&sz, &e);
+
+	CHECK(skel != NULL, "load failed: %s", e.msg);
+	if (skel)
+		eg_maps_from_skel(skel, m);
+	return skel;
+}
+
+static struct eg_lpm_key key_of(const char *text)
+{
+	struct eg_lpm_key k;
+	struct eg_err e;
+
+	if (eg_parse_cidr(text, &k, &e))
+		memset(&k, 0, sizeof(k));
+	return k;
+}
+
+static int count_bans(const struct eg_ban_entry *b, void *ctx)
+{
+	(void)b;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void bans_go_to_the_right_map_and_come_back(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 64);
+	struct eg_lpm_key host = key_of("203.0.113.7"), net = key_of("198.51.100.0/24"),
+			  host6 = key_of("2001:db8::7"), net6 = key_of("2001:db8:1::/48");
+	struct eg_ban ban;
+	struct eg_err e = { "" };
+	uint64_t before = eg_now_ns();
+	int n = 0;
+
+	if (!skel)
+		return;
+	CHECK(eg_ban_add(&m, &host, 600, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_POLICY, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &host6, 60, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &net6, 60, EG_ORIGIN_FLEET, &e) == 0, "%s", e.msg);
+
+	CHECK(bpf_map_lookup_elem(m.ban_exact, host.addr, &ban) == 0, "host not in the exact map");
+	CHECK(bpf_map_lookup_elem(m.ban_cidr, &net, &ban) == 0, "CIDR not in the trie");
+	CHECK(eg_ban_get(&m, &host, &ban) == 1, "host ban not found");
+	CHECK(ban.expires_ns >= before + 600000000000ULL &&
+		      ban.expires_ns <= eg_now_ns() + 600000000000ULL,
+	      "expiry %llu not now+600s", (unsigned long long)ban.expires_ns);
+	CHECK_EQ(ban.origin, EG_ORIGIN_MANUAL, "origin");
+	CHECK(eg_ban_get(&m, &net, &ban) == 1, "CIDR ban not found");
+	CHECK_EQ(ban.expires_ns, 0, "permanent ban expiry");
+	CHECK_EQ(ban.prefixlen, net.prefixlen, "stored prefix length");
+	/* A /25 inside the banned /24 is not itself a ban entry. */
+	{
+		struct eg_lpm_key inner = key_of("198.51.100.0/25");
+
+		CHECK(eg_ban_get(&m, &inner, &ban) == 0, "covered /25 reported as its own ban");
+	}
+	CHECK(eg_ban_foreach(&m, count_bans, &n, &e) == 0, "%s", e.msg);
+	CHECK_EQ(n, 4, "bans listed");
+
+	CHECK(eg_ban_del(&m, &host, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_del(&m, &net6, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_del(&m, &host, &e) == -1, "second unban succeeded");
+	CHECK(!strcmp(e.msg, "203.0.113.7 is not banned"), "message '%s'", e.msg);
+	n = 0;
+	eg_ban_foreach(&m, count_bans, &n, &e);
+	CHECK_EQ(n, 2, "bans left");
+	edgeguard_bpf__destroy(skel);
+}
+
+static void full_ban_list_is_a_clear_error(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 2);
+	struct eg_err e = { "" };
+	struct eg_lpm_key a = key_of("192.0.2.1"), b = key_of("192.0.2.2"), c = key_of("192.0.2.3");
+
+	if (!skel)
+		return;
+	CHECK(eg_ban_add(&m, &a, 0, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &b, 0, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &c, 0, EG_ORIGIN_MANUAL, &e) == -1, "third ban fit in a map of two");
+	CHECK(!strcmp(e.msg, "cannot add 192.0.2.3 to the ban list: the list is full (raise its size)"),
+	      "message '%s'", e.msg);
+	/* Re-banning an address already there still works on a full map. */
+	CHECK(eg_ban_add(&m, &a, 60, EG_ORIGIN_MANUAL, &e) == 0, "re-ban on full map: %s", e.msg);
+	edgeguard_bpf__destroy(skel);
+}
+
+static int count_allows(const struct eg_allow_entry *a, void *ctx)
+{
+	(void)a;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void allowlist_add_list_delete(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 16);
+	struct eg_lpm_key lb = key_of("10.0.0.0/8"), v6 = key_of("2001:db8::/32");
+	struct eg_err e = { "" };
+	int n = 0;
+
+	if (!skel)
+		return;
+	CHECK(eg_allow_add(&m, &lb, &e) == 0, "%s", e.msg);
+	CHECK(eg_allow_add(&m, &v6, &e) == 0, "%s", e.msg);
+	CHECK(eg_allow_foreach(&m, count_allows, &n, &e) == 0, "%s", e.msg);
+	CHECK_EQ(n, 2, "allows listed");
+	CHECK(eg_allow_del(&m, &lb, &e) == 0, "%s", e.msg);
+	CHECK(eg_allow_del(&m, &lb, &e) == -1, "deleted twice");
+	CHECK(!strcmp(e.msg, "10.0.0.0/8 is not on the allowlist"), "message '%s'", e.msg);
+	edgeguard_bpf__destroy(skel);
+}
+
+static uint32_t active_gen(const struct eg_maps *m)
+{
+	struct eg_config cfg = { 0 };
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(m->config, &zero, &cfg);
+	return cfg.active_gen;
+}
+
+static void invalid_policy_leaves_the_live_one_alone(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 16);
+	struct eg_policy_table good = limited_table(), bad = limited_table();
+	struct eg_policy live;
+	struct eg_err e = { "" };
+	uint32_t gen, idx;
+
+	if (!skel)
+		return;
+	CHECK(eg_policy_install(&m, &good, &e) == 0, "%s", e.msg);
+	gen = active_gen(&m);
+	bad.def.syn.burst = 0;
+	CHECK(eg_policy_install(&m, &bad, &e) == -1, "invalid table installed");
+	CHECK_EQ(active_gen(&m), gen, "generation after a rejected install");
+	idx = gen * EG_MAX_POLICIES;
+	CHECK(bpf_map_lookup_elem(m.policies, &idx, &live) == 0, "cannot read live policy");
+	CHECK_EQ(live.syn.rate, 5, "live syn rate");
+	CHECK_EQ(live.syn.interval_ns, 200000000, "interval of 5/s");
+	CHECK_EQ(live.syn.tolerance_ns, 19ULL * 200000000, "tolerance of burst 20");
+
+	CHECK(eg_policy_install(&m, &good, &e) == 0, "%s", e.msg);
+	CHECK_EQ(active_gen(&m), !gen, "generation after a second install");
+	edgeguard_bpf__destroy(skel);
+}
+
+int main(void)
+{
+	libbpf_set_print(NULL);
+	RUN(cidr_parsing_accepts_hosts_and_networks);
+	RUN(cidr_parsing_rejects_bad_input);
+	RUN(policy_validation_names_the_field);
+	RUN(bans_go_to_the_right_map_and_come_back);
+	RUN(full_ban_list_is_a_clear_error);
+	RUN(allowlist_add_list_delete);
+	RUN(invalid_policy_leaves_the_live_one_alone);
+	return tl_exit_code();
+}
