@@ -8,7 +8,7 @@ ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf -Iuser
-LDLIBS  := -lbpf -lelf -lz
+LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz
 BPFFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
 # Debian packages the build, the tests and the benchmark need.
@@ -24,6 +24,9 @@ LIB_SRCS := $(wildcard user/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 LIB      := $(BUILD)/libedgeguard.a
 
+CLI_SRCS := $(wildcard cli/*.c)
+CLI      := $(BUILD)/edgeguard
+
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
@@ -31,7 +34,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(LIB) $(TEST_BINS)
+all: $(LIB) $(CLI) $(TEST_BINS)
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -63,6 +66,9 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@
+
+$(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(LIB)
+	$(CC) $(CFLAGS) -Icli $(CLI_SRCS) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD):
 	mkdir -p $(BUILD)

@@ -154,3 +154,36 @@ int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 	free(vals);
 	return 0;
 }
+
+long eg_map_count(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	void *key, *next;
+	long n = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	key = calloc(2, info.key_size);
+	if (!key)
+		return -1;
+	next = (char *)key + info.key_size;
+	/* 1M LRU entries is ~1M syscalls here; good enough for status, and
+	 * batch lookups do not cover LPM tries. */
+	if (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		do {
+			n++;
+			memcpy(key, next, info.key_size);
+		} while (bpf_map_get_next_key(fd, key, next) == 0);
+	}
+	free(key);
+	return n;
+}
+
+uint32_t eg_map_capacity(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}

@@ -49,4 +49,9 @@ int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 const char *eg_reason_name(unsigned int reason);
 const char *eg_origin_name(unsigned int origin);
 
+/* Number of entries in a map (walks it; LPM tries have no batch operations). */
+long eg_map_count(int fd);
+/* max_entries of a map. */
+uint32_t eg_map_capacity(int fd);
+
 #endif

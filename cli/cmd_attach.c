@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* attach, detach, status, stats, policy: lifecycle and configuration. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "apply.h"
+#include "attach.h"
+#include "cli.h"
+#include "pins.h"
+
+#define MAX_IFACES 256
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static int load_and_apply(const struct eg_policy_file *f)
+{
+	struct eg_maps m;
+	struct eg_err e = { "" };
+	int rc;
+
+	if (eg_maps_open_pinned(&m, &e))
+		return cli_fail(&e);
+	rc = eg_apply_policy_file(&m, f, &e);
+	eg_maps_close(&m);
+	if (rc || eg_policy_meta_write(f, &e))
+		return cli_fail(&e);
+	return EXIT_OK;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ 0 },
+	};
+	struct eg_policy_file pf;
+	struct eg_err e = { "" };
+	enum eg_xdp_mode mode = EG_XDP_AUTO;
+	const char *policy = NULL;
+	int c, rc;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: edgeguard attach <ifname> [--policy FILE] [--xdp-mode native|skb|auto]\n"
+		       "Loads the XDP datapath on the interface (through libxdp, next to other XDP\n"
+		       "programs) and pins its maps under %s, so enforcement continues\n"
+		       "without any process. Attaching twice changes nothing; all interfaces share\n"
+		       "one set of lists and policies. --policy is checked before anything is touched.\n",
+		       eg_pin_dir());
+		return EXIT_OK;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'p')
+			policy = optarg;
+		else if (c == 'm') {
+			if (eg_parse_xdp_mode(optarg, &mode, &e))
+				return cli_usage_error("attach", "%s", e.msg);
+		} else
+			return cli_usage_error("attach", "unknown option");
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("attach", "expected exactly one interface name");
+	memset(&pf, 0, sizeof(pf));
+	if (policy && eg_policy_file_load(policy, &pf, &e))
+		return cli_fail(&e);
+
+	rc = eg_attach(argv[optind], mode, policy ? &pf.sizes : NULL, &e);
+	if (rc < 0) {
+		eg_policy_file_free(&pf);
+		return cli_fail(&e);
+	}
+	printf(rc == 1 ? "edgeguard already attached to %s\n" : "attached to %s\n", argv[optind]);
+	if (policy) {
+		rc = load_and_apply(&pf);
+		if (rc == EXIT_OK)
+			printf("policy %s (hash %s) in force\n", pf.path, pf.hash);
+	} else {
+		rc = EXIT_OK;
+	}
+	eg_policy_file_free(&pf);
+	return rc;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	struct eg_err e = { "" };
+	bool last = false;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: edgeguard detach <ifname>\n"
+		       "Removes edgeguard's XDP program from the interface and nothing else. When no\n"
+		       "interface is left, the pinned maps (bans, counters, state) are removed too.\n");
+		return EXIT_OK;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage_error("detach", "expected exactly one interface name");
+	if (eg_detach(argv[1], &last, &e))
+		return cli_fail(&e);
+	printf("detached from %s\n", argv[1]);
+	if (last) {
+		if (eg_pins_remove(&e))
+			return cli_fail(&e);
+		eg_policy_meta_remove();
+		printf("no interface left: removed the pinned maps in %s\n", eg_pin_dir());
+	}
+	return EXIT_OK;
+}
+
+static cJSON *counters_json(const uint64_t *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (unsigned int r = 0; r < EG_R_MAX; r++)
+		cJSON_AddNumberToObject(o, eg_reason_name(r), (double)c[r]);
+	return o;
+}
+
+static void print_counters(const uint64_t *c)
+{
+	for (unsigned int r = 0; r < EG_R_MAX; r++)
+		printf("  %-20s %llu%s\n", eg_reason_name(r), (unsigned long long)c[r],
+		       r < EG_R_VERDICTS ? "" : "   (event)");
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	uint64_t c[EG_R_MAX];
+	struct eg_maps m;
+	struct eg_err e = { "" };
+	int rc;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: edgeguard stats [--json]\n"
+		       "Packet counters by reason since the maps were created. The verdict reasons\n"
+		       "add up to every packet seen; '(event)' counters ride on a verdict.\n");
+		return EXIT_OK;
+	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
+		return cli_usage_error("stats", "unexpected argument '%s'", argv[argc - 1]);
+	if (eg_maps_open_pinned(&m, &e))
+		return cli_fail(&e);
+	rc = eg_read_counters(&m, c, &e);
+	eg_maps_close(&m);
+	if (rc)
+		return cli_fail(&e);
+	if (argc == 2)
+		cli_print_json(counters_json(c));
+	else
+		print_counters(c);
+	return EXIT_OK;
+}
+
+struct fill {
+	const char *name;
+	int fd;
+	long used;
+	uint32_t cap;
+};
+
+int cmd_status(int argc, char **argv)
+{
+	struct eg_iface ifs[MAX_IFACES];
+	struct eg_policy_meta meta;
+	struct eg_maps m;
+	struct eg_err e = { "" };
+	uint64_t c[EG_R_MAX];
+	bool json = argc == 2;
+	int n;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: edgeguard status [--json]\n"
+		       "Interfaces and XDP mode, the policy in force (file and hash), map fill\n"
+		       "levels and counters. Exit status 1 when edgeguard is not attached.\n");
+		return EXIT_OK;
+	}
+	if (argc > 2 || (json && strcmp(argv[1], "--json")))
+		return cli_usage_error("status", "unexpected argument '%s'", argv[argc - 1]);
+	n = eg_list_attached(ifs, MAX_IFACES, &e);
+	if (n < 0)
+		return cli_fail(&e);
+	if (eg_maps_open_pinned(&m, &e)) {
+		if (json) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(o, "attached", false);
+			cJSON_AddStringToObject(o, "error", e.msg);
+			cli_print_json(o);
+			return EXIT_FAIL;
+		}
+		return cli_fail(&e);
+	}
+	{
+		struct fill maps[] = {
+			{ "sources", m.sources, 0, 0 },
+			{ "bans_exact", m.ban_exact, 0, 0 },
+			{ "bans_cidr", m.ban_cidr, 0, 0 },
+			{ "allows", m.allow, 0, 0 },
+		};
+		bool have_meta = eg_policy_meta_read(&meta) == 0;
+		int nmaps = sizeof(maps) / sizeof(maps[0]);
+
+		for (int i = 0; i < nmaps; i++) {
+			maps[i].used = eg_map_count(maps[i].fd);
+			maps[i].cap = eg_map_capacity(maps[i].fd);
+		}
+		if (eg_read_counters(&m, c, &e)) {
+			eg_maps_close(&m);
+			return cli_fail(&e);
+		}
+		eg_maps_close(&m);
+		if (json) {
+			cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "interfaces");
+			cJSON *mj = cJSON_AddObjectToObject(o, "maps");
+
+			cJSON_AddBoolToObject(o, "attached", n > 0);
+			for (int i = 0; i < n && i < MAX_IFACES; i++) {
+				cJSON *x = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(x, "name", ifs[i].name);
+				cJSON_AddStringToObject(x, "xdp_mode", ifs[i].mode);
+				cJSON_AddItemToArray(arr, x);
+			}
+			if (have_meta) {
+				cJSON *p = cJSON_AddObjectToObject(o, "policy");
+
+				cJSON_AddStringToObject(p, "file", meta.path);
+				cJSON_AddStringToObject(p, "hash", meta.hash);
+				cJSON_AddNumberToObject(p, "loaded_at", (double)meta.loaded_at);
+			} else {
+				cJSON_AddNullToObject(o, "policy");
+			}
+			for (int i = 0; i < nmaps; i++) {
+				cJSON *x = cJSON_AddObjectToObject(mj, maps[i].name);
+
+				cJSON_AddNumberToObject(x, "entries", (double)maps[i].used);
+				cJSON_AddNumberToObject(x, "capacity", maps[i].cap);
+			}
+			cJSON_AddItemToObject(o, "counters", counters_json(c));
+			cli_print_json(o);
+			return EXIT_OK;
+		}
+		printf("pins:       %s\n", eg_pin_dir());
+		printf("interfaces: ");
+		if (!n)
+			printf("none (the pinned maps exist but nothing is attached)");
+		for (int i = 0; i < n && i < MAX_IFACES; i++)
+			printf("%s%s (%s)", i ? ", " : "", ifs[i].name, ifs[i].mode);
+		printf("\n");
+		if (have_meta) {
+			char when[32];
+			time_t t = (time_t)meta.loaded_at;
+
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+			printf("policy:     %s (hash %s, loaded %s)\n", meta.path, meta.hash, when);
+		} else {
+			printf("policy:     none loaded (no limits; lists still apply)\n");
+		}
+		printf("maps:\n");
+		for (int i = 0; i < nmaps; i++)
+			printf("  %-12s %ld / %u (%.1f%%)\n", maps[i].name, maps[i].used, maps[i].cap,
+			       maps[i].cap ? 100.0 * (double)maps[i].used / maps[i].cap : 0.0);
+		printf("counters:\n");
+		print_counters(c);
+	}
+	return EXIT_OK;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+	struct eg_policy_file pf;
+	struct eg_err e = { "" };
+	int rc;
+
+	if (wants_help(argc, argv) || argc < 2) {
+		printf("usage: edgeguard policy check FILE   validate, touching nothing\n"
+		       "       edgeguard policy load FILE    validate, then switch atomically\n"
+		       "Errors name the file, the JSON path and the reason. An invalid file changes\n"
+		       "nothing; a valid one keeps per-source state and bans. Schema: docs/policy.md.\n");
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "check") && strcmp(argv[1], "load"))
+		return cli_usage_error("policy", "unknown subcommand '%s'", argv[1]);
+	if (argc != 3)
+		return cli_usage_error("policy", "expected exactly one FILE");
+	memset(&pf, 0, sizeof(pf));
+	if (eg_policy_file_load(argv[2], &pf, &e))
+		return cli_fail(&e);
+	if (!strcmp(argv[1], "check")) {
+		printf("%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)\n", argv[2],
+		       pf.table.nrules, pf.nallow, pf.nbans, pf.hash);
+		eg_policy_file_free(&pf);
+		return EXIT_OK;
+	}
+	rc = load_and_apply(&pf);
+	if (rc == EXIT_OK)
+		printf("policy %s (hash %s) in force\n", pf.path, pf.hash);
+	eg_policy_file_free(&pf);
+	return rc;
+}

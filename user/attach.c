@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "attach.h"
+#include "pins.h"
+#include "edgeguard.skel.h"
+
+#define EG_PROG_NAME "edgeguard_xdp"
+
+int eg_parse_xdp_mode(const char *text, enum eg_xdp_mode *out, struct eg_err *e)
+{
+	if (!strcmp(text, "auto"))
+		*out = EG_XDP_AUTO;
+	else if (!strcmp(text, "native"))
+		*out = EG_XDP_NATIVE;
+	else if (!strcmp(text, "skb"))
+		*out = EG_XDP_SKB;
+	else
+		return eg_fail(e, "--xdp-mode: '%s' is not one of native, skb, auto", text);
+	return 0;
+}
+
+static const char *mode_name(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "skb";
+	case XDP_MODE_HW:
+		return "hw";
+	default:
+		return "unknown";
+	}
+}
+
+static int ifindex_of(const char *ifname, struct eg_err *e)
+{
+	unsigned int idx = if_nametoindex(ifname);
+
+	if (!idx)
+		return eg_fail(e, "unknown interface '%s'", ifname);
+	return (int)idx;
+}
+
+/* Our program in the interface's dispatcher, or NULL. Caller closes *mp. */
+static struct xdp_program *find_ours(int ifindex, struct xdp_multiprog **mp)
+{
+	struct xdp_program *p = NULL;
+
+	*mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(*mp)) {
+		*mp = NULL;
+		return NULL;
+	}
+	if (xdp_multiprog__is_legacy(*mp)) {
+		p = xdp_multiprog__main_prog(*mp);
+		return p && !strcmp(xdp_program__name(p), EG_PROG_NAME) ? p : NULL;
+	}
+	while ((p = xdp_multiprog__next_prog(p, *mp)))
+		if (!strcmp(xdp_program__name(p), EG_PROG_NAME))
+			return p;
+	return NULL;
+}
+
+static int size_maps(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
+{
+	struct eg_sizes s = { 0 };
+
+	if (eg_pins_exist()) {
+		if (eg_pinned_sizes(&s, e))
+			return -1;
+		if (want && ((want->max_sources && want->max_sources != s.max_sources) ||
+			     (want->max_bans && want->max_bans != s.max_bans) ||
+			     (want->max_allows && want->max_allows != s.max_allows)))
+			return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u); detach every interface to change them",
+				       s.max_sources, s.max_bans, s.max_allows);
+	} else {
+		s.max_sources = want && want->max_sources ? want->max_sources : EG_DEFAULT_MAX_SOURCES;
+		s.max_bans = want && want->max_bans ? want->max_bans : EG_DEFAULT_MAX_BANS;
+		s.max_allows = want && want->max_allows ? want->max_allows : EG_DEFAULT_MAX_ALLOWS;
+	}
+	if (bpf_map__set_max_entries(skel->maps.eg_sources, s.max_sources) ||
+	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
+	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
+	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows))
+		return eg_fail(e, "cannot size the maps: %s", strerror(errno));
+	return 0;
+}
+
+/* A config never written says v6_prefix 0: give fresh pins the defaults. */
+static int init_config(struct eg_err *e)
+{
+	struct eg_maps m;
+	struct eg_config cfg;
+	uint32_t zero = 0;
+	int rc = 0;
+
+	if (eg_maps_open_pinned(&m, e))
+		return -1;
+	if (bpf_map_lookup_elem(m.config, &zero, &cfg) == 0 && cfg.v6_prefix == 0) {
+		cfg.active_gen = 0;
+		cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
+		if (bpf_map_update_elem(m.config, &zero, &cfg, BPF_ANY))
+			rc = eg_fail(e, "cannot initialise the datapath config: %s", strerror(errno));
+	}
+	eg_maps_close(&m);
+	return rc;
+}
+
+static int try_attach(struct edgeguard_bpf *skel, int ifindex, enum xdp_attach_mode mode,
+		      struct xdp_program **out, struct eg_err *e)
+{
+	struct xdp_program *prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
+	char msg[128];
+	int err;
+
+	if (libxdp_get_error(prog)) {
+		err = (int)libxdp_get_error(prog);
+		libxdp_strerror(err, msg, sizeof(msg));
+		return eg_fail(e, "cannot prepare the XDP program: %s", msg);
+	}
+	err = xdp_program__attach(prog, ifindex, mode, 0);
+	if (err) {
+		libxdp_strerror(err, msg, sizeof(msg));
+		xdp_program__close(prog);
+		return eg_fail(e, "%s", msg);
+	}
+	*out = prog;
+	return 0;
+}
+
+int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *sizes,
+	      struct eg_err *e)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *prog = NULL;
+	struct edgeguard_bpf *skel;
+	struct eg_err why = { "" };
+	int ifindex = ifindex_of(ifname, e);
+	int rc = -1;
+
+	if (ifindex < 0)
+		return -1;
+	prog = find_ours(ifindex, &mp);
+	xdp_multiprog__close(mp);
+	if (prog)
+		return 1;
+	if (eg_bpffs_ensure(e))
+		return -1;
+
+	/* libxdp may need a second load in another mode: a fresh object each try. */
+	for (int attempt = 0; attempt < 2 && !prog; attempt++) {
+		enum xdp_attach_mode m = mode == EG_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+
+		if (attempt == 1) {
+			if (mode != EG_XDP_AUTO)
+				break;
+			m = XDP_MODE_SKB;
+		}
+		skel = edgeguard_bpf__open();
+		if (!skel)
+			return eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
+		if (size_maps(skel, sizes, e) || eg_pins_assign(skel->obj, e)) {
+			edgeguard_bpf__destroy(skel);
+			return -1;
+		}
+		if (try_attach(skel, ifindex, m, &prog, &why) == 0)
+			xdp_program__close(prog);
+		edgeguard_bpf__destroy(skel);
+	}
+	if (!prog) {
+		if (why.msg[0] && strstr(why.msg, "ermission"))
+			return eg_fail(e, "cannot attach to %s: %s (run as root)", ifname, why.msg);
+		return eg_fail(e, "cannot attach to %s: %s", ifname, why.msg);
+	}
+	rc = init_config(e);
+	return rc;
+}
+
+int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *prog;
+	char msg[128];
+	int ifindex = ifindex_of(ifname, e);
+	int err;
+
+	if (ifindex < 0)
+		return -1;
+	prog = find_ours(ifindex, &mp);
+	if (!prog) {
+		xdp_multiprog__close(mp);
+		return eg_fail(e, "edgeguard is not attached to %s", ifname);
+	}
+	if (xdp_multiprog__is_legacy(mp))
+		err = xdp_multiprog__detach(mp);
+	else
+		err = xdp_program__detach(prog, ifindex, xdp_multiprog__attach_mode(mp), 0);
+	xdp_multiprog__close(mp);
+	if (err) {
+		libxdp_strerror(err, msg, sizeof(msg));
+		return eg_fail(e, "cannot detach from %s: %s", ifname, msg);
+	}
+	*was_last = eg_list_attached(NULL, 0, NULL) == 0;
+	return 0;
+}
+
+int eg_list_attached(struct eg_iface *out, int max, struct eg_err *e)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int n = 0;
+
+	if (!ifs)
+		return eg_fail(e, "cannot list interfaces: %s", strerror(errno));
+	for (i = ifs; i->if_index; i++) {
+		struct xdp_multiprog *mp;
+		struct xdp_program *p = find_ours((int)i->if_index, &mp);
+
+		if (p && n < max && out) {
+			snprintf(out[n].name, sizeof(out[n].name), "%s", i->if_name);
+			out[n].ifindex = (int)i->if_index;
+			out[n].mode = mode_name(xdp_multiprog__attach_mode(mp));
+		}
+		if (p)
+			n++;
+		xdp_multiprog__close(mp);
+	}
+	if_freenameindex(ifs);
+	return n;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "pins.h"
+
+const char *eg_pin_dir(void)
+{
+	const char *d = getenv(EG_PIN_DIR_ENV);
+
+	return d && *d ? d : EG_PIN_DIR_DEFAULT;
+}
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+int eg_bpffs_ensure(struct eg_err *e)
+{
+	const char *root = "/sys/fs/bpf";
+
+	if (is_bpffs(root))
+		goto mkdir_pins;
+	if (mkdir(root, 0700) && errno != EEXIST)
+		return eg_fail(e, "cannot create %s: %s", root, strerror(errno));
+	if (mount("bpf", root, "bpf", 0, "mode=0700"))
+		return eg_fail(e, "cannot mount bpffs on %s: %s%s", root, strerror(errno),
+			       errno == EPERM ? " (run as root)" : "");
+mkdir_pins:
+	if (mkdir(eg_pin_dir(), 0700) && errno != EEXIST)
+		return eg_fail(e, "cannot create %s: %s", eg_pin_dir(), strerror(errno));
+	return 0;
+}
+
+static void pin_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", eg_pin_dir(), name);
+}
+
+bool eg_pins_exist(void)
+{
+	char p[PATH_MAX];
+
+	pin_path(p, sizeof(p), "eg_config");
+	return access(p, F_OK) == 0;
+}
+
+int eg_pins_assign(struct bpf_object *obj, struct eg_err *e)
+{
+	struct bpf_map *map;
+	char p[PATH_MAX];
+
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__is_internal(map))
+			continue; /* .bss and friends belong to one program instance */
+		pin_path(p, sizeof(p), bpf_map__name(map));
+		if (bpf_map__set_pin_path(map, p))
+			return eg_fail(e, "cannot set pin path %s: %s", p, strerror(errno));
+	}
+	return 0;
+}
+
+static int open_one(const char *name, int *fd, struct eg_err *e)
+{
+	char p[PATH_MAX];
+
+	pin_path(p, sizeof(p), name);
+	*fd = bpf_obj_get(p);
+	if (*fd >= 0)
+		return 0;
+	if (errno == ENOENT)
+		return eg_fail(e, "edgeguard is not attached (no pinned map %s); run 'edgeguard attach IFNAME'",
+			       p);
+	if (errno == EPERM || errno == EACCES)
+		return eg_fail(e, "cannot open %s: permission denied (run as root)", p);
+	return eg_fail(e, "cannot open %s: %s", p, strerror(errno));
+}
+
+int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
+{
+	struct {
+		const char *name;
+		int *fd;
+	} all[] = {
+		{ "eg_allow", &m->allow },
+		{ "eg_ban_exact", &m->ban_exact },
+		{ "eg_ban_cidr", &m->ban_cidr },
+		{ "eg_sources", &m->sources },
+		{ "eg_config", &m->config },
+		{ "eg_policies", &m->policies },
+		{ "eg_port_policy", &m->port_policy },
+		{ "eg_counters", &m->counters },
+		{ "eg_policy_counters", &m->policy_counters },
+		{ "eg_events", &m->events },
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		*all[i].fd = -1;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (open_one(all[i].name, all[i].fd, e)) {
+			eg_maps_close(m);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void eg_maps_close(struct eg_maps *m)
+{
+	int *fds[] = { &m->allow,    &m->ban_exact,   &m->ban_cidr, &m->sources,
+		       &m->config,   &m->policies,    &m->port_policy, &m->counters,
+		       &m->policy_counters, &m->events };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int max_entries_of(const char *name, uint32_t *out, struct eg_err *e)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	int fd;
+
+	if (open_one(name, &fd, e))
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return eg_fail(e, "cannot read map %s: %s", name, strerror(errno));
+	}
+	close(fd);
+	*out = info.max_entries;
+	return 0;
+}
+
+int eg_pinned_sizes(struct eg_sizes *out, struct eg_err *e)
+{
+	if (max_entries_of("eg_sources", &out->max_sources, e) ||
+	    max_entries_of("eg_ban_exact", &out->max_bans, e) ||
+	    max_entries_of("eg_allow", &out->max_allows, e))
+		return -1;
+	return 0;
+}
+
+int eg_pins_remove(struct eg_err *e)
+{
+	const char *dir = eg_pin_dir();
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[PATH_MAX];
+
+	if (!d)
+		return errno == ENOENT ? 0 : eg_fail(e, "cannot open %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		pin_path(p, sizeof(p), de->d_name);
+		if (unlink(p)) {
+			eg_fail(e, "cannot unpin %s: %s", p, strerror(errno));
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	if (rmdir(dir))
+		return eg_fail(e, "cannot remove %s: %s", dir, strerror(errno));
+	return 0;
+}
