@@ -47,8 +47,47 @@ static int ifindex_of(const char *ifname, struct eg_err *e)
 	return (int)idx;
 }
 
-/* Our program in the interface's dispatcher, or NULL. Caller closes *mp. */
-static struct xdp_program *find_ours(int ifindex, struct xdp_multiprog **mp)
+/* Id of the pinned config map: it tells our instances from another edgeguard's. */
+static uint32_t pinned_config_id(void)
+{
+	struct eg_maps m;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), id = 0;
+
+	if (eg_maps_open_pinned(&m, NULL))
+		return 0;
+	if (!bpf_obj_get_info_by_fd(m.config, &info, &len))
+		id = info.id;
+	eg_maps_close(&m);
+	return id;
+}
+
+static bool uses_map(struct xdp_program *p, uint32_t map_id)
+{
+	uint32_t ids[16];
+	struct bpf_prog_info info = { .nr_map_ids = 16, .map_ids = (uintptr_t)ids };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(xdp_program__fd(p), &info, &len))
+		return false;
+	for (uint32_t i = 0; i < info.nr_map_ids && i < 16; i++)
+		if (ids[i] == map_id)
+			return true;
+	return false;
+}
+
+static bool is_ours(struct xdp_program *p, uint32_t config_id)
+{
+	return p && !strcmp(xdp_program__name(p), EG_PROG_NAME) && config_id &&
+	       uses_map(p, config_id);
+}
+
+/*
+ * Our program in the interface's dispatcher, or NULL. "Ours" means it uses
+ * the maps pinned in eg_pin_dir(); config_id 0 (nothing pinned) finds none.
+ * Caller closes *mp.
+ */
+static struct xdp_program *find_ours(int ifindex, uint32_t config_id, struct xdp_multiprog **mp)
 {
 	struct xdp_program *p = NULL;
 
@@ -59,10 +98,10 @@ static struct xdp_program *find_ours(int ifindex, struct xdp_multiprog **mp)
 	}
 	if (xdp_multiprog__is_legacy(*mp)) {
 		p = xdp_multiprog__main_prog(*mp);
-		return p && !strcmp(xdp_program__name(p), EG_PROG_NAME) ? p : NULL;
+		return is_ours(p, config_id) ? p : NULL;
 	}
 	while ((p = xdp_multiprog__next_prog(p, *mp)))
-		if (!strcmp(xdp_program__name(p), EG_PROG_NAME))
+		if (is_ours(p, config_id))
 			return p;
 	return NULL;
 }
@@ -146,7 +185,7 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 
 	if (ifindex < 0)
 		return -1;
-	prog = find_ours(ifindex, &mp);
+	prog = find_ours(ifindex, pinned_config_id(), &mp);
 	xdp_multiprog__close(mp);
 	if (prog)
 		return 1;
@@ -192,7 +231,7 @@ int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
 
 	if (ifindex < 0)
 		return -1;
-	prog = find_ours(ifindex, &mp);
+	prog = find_ours(ifindex, pinned_config_id(), &mp);
 	if (!prog) {
 		xdp_multiprog__close(mp);
 		return eg_fail(e, "edgeguard is not attached to %s", ifname);
@@ -213,13 +252,14 @@ int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
 int eg_list_attached(struct eg_iface *out, int max, struct eg_err *e)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
+	uint32_t config_id = pinned_config_id();
 	int n = 0;
 
 	if (!ifs)
 		return eg_fail(e, "cannot list interfaces: %s", strerror(errno));
 	for (i = ifs; i->if_index; i++) {
 		struct xdp_multiprog *mp;
-		struct xdp_program *p = find_ours((int)i->if_index, &mp);
+		struct xdp_program *p = find_ours((int)i->if_index, config_id, &mp);
 
 		if (p && n < max && out) {
 			snprintf(out[n].name, sizeof(out[n].name), "%s", i->if_name);

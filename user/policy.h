@@ -21,6 +21,7 @@ struct eg_rate_spec {
 
 struct eg_policy_spec {
 	char name[EG_POLICY_NAME_LEN]; /* used in error messages and status */
+	char label[EG_POLICY_NAME_LEN]; /* operator's name for status; name may be a JSON path */
 	unsigned int l4;               /* enum eg_l4_index; ignored for the default */
 	uint16_t port_lo, port_hi;     /* inclusive; ignored for the default */
 	struct eg_rate_spec syn;

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# End to end: the edgeguard CLI against real TCP and ICMP traffic, with no daemon.
+# The root namespace is the protected host (edgeguard attaches to its veth end);
+# the client lives in namespace egc-cli. Pins go to a directory of this test's own.
+set -u
+cd "$(dirname "$0")/.."
+
+EG=build/edgeguard
+TOOLS=build/tests
+NS=egc-cli
+HOST_IF=egc-h
+CLI_IF=egc-c
+PORT=18080
+H4=203.0.113.65 C4=203.0.113.66 C4B=203.0.113.67
+H6=2001:db8:e9::1 C6=2001:db8:e9::2
+export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-cli
+export EDGEGUARD_RUN_DIR
+EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egc-run.XXXXXX)
+WORK=$(mktemp -d /tmp/egc-work.XXXXXX)
+SERVER_PID=
+
+cleanup() {
+	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$HOST_IF" 2>/dev/null
+	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
+		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
+	fi
+	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+ok() { echo "ok - $1"; }
+fail() { echo "not ok - $1: $2"; }
+# check NAME COMMAND...: the command's success is the assertion.
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
+connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
+refused() { ! connects "$@"; }
+counter() { $EG stats --json | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
+
+# The lab.
+ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
+ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
+ip addr add "$H4/29" dev "$HOST_IF"
+ip addr add "$H6/64" dev "$HOST_IF" nodad
+ip link set "$HOST_IF" up
+in_ns ip addr add "$C4/29" dev "$CLI_IF"
+in_ns ip addr add "$C4B/29" dev "$CLI_IF"
+in_ns ip addr add "$C6/64" dev "$CLI_IF" nodad
+in_ns ip link set "$CLI_IF" up
+in_ns ip link set lo up
+"$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" "[$H6]:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do grep -q listening "$WORK/server.log" && break; sleep 0.1; done
+
+# Attach, idempotently; refuse what does not exist or is misspelt.
+out=$($EG attach "$HOST_IF" 2>&1); rc=$?
+check attach_succeeds test "$rc" -eq 0
+out=$($EG attach "$HOST_IF" 2>&1); rc=$?
+check attach_twice_is_a_no_op test "$rc" -eq 0 -a "$out" = "edgeguard already attached to $HOST_IF"
+out=$($EG attach egc-nosuch 2>&1); rc=$?
+check attach_unknown_interface_fails test "$rc" -eq 1 -a "$out" = "edgeguard: unknown interface 'egc-nosuch'"
+out=$($EG attach "$HOST_IF" --xdp-mode turbo 2>&1); rc=$?
+check bad_xdp_mode_is_a_usage_error test "$rc" -eq 2
+out=$($EG frobnicate 2>&1); rc=$?
+check unknown_command_is_a_usage_error test "$rc" -eq 2
+status=$($EG status --json)
+check status_lists_the_interface grep -q "\"name\":[[:space:]]*\"$HOST_IF\"" <<<"$status"
+check status_shows_the_xdp_mode grep -Eq '"xdp_mode":[[:space:]]*"(native|skb)"' <<<"$status"
+check xdp_program_is_on_the_link bash -c "ip -d link show $HOST_IF | grep -q xdp"
+
+# Bans take effect for new connections and for traffic already flowing.
+check client_connects_before_any_ban connects "$H4:$PORT"
+in_ns ping -c 25 -i 0.2 -W 1 "$H4" >"$WORK/ping.log" 2>&1 &
+PING_PID=$!
+sleep 1.5
+$EG ban "$C4" >/dev/null
+check new_connection_refused_after_ban refused "$H4:$PORT"
+wait "$PING_PID"
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/ping.log")
+if [ -n "$received" ] && [ "$received" -gt 0 ] && [ "$received" -lt 25 ]; then
+	ok "running_ping_stops_at_the_ban"
+else
+	fail running_ping_stops_at_the_ban "received '$received' of 25 echo replies; want some, not all"
+fi
+check other_address_of_same_client_still_connects connects "$H4:$PORT" "$C4B"
+banned=$(counter banned)
+check banned_counter_moved test "${banned:-0}" -gt 0
+out=$($EG bans --json)
+check bans_lists_the_manual_ban grep -q "\"address\":[[:space:]]*\"$C4\"" <<<"$out"
+$EG unban "$C4" >/dev/null
+check connects_again_after_unban connects "$H4:$PORT"
+out=$($EG unban "$C4" 2>&1); rc=$?
+check unban_of_absent_ban_fails test "$rc" -eq 1 -a "$out" = "edgeguard: $C4 is not banned"
+
+# A TTL is enforced by the kernel alone: nothing runs between ban and expiry.
+$EG ban "$C4" --ttl 2 >/dev/null
+check refused_during_ttl refused "$H4:$PORT"
+sleep 3
+check connects_after_ttl_expired connects "$H4:$PORT"
+
+# CIDR bans cover every address inside.
+$EG ban 203.0.113.64/30 >/dev/null
+check cidr_ban_refuses_first_address refused "$H4:$PORT"
+check cidr_ban_refuses_second_address refused "$H4:$PORT" "$C4B"
+cidr=$(counter banned_cidr)
+check banned_cidr_counter_moved test "${cidr:-0}" -gt 0
+
+# Allow beats ban.
+$EG allow add "$C4" >/dev/null
+check allowlisted_source_passes_a_cidr_ban connects "$H4:$PORT"
+check non_allowlisted_neighbour_still_banned refused "$H4:$PORT" "$C4B"
+$EG allow del "$C4" >/dev/null
+check allow_del_restores_the_ban refused "$H4:$PORT"
+$EG unban 203.0.113.64/30 >/dev/null
+
+# IPv6: exact and CIDR bans.
+check ipv6_connects connects "[$H6]:$PORT"
+$EG ban "$C6" >/dev/null
+check ipv6_exact_ban_refuses refused "[$H6]:$PORT"
+$EG unban "$C6" >/dev/null
+$EG ban 2001:db8:e9::/64 >/dev/null
+check ipv6_cidr_ban_refuses refused "[$H6]:$PORT"
+check ipv4_unaffected_by_ipv6_ban connects "$H4:$PORT"
+$EG unban 2001:db8:e9::/64 >/dev/null
+check ipv6_connects_after_unban connects "[$H6]:$PORT"
+
+# Bad input: one line, exit 1, nothing changed.
+out=$($EG ban 10.0.0.300 2>&1); rc=$?
+check bad_address_is_rejected test "$rc" -eq 1 -a "$out" = "edgeguard: '10.0.0.300' is not an IPv4 address"
+out=$($EG ban 10.0.0.0/33 2>&1); rc=$?
+check too_long_prefix_is_rejected test "$rc" -eq 1
+
+# Policies: check touches nothing; load keeps bans; status names the file.
+$EG ban 203.0.113.9 --ttl 600 >/dev/null
+echo '{"policies": [{"port": 0}]}' >"$WORK/bad.json"
+out=$($EG policy check "$WORK/bad.json" 2>&1); rc=$?
+check policy_check_rejects_a_bad_file test "$rc" -eq 1
+check policy_error_names_file_and_path grep -q "bad.json: policies\[0\]" <<<"$out"
+out=$($EG policy check examples/websocket-gateway.json 2>&1); rc=$?
+check policy_check_accepts_the_example test "$rc" -eq 0
+out=$($EG policy load examples/websocket-gateway.json 2>&1); rc=$?
+check policy_load_succeeds test "$rc" -eq 0
+out=$($EG bans --json)
+check policy_load_keeps_manual_bans grep -q '"203.0.113.9"' <<<"$out"
+status=$($EG status --json)
+check status_names_the_policy_file grep -q "websocket-gateway.json" <<<"$status"
+hash_before=$(grep -o '"hash":[^,]*' <<<"$status")
+out=$($EG policy load "$WORK/bad.json" 2>&1); rc=$?
+check policy_load_of_bad_file_fails test "$rc" -eq 1
+check bad_load_leaves_policy_in_force test "$(grep -o '"hash":[^,]*' <<<"$($EG status --json)")" = "$hash_before"
+
+# Detach removes what attach made.
+out=$($EG detach "$HOST_IF" 2>&1); rc=$?
+check detach_succeeds test "$rc" -eq 0
+check no_xdp_left_on_the_link bash -c "! ip -d link show $HOST_IF | grep -q 'prog/xdp'"
+check pins_removed_after_last_detach test ! -e "$EDGEGUARD_BPF_DIR"
+out=$($EG bans 2>&1); rc=$?
+check bans_without_attach_says_so test "$rc" -eq 1
+check client_connects_after_detach connects "$H4:$PORT"
