@@ -121,21 +121,22 @@ static __always_inline int eg_parse_ipv6(void *l3, void *end, struct eg_pkt *p)
 	p->is_v6 = 1;
 	next = ip6h->nexthdr;
 
+	/* One pass per allowed extension header plus one for the header after the last. */
 #pragma unroll
-	for (i = 0; i < EG_MAX_IPV6_EXT_HDRS; i++) {
+	for (i = 0; i <= EG_MAX_IPV6_EXT_HDRS; i++) {
 		__u8 *h = cur;
 
 		switch (next) {
 		case EG_IPPROTO_HOPOPTS:
 		case EG_IPPROTO_ROUTING:
 		case EG_IPPROTO_DSTOPTS:
-			if ((void *)(h + 2) > end)
+			if (i == EG_MAX_IPV6_EXT_HDRS || (void *)(h + 2) > end)
 				return EG_PARSE_BAD_L4;
 			next = h[0];
 			cur += (h[1] + 1) * 8;
 			break;
 		case EG_IPPROTO_AH:
-			if ((void *)(h + 2) > end)
+			if (i == EG_MAX_IPV6_EXT_HDRS || (void *)(h + 2) > end)
 				return EG_PARSE_BAD_L4;
 			next = h[0];
 			cur += (h[1] + 2) * 4;
@@ -143,7 +144,7 @@ static __always_inline int eg_parse_ipv6(void *l3, void *end, struct eg_pkt *p)
 		case EG_IPPROTO_FRAGMENT: {
 			__u16 off;
 
-			if ((void *)(h + 8) > end)
+			if (i == EG_MAX_IPV6_EXT_HDRS || (void *)(h + 8) > end)
 				return EG_PARSE_BAD_L4;
 			next = h[0];
 			off = bpf_ntohs(*(__u16 *)(h + 2));
@@ -155,6 +156,9 @@ static __always_inline int eg_parse_ipv6(void *l3, void *end, struct eg_pkt *p)
 			break;
 		}
 		default:
+			/* The last extension header ran past the frame: truncated. */
+			if (cur > end)
+				return EG_PARSE_BAD_L4;
 			p->l4proto = next;
 			return eg_parse_l4(cur, end, p);
 		}
