@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A TCP SYN flooder for the end-to-end tests. Sends --count IPv4 SYNs from
+ * --src to --dst:--dport through a raw socket, each from a random source port
+ * with a random sequence number and correct IP and TCP checksums (so the
+ * target answers them unless something drops them). --pps paces the sends
+ * (0 = as fast as possible); --seconds bounds the run whatever the count.
+ *
+ *   syn_flood --src A --dst B --dport P [--count N] [--pps R] [--seconds S]
+ *
+ * Prints "sent=N failed=M" (M: sends the kernel refused, e.g. ENOBUFS).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct syn_packet {
+	struct iphdr ip;
+	struct tcphdr tcp;
+} __attribute__((packed));
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: syn_flood --src A --dst B --dport P [--count N] [--pps R]"
+			" [--seconds S]\n");
+	exit(2);
+}
+
+static unsigned long parse_ulong(const char *what, const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max) {
+		fprintf(stderr, "syn_flood: bad %s '%s'\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* RFC 1071 ones' complement sum, folded; seed carries a partial sum in. */
+static uint16_t csum_fold(const void *data, size_t len, uint32_t seed)
+{
+	const uint8_t *p = data;
+	uint32_t sum = seed;
+
+	for (; len > 1; len -= 2, p += 2)
+		sum += (uint32_t)(p[0] << 8 | p[1]);
+	if (len)
+		sum += (uint32_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static void fill_checksums(struct syn_packet *pk)
+{
+	/* The pseudo header in host order: addresses, protocol, TCP length. */
+	uint32_t saddr = ntohl(pk->ip.saddr), daddr = ntohl(pk->ip.daddr);
+	uint32_t pseudo = (saddr >> 16) + (saddr & 0xffff) + (daddr >> 16) + (daddr & 0xffff) +
+			  IPPROTO_TCP + sizeof(pk->tcp);
+
+	pk->ip.check = 0;
+	pk->ip.check = csum_fold(&pk->ip, sizeof(pk->ip), 0);
+	pk->tcp.check = 0;
+	pk->tcp.check = csum_fold(&pk->tcp, sizeof(pk->tcp), pseudo);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL),
+			       .tv_nsec = (long)(ns % 1000000000ULL) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "src", required_argument, NULL, 's' },
+		{ "dst", required_argument, NULL, 'd' },
+		{ "dport", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "pps", required_argument, NULL, 'r' },
+		{ "seconds", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct syn_packet pk;
+	struct in_addr src = { 0 };
+	unsigned long count = 1000, pps = 0, seconds = 10, dport = 0, sent = 0, failed = 0;
+	uint64_t start, deadline;
+	int fd, c, have_src = 0, have_dst = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			have_src = inet_pton(AF_INET, optarg, &src) == 1;
+			break;
+		case 'd':
+			have_dst = inet_pton(AF_INET, optarg, &dst.sin_addr) == 1;
+			break;
+		case 'p':
+			dport = parse_ulong("port", optarg, 65535);
+			break;
+		case 'c':
+			count = parse_ulong("count", optarg, 100000000);
+			break;
+		case 'r':
+			pps = parse_ulong("pps", optarg, 10000000);
+			break;
+		case 'S':
+			seconds = parse_ulong("seconds", optarg, 3600);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || !have_src || !have_dst || !dport || !seconds)
+		usage();
+
+	/* IPPROTO_RAW implies IP_HDRINCL: we write the IP header ourselves. */
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0) {
+		perror("syn_flood: raw socket (needs CAP_NET_RAW)");
+		return 1;
+	}
+	srandom((unsigned int)(mono_ns() ^ (uint64_t)getpid()));
+
+	memset(&pk, 0, sizeof(pk));
+	pk.ip.version = 4;
+	pk.ip.ihl = sizeof(pk.ip) / 4;
+	pk.ip.tot_len = htons(sizeof(pk));
+	pk.ip.frag_off = htons(IP_DF);
+	pk.ip.ttl = 64;
+	pk.ip.protocol = IPPROTO_TCP;
+	pk.ip.saddr = src.s_addr;
+	pk.ip.daddr = dst.sin_addr.s_addr;
+	pk.tcp.dest = htons((uint16_t)dport);
+	pk.tcp.doff = sizeof(pk.tcp) / 4;
+	pk.tcp.syn = 1;
+	pk.tcp.window = htons(64240);
+
+	start = mono_ns();
+	deadline = start + (uint64_t)seconds * 1000000000ULL;
+	for (unsigned long i = 0; i < count; i++) {
+		if (pps)
+			sleep_until(start + (uint64_t)i * 1000000000ULL / pps);
+		if (mono_ns() >= deadline)
+			break;
+		pk.ip.id = htons((uint16_t)random());
+		pk.tcp.source = htons((uint16_t)(1024 + random() % (65536 - 1024)));
+		pk.tcp.seq = htonl((uint32_t)random());
+		fill_checksums(&pk);
+		if (sendto(fd, &pk, sizeof(pk), 0, (struct sockaddr *)&dst, sizeof(dst)) ==
+		    (ssize_t)sizeof(pk))
+			sent++;
+		else
+			failed++;
+	}
+	close(fd);
+	printf("sent=%lu failed=%lu\n", sent, failed);
+	return 0;
+}

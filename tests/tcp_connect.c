@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A well-behaved TCP client for the end-to-end tests: makes --count
+ * connection attempts to HOST:PORT, --interval-ms apart, each given at most
+ * --timeout-ms, and prints "attempts=N ok=M". Every wait is bounded.
+ *
+ *   tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS] [--bind SRC] HOST:PORT
+ *
+ * HOST may be IPv4 or IPv6 ("[2001:db8::1]:80"). Exit status 0 when every
+ * attempt connected, 1 otherwise, 2 on bad usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS]"
+			" [--bind SRC] HOST:PORT\n");
+	exit(2);
+}
+
+static unsigned int parse_uint(const char *what, const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max) {
+		fprintf(stderr, "tcp_connect: bad %s '%s'\n", what, s);
+		exit(2);
+	}
+	return (unsigned int)v;
+}
+
+/* Fills ss from an address and port; returns its length or 0. */
+static socklen_t make_addr(const char *host, unsigned int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		return sizeof(*s4);
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
+/* Splits "HOST:PORT" or "[HOST]:PORT". */
+static socklen_t parse_target(const char *arg, struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(arg, ':');
+	size_t len;
+
+	if (!colon || colon == arg)
+		return 0;
+	len = (size_t)(colon - arg);
+	if (arg[0] == '[' && len >= 2 && arg[len - 1] == ']') {
+		arg++;
+		len -= 2;
+	}
+	if (len >= sizeof(host))
+		return 0;
+	memcpy(host, arg, len);
+	host[len] = '\0';
+	return make_addr(host, parse_uint("port", colon + 1, 65535), ss);
+}
+
+/* One attempt: 1 if the handshake completed within timeout_ms, else 0. */
+static int attempt(const struct sockaddr_storage *dst, socklen_t dlen,
+		   const struct sockaddr_storage *src, socklen_t slen, int timeout_ms)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	int fd, err = 0, ok = 0;
+	socklen_t elen = sizeof(err);
+
+	fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("tcp_connect: socket");
+		return 0;
+	}
+	if (slen && bind(fd, (const struct sockaddr *)src, slen)) {
+		perror("tcp_connect: bind");
+		goto out;
+	}
+	if (connect(fd, (const struct sockaddr *)dst, dlen) == 0) {
+		ok = 1;
+		goto out;
+	}
+	if (errno != EINPROGRESS)
+		goto out;
+	pfd.fd = fd;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		goto out; /* timed out: the SYN or its answer was lost */
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0)
+		ok = 1;
+out:
+	close(fd);
+	return ok;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int count = 1, interval_ms = 0, timeout_ms = 1000, ok = 0;
+	const char *bind_to = NULL;
+	struct sockaddr_storage dst, src;
+	socklen_t dlen, slen = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			count = parse_uint("count", optarg, 1000000);
+			break;
+		case 'i':
+			interval_ms = parse_uint("interval", optarg, 60000);
+			break;
+		case 't':
+			timeout_ms = parse_uint("timeout", optarg, 60000);
+			break;
+		case 'b':
+			bind_to = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	dlen = parse_target(argv[optind], &dst);
+	if (!dlen) {
+		fprintf(stderr, "tcp_connect: bad target '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (bind_to) {
+		slen = make_addr(bind_to, 0, &src);
+		if (!slen || src.ss_family != dst.ss_family) {
+			fprintf(stderr, "tcp_connect: bad source '%s'\n", bind_to);
+			return 2;
+		}
+	}
+
+	for (unsigned int i = 0; i < count; i++) {
+		if (i && interval_ms)
+			sleep_ms(interval_ms);
+		ok += (unsigned int)attempt(&dst, dlen, &src, slen, (int)timeout_ms);
+	}
+	printf("attempts=%u ok=%u\n", count, ok);
+	return ok == count ? 0 : 1;
+}

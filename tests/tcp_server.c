@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A TCP server for the end-to-end tests: listens on every ADDR:PORT given,
+ * accepts connections and closes them at once. Prints "listening" when all
+ * sockets are bound and "accepted=N" when it stops: after --seconds, or on
+ * SIGTERM/SIGINT.
+ *
+ *   tcp_server [--seconds S] ADDR:PORT [ADDR:PORT...]
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LISTEN 8
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: tcp_server [--seconds S] ADDR:PORT [ADDR:PORT...]\n");
+	exit(2);
+}
+
+/* "192.0.2.1:80" or "[2001:db8::1]:80" -> a listening socket, or -1. */
+static int listen_on(const char *arg)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	const char *colon = strrchr(arg, ':');
+	socklen_t slen;
+	size_t len;
+	char *end;
+	long port;
+	int fd, one = 1;
+
+	if (!colon || colon == arg)
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 1 || port > 65535)
+		return -1;
+	len = (size_t)(colon - arg);
+	if (arg[0] == '[' && len >= 2 && arg[len - 1] == ']') {
+		arg++;
+		len -= 2;
+	}
+	if (len >= sizeof(host))
+		return -1;
+	memcpy(host, arg, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		slen = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		slen = sizeof(*s6);
+	} else {
+		return -1;
+	}
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, slen) || listen(fd, 1024)) {
+		fprintf(stderr, "tcp_server: %s: %s\n", arg, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static long ms_left(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (end->tv_sec - now.tv_sec) * 1000L + (end->tv_nsec - now.tv_nsec) / 1000000L;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pollfd pfds[MAX_LISTEN];
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned long accepted = 0;
+	long seconds = 30, left;
+	struct timespec end;
+	int n = 0, c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			usage();
+		seconds = strtol(optarg, NULL, 10);
+		if (seconds < 1 || seconds > 3600)
+			usage();
+	}
+	if (optind == argc || argc - optind > MAX_LISTEN)
+		usage();
+	for (int i = optind; i < argc; i++) {
+		pfds[n].fd = listen_on(argv[i]);
+		if (pfds[n].fd < 0) {
+			fprintf(stderr, "tcp_server: cannot listen on '%s'\n", argv[i]);
+			return 1;
+		}
+		pfds[n++].events = POLLIN;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("listening\n");
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
+	while (!stop && (left = ms_left(&end)) > 0) {
+		/* A short poll so a signal between the checks costs at most 200 ms. */
+		if (poll(pfds, (nfds_t)n, left < 200 ? (int)left : 200) <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			int cfd;
+
+			if (!(pfds[i].revents & POLLIN))
+				continue;
+			while ((cfd = accept4(pfds[i].fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+				close(cfd);
+				accepted++;
+			}
+		}
+	}
+	printf("accepted=%lu\n", accepted);
+	return 0;
+}
