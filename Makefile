@@ -27,14 +27,17 @@ LIB      := $(BUILD)/libedgeguard.a
 CLI_SRCS := $(wildcard cli/*.c)
 CLI      := $(BUILD)/edgeguard
 
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON      := $(BUILD)/edgeguardd
+
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all deps check bench vmlinux clean
+.PHONY: all deps check bench demo vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(LIB) $(CLI) $(TEST_BINS)
+all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS)
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -70,6 +73,9 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) $(SKELS)
 $(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(LIB)
 	$(CC) $(CFLAGS) -Icli $(CLI_SRCS) $(LIB) $(LDLIBS) -o $@
 
+$(DAEMON): $(DAEMON_SRCS) $(wildcard daemon/*.h) $(LIB)
+	$(CC) $(CFLAGS) -Idaemon $(DAEMON_SRCS) $(LIB) $(LDLIBS) -o $@
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
@@ -80,6 +86,10 @@ check: deps
 bench: deps
 	$(MAKE) all
 	$(BUILD)/tests/bench
+
+demo: deps
+	$(MAKE) all
+	demo/demo.sh
 
 clean:
 	rm -rf $(BUILD)
