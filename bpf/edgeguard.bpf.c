@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * edgeguard XDP datapath. Decision order (README "Policy semantics"):
- *   allowlist -> ban lists -> policy buckets -> auto-ban.
- * Every packet moves exactly one verdict counter.
+ * edgeguard datapath. XDP decides on every incoming packet, in order
+ * (README "Policy semantics"): allowlist -> ban lists -> connection cap ->
+ * new-source budget -> policy buckets -> auto-ban; every packet moves exactly
+ * one verdict counter. TC egress watches the server's replies to track
+ * established flows and verified sources.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -12,107 +14,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/*
- * Added to the clock. Production leaves it at zero; the unit tests move time
- * forward through it instead of sleeping.
- */
-__u64 eg_clock_offset_ns = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, EG_DEFAULT_MAX_ALLOWS);
-	__type(key, struct eg_lpm_key);
-	__type(value, struct eg_allow);
-} eg_allow SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EG_DEFAULT_MAX_BANS);
-	__type(key, struct eg_addr);
-	__type(value, struct eg_ban);
-} eg_ban_exact SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, EG_DEFAULT_MAX_BANS);
-	__type(key, struct eg_lpm_key);
-	__type(value, struct eg_ban);
-} eg_ban_cidr SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, EG_DEFAULT_MAX_SOURCES);
-	__type(key, struct eg_source_key);
-	__type(value, struct eg_source);
-} eg_sources SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct eg_config);
-} eg_config SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EG_GENERATIONS * EG_MAX_POLICIES);
-	__type(key, __u32);
-	__type(value, struct eg_policy);
-} eg_policies SEC(".maps");
-
-/* (generation, L4, destination port) -> policy slot; 0 is the default policy. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EG_PORT_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-} eg_port_policy SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, EG_R_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} eg_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, EG_MAX_POLICIES);
-	__type(key, __u32);
-	__type(value, struct eg_policy_counters);
-} eg_policy_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, EG_EVENTS_RINGBUF_BYTES);
-} eg_events SEC(".maps");
-
-static __always_inline void count(__u32 reason)
-{
-	__u64 *c = bpf_map_lookup_elem(&eg_counters, &reason);
-
-	if (c)
-		*c += 1;
-}
-
-static __always_inline int verdict(__u32 reason, int action)
-{
-	count(reason);
-	return action;
-}
-
-static __always_inline void count_policy(struct eg_policy_counters *pc, __u32 which)
-{
-	if (pc && which < EG_PC_MAX)
-		pc->c[which] += 1;
-}
-
-static __always_inline __u64 now_ns(void)
-{
-	return bpf_ktime_get_boot_ns() + eg_clock_offset_ns;
-}
+#include "maps.bpf.h"
+#include "flows.bpf.h"
 
 static __always_inline int ban_active(const struct eg_ban *b, __u64 now)
 {
@@ -248,12 +151,89 @@ static __always_inline __u32 note_drop(struct eg_source *s, const struct eg_poli
 	return drops;
 }
 
+/* Which policy slot governs traffic to this L4 port, in the live generation. */
+static __always_inline __u32 policy_slot(const struct eg_config *cfg, const struct eg_pkt *p,
+					 __u32 l4, __u16 port)
+{
+	__u32 ps, *v;
+
+	if (!p->has_port)
+		return 0;
+	ps = eg_port_slot(cfg->active_gen & 1, l4, port);
+	v = bpf_map_lookup_elem(&eg_port_policy, &ps);
+	return v && *v < EG_MAX_POLICIES ? *v : 0;
+}
+
+static __always_inline void source_key(struct eg_source_key *sk, const struct eg_addr *addr,
+				       int is_v6, const struct eg_config *cfg, __u32 slot)
+{
+	sk->addr = *addr;
+	sk->policy = slot;
+	if (is_v6)
+		mask_v6(&sk->addr, cfg->v6_prefix);
+}
+
+/* GCRA on one bucket shared by every CPU; a lost race counts as over budget. */
+static __always_inline int budget_take(__u32 slot, const struct eg_bucket_cfg *b, __u64 now)
+{
+	struct eg_budget *g = bpf_map_lookup_elem(&eg_budgets, &slot);
+	__u64 old, next;
+
+	if (!g)
+		return 1;
+	old = g->tat;
+	next = bucket_take(b, old, now);
+	if (!next)
+		return 0;
+	return __sync_val_compare_and_swap(&g->tat, old, next) == old;
+}
+
+/* The per-source state: a verified source's own entry, else the shared LRU. */
+static __always_inline struct eg_source *source_state(const struct eg_source_key *sk,
+						      const struct eg_policy *pol,
+						      const struct eg_config *cfg, int is_syn,
+						      __u64 now, __u32 *reason)
+{
+	struct eg_source *s;
+
+	if (pol->new_source_budget.rate) {
+		struct eg_verified *v = bpf_map_lookup_elem(&eg_verified, sk);
+
+		if (v && now - v->verified_ns < (__u64)cfg->verified_ttl_s * EG_NS)
+			return &v->state;
+		/* Checked before any state is made: a spoofed flood costs no LRU churn. */
+		if (is_syn && !budget_take(sk->policy, &pol->new_source_budget, now)) {
+			*reason = EG_R_BUDGET;
+			return NULL;
+		}
+	}
+	s = bpf_map_lookup_elem(&eg_sources, sk);
+	if (!s) {
+		struct eg_source fresh = {};
+
+		bpf_map_update_elem(&eg_sources, sk, &fresh, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&eg_sources, sk);
+	}
+	return s;
+}
+
+static __always_inline int drop_or_dry_run(const struct eg_policy *pol,
+					   struct eg_policy_counters *pc, __u32 reason,
+					   __u32 pc_drop)
+{
+	if (pol->mode == EG_MODE_DRY_RUN) {
+		count_policy(pc, EG_PC_WOULD_DROP);
+		return verdict(EG_R_DRY_RUN_WOULD_DROP, XDP_PASS);
+	}
+	count_policy(pc, pc_drop);
+	return verdict(reason, XDP_DROP);
+}
+
 static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_config *cfg,
 					__u64 now)
 {
-	__u32 gen = cfg->active_gen & 1;
-	__u32 slot = 0, idx;
-	struct eg_source_key sk = {};
+	__u32 slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport), idx;
+	struct eg_source_key sk;
 	struct eg_source *s;
 	struct eg_policy *pol;
 	struct eg_policy_counters *pc;
@@ -262,14 +242,7 @@ static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_
 	int is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
 		     (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
 
-	if (p->has_port) {
-		__u32 ps = eg_port_slot(gen, p->l4proto == EG_IPPROTO_UDP, p->dport);
-		__u32 *v = bpf_map_lookup_elem(&eg_port_policy, &ps);
-
-		if (v && *v < EG_MAX_POLICIES)
-			slot = *v;
-	}
-	idx = gen * EG_MAX_POLICIES + slot;
+	idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
 	pol = bpf_map_lookup_elem(&eg_policies, &idx);
 	if (!pol)
 		return verdict(EG_R_PASSED, XDP_PASS);
@@ -277,20 +250,17 @@ static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_
 	count_policy(pc, EG_PC_PACKETS);
 	if (is_syn)
 		count(EG_R_SYN_SEEN);
+	source_key(&sk, &p->src, p->is_v6, cfg, slot);
 
-	sk.addr = p->src;
-	sk.policy = slot;
-	if (p->is_v6)
-		mask_v6(&sk.addr, cfg->v6_prefix);
-	s = bpf_map_lookup_elem(&eg_sources, &sk);
-	if (!s) {
-		struct eg_source fresh = {};
+	/* The cap is the client's own doing but no sign of abuse: no auto-ban. */
+	if (is_syn && pol->max_conns && conns_of(&sk) >= pol->max_conns)
+		return drop_or_dry_run(pol, pc, EG_R_CONN_LIMIT, EG_PC_CONN_DROP);
 
-		bpf_map_update_elem(&eg_sources, &sk, &fresh, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&eg_sources, &sk);
-		if (!s)
-			return verdict(EG_R_PASSED, XDP_PASS);
-	}
+	s = source_state(&sk, pol, cfg, is_syn, now, &reason);
+	if (reason == EG_R_BUDGET)
+		return drop_or_dry_run(pol, pc, EG_R_BUDGET, EG_PC_BUDGET_DROP);
+	if (!s)
+		return verdict(EG_R_PASSED, XDP_PASS);
 	s->packets += 1;
 	s->last_seen_ns = now;
 	if (is_syn)
@@ -322,21 +292,34 @@ static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_
 
 	window_drops = note_drop(s, pol, now);
 	if (pol->mode == EG_MODE_DRY_RUN) {
-		count_policy(pc, EG_PC_WOULD_DROP);
 		if (window_drops) {
 			count(EG_R_DRY_RUN_WOULD_BAN);
 			count_policy(pc, EG_PC_WOULD_BAN);
 			emit_event(EG_EV_WOULD_BAN, &sk.addr, p->is_v6 ? cfg->v6_prefix : 128,
 				   slot, reason, pol->ban_ttl_s, window_drops, now);
 		}
-		return verdict(EG_R_DRY_RUN_WOULD_DROP, XDP_PASS);
-	}
-	count_policy(pc, pc_drop);
-	if (window_drops) {
+	} else if (window_drops) {
 		count_policy(pc, EG_PC_AUTOBAN);
 		auto_ban(&sk, pol, p, cfg->v6_prefix, reason, window_drops, now);
 	}
-	return verdict(reason, XDP_DROP);
+	return drop_or_dry_run(pol, pc, reason, pc_drop);
+}
+
+/* A client's FIN or RST that got through ends its flow. */
+static __always_inline int pass_and_track(const struct eg_pkt *p, int action)
+{
+	if (action == XDP_PASS && p->l4proto == EG_IPPROTO_TCP && p->has_port &&
+	    (p->tcp_flags & (EG_TCP_FIN | EG_TCP_RST))) {
+		struct eg_flow_key key = {
+			.client = p->src,
+			.server = p->dst,
+			.client_port = p->sport,
+			.server_port = p->dport,
+		};
+
+		flow_end(&key, EG_R_FLOW_CLOSED);
+	}
+	return action;
 }
 
 SEC("xdp")
@@ -359,7 +342,7 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	lkey.prefixlen = 128;
 	__builtin_memcpy(lkey.addr, &p.src, EG_ADDR_LEN);
 	if (bpf_map_lookup_elem(&eg_allow, &lkey))
-		return verdict(EG_R_ALLOWLISTED, XDP_PASS);
+		return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS));
 
 	now = now_ns();
 	ban = bpf_map_lookup_elem(&eg_ban_exact, &p.src);
@@ -381,5 +364,66 @@ int edgeguard_xdp(struct xdp_md *ctx)
 		count(EG_R_FRAGMENT);
 		p.has_port = 0;
 	}
-	return apply_policy(&p, cfg, now);
+	return pass_and_track(&p, apply_policy(&p, cfg, now));
+}
+
+#define TC_ACT_OK 0 /* a macro in linux/pkt_cls.h, so not in vmlinux.h */
+
+/* Headers we need in the linear part of an skb: VLANs, IPv6 + extensions, TCP. */
+#define EG_TC_PULL_BYTES 160
+
+SEC("tc")
+int edgeguard_tc_egress(struct __sk_buff *skb)
+{
+	struct eg_pkt p = {};
+	struct eg_flow_key key = {};
+	struct eg_source_key owner;
+	struct eg_config *cfg;
+	struct eg_policy *pol;
+	struct eg_flow *f;
+	__u32 zero = 0, slot, idx, len = skb->len;
+	void *data, *end;
+
+	if (len > skb->data_end - skb->data)
+		bpf_skb_pull_data(skb, len < EG_TC_PULL_BYTES ? len : EG_TC_PULL_BYTES);
+	/* Keeps clang from reusing a computed &skb->data_end, which the verifier refuses. */
+	asm volatile("" : "+r"(skb));
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (eg_parse_frame(data, end, &p) != EG_PARSE_OK || p.l4proto != EG_IPPROTO_TCP ||
+	    !p.has_port)
+		return TC_ACT_OK;
+
+	/* Egress: the server is the source, the client the destination. */
+	key.client = p.dst;
+	key.server = p.src;
+	key.client_port = p.dport;
+	key.server_port = p.sport;
+	if (p.tcp_flags & (EG_TCP_FIN | EG_TCP_RST)) {
+		flow_end(&key, EG_R_FLOW_CLOSED);
+		return TC_ACT_OK;
+	}
+	if ((p.tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == (EG_TCP_SYN | EG_TCP_ACK)) {
+		cfg = bpf_map_lookup_elem(&eg_config, &zero);
+		if (!cfg)
+			return TC_ACT_OK;
+		slot = policy_slot(cfg, &p, EG_L4_TCP, p.sport);
+		idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
+		pol = bpf_map_lookup_elem(&eg_policies, &idx);
+		/* Only policies that use flows pay for tracking them. */
+		if (!pol || (!pol->max_conns && !pol->new_source_budget.rate))
+			return TC_ACT_OK;
+		source_key(&owner, &p.dst, p.is_v6, cfg, slot);
+		flow_open(&key, &owner);
+		return TC_ACT_OK;
+	}
+	f = bpf_map_lookup_elem(&eg_flows, &key);
+	if (!f)
+		return TC_ACT_OK;
+	f->last_seen_ns = now_ns();
+	if (!f->verified) {
+		f->verified = 1;
+		verify_source(&f->owner, f->last_seen_ns);
+	}
+	return TC_ACT_OK;
 }

@@ -13,6 +13,7 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_timer */
 #endif
 
 #define EG_ADDR_LEN 16
@@ -22,7 +23,11 @@
 #define EG_DEFAULT_MAX_SOURCES (1U << 20)
 #define EG_DEFAULT_MAX_BANS (1U << 16)
 #define EG_DEFAULT_MAX_ALLOWS (1U << 14)
+#define EG_DEFAULT_MAX_FLOWS (1U << 20)
+#define EG_DEFAULT_MAX_VERIFIED (1U << 16)
 #define EG_DEFAULT_V6_PREFIX 64
+#define EG_DEFAULT_FLOW_IDLE_S 300      /* a flow with no packet for this long is reaped */
+#define EG_DEFAULT_VERIFIED_TTL_S 3600  /* how long a completed handshake vouches for a source */
 #define EG_EVENTS_RINGBUF_BYTES (256 * 1024)
 
 /*
@@ -105,13 +110,21 @@ struct eg_policy {
 	__u32 ban_window_s;
 	__u32 ban_ttl_s;          /* 0 = permanent */
 	__u32 mode;               /* enum eg_mode */
-	__u32 max_conns;          /* reserved for connection tracking; 0 = no cap */
+	__u32 max_conns;          /* established flows per source; 0 = no cap */
 	__u32 _pad;
+	/*
+	 * New connections per second from all unverified sources together (a
+	 * spoofed flood looks like millions of new sources); rate 0 = no budget.
+	 * Verified sources are not charged to it.
+	 */
+	struct eg_bucket_cfg new_source_budget;
 };
 
 struct eg_config {
-	__u32 active_gen; /* which generation of eg_policies/eg_port_policy is live */
-	__u32 v6_prefix;  /* IPv6 sources are aggregated to this prefix length */
+	__u32 active_gen;     /* which generation of eg_policies/eg_port_policy is live */
+	__u32 v6_prefix;      /* IPv6 sources are aggregated to this prefix length */
+	__u32 flow_idle_s;    /* established flows idle this long are reaped */
+	__u32 verified_ttl_s; /* a verified source stays verified this long after its last flow */
 };
 
 /* Per-source, per-policy state in the LRU hash. */
@@ -133,6 +146,42 @@ struct eg_source {
 };
 
 /*
+ * An established TCP flow, keyed from the client's side. TC egress creates it
+ * on the server's SYN-ACK; FIN or RST in either direction, or the idle timer,
+ * deletes it. Whoever deletes it gives back the owner's connection slot, so
+ * every flow is counted down exactly once.
+ */
+struct eg_flow_key {
+	struct eg_addr client;
+	struct eg_addr server;
+	__u16 client_port;
+	__u16 server_port;
+	__u32 _pad; /* always zero */
+};
+
+struct eg_flow {
+	struct bpf_timer idle;
+	__u64 last_seen_ns;
+	struct eg_source_key owner; /* whose eg_conns count this flow holds */
+	__u32 verified;             /* the server sent after the handshake */
+};
+
+/*
+ * A source that completed a handshake recently. Only TC egress inserts
+ * these, so a flood of spoofed sources cannot evict them; the entry carries
+ * the source's buckets, used instead of its eg_sources entry.
+ */
+struct eg_verified {
+	struct eg_source state;
+	__u64 verified_ns;
+};
+
+/* Global per-policy budget of new connections from unverified sources (GCRA). */
+struct eg_budget {
+	__u64 tat;
+};
+
+/*
  * Counter reasons. Every packet moves exactly one of the verdict reasons
  * (below EG_R_VERDICTS); the rest count events that ride on a verdict.
  */
@@ -146,6 +195,8 @@ enum eg_reason {
 	EG_R_MALFORMED,   /* truncated or unparseable IP packet */
 	EG_R_NON_IP,
 	EG_R_DRY_RUN_WOULD_DROP, /* passed only because its policy is in dry-run */
+	EG_R_CONN_LIMIT,  /* SYN from a source already at max_conns */
+	EG_R_BUDGET,      /* SYN from an unverified source over the policy's budget */
 	EG_R_VERDICTS,
 	EG_R_AUTOBAN = EG_R_VERDICTS,
 	EG_R_DRY_RUN_WOULD_BAN,
@@ -153,6 +204,11 @@ enum eg_reason {
 	EG_R_SYN_SEEN,
 	EG_R_EVENTS_LOST, /* ring buffer full */
 	EG_R_BAN_FAILED,  /* an auto-ban could not be inserted (ban map full) */
+	EG_R_FLOW_OPENED, /* TC egress: SYN-ACK started tracking a flow */
+	EG_R_FLOW_CLOSED, /* FIN or RST ended a flow */
+	EG_R_FLOW_REAPED, /* the idle timer ended a flow */
+	EG_R_FLOW_FULL,   /* the flow table was full: flow not tracked */
+	EG_R_VERIFIED,    /* a source became verified */
 	EG_R_MAX,
 };
 
@@ -165,6 +221,8 @@ enum eg_policy_counter {
 	EG_PC_WOULD_DROP,
 	EG_PC_AUTOBAN,
 	EG_PC_WOULD_BAN,
+	EG_PC_CONN_DROP,
+	EG_PC_BUDGET_DROP,
 	EG_PC_MAX,
 };
 

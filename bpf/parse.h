@@ -44,6 +44,8 @@ enum eg_frag {
 
 struct eg_pkt {
 	struct eg_addr src;
+	struct eg_addr dst;
+	__u16 sport;
 	__u16 dport;
 	__u8 l4proto;
 	__u8 tcp_flags;
@@ -64,6 +66,7 @@ static __always_inline int eg_parse_l4(void *l4, void *end, struct eg_pkt *p)
 		 * tiny-fragment trick: treat it as malformed. */
 		if ((void *)(th + 1) > end)
 			return EG_PARSE_BAD_L4;
+		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
 		p->tcp_flags = ((__u8 *)th)[13];
 		p->has_port = 1;
@@ -72,6 +75,7 @@ static __always_inline int eg_parse_l4(void *l4, void *end, struct eg_pkt *p)
 
 		if ((void *)(uh + 1) > end)
 			return EG_PARSE_BAD_L4;
+		p->sport = bpf_ntohs(uh->source);
 		p->dport = bpf_ntohs(uh->dest);
 		p->has_port = 1;
 	}
@@ -92,6 +96,10 @@ static __always_inline int eg_parse_ipv4(void *l3, void *end, struct eg_pkt *p)
 	p->src.a[10] = 0xff;
 	p->src.a[11] = 0xff;
 	__builtin_memcpy(&p->src.a[12], &iph->saddr, 4);
+	__builtin_memset(&p->dst, 0, 10);
+	p->dst.a[10] = 0xff;
+	p->dst.a[11] = 0xff;
+	__builtin_memcpy(&p->dst.a[12], &iph->daddr, 4);
 	p->l4proto = iph->protocol;
 
 	frag = bpf_ntohs(iph->frag_off);
@@ -118,6 +126,7 @@ static __always_inline int eg_parse_ipv6(void *l3, void *end, struct eg_pkt *p)
 	if (ip6h->version != 6)
 		return EG_PARSE_BAD_L3;
 	__builtin_memcpy(&p->src, &ip6h->saddr, EG_ADDR_LEN);
+	__builtin_memcpy(&p->dst, &ip6h->daddr, EG_ADDR_LEN);
 	p->is_v6 = 1;
 	next = ip6h->nexthdr;
 
@@ -172,10 +181,9 @@ static __always_inline int eg_parse_ipv6(void *l3, void *end, struct eg_pkt *p)
 	return EG_PARSE_BAD_L4;
 }
 
-static __always_inline int eg_parse(struct xdp_md *ctx, struct eg_pkt *p)
+/* Parses an Ethernet frame in [data, end): XDP's buffer or a TC skb's linear part. */
+static __always_inline int eg_parse_frame(void *data, void *end, struct eg_pkt *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	void *cur = eth + 1;
 	__u16 proto;
@@ -200,6 +208,11 @@ static __always_inline int eg_parse(struct xdp_md *ctx, struct eg_pkt *p)
 	if (proto == bpf_htons(EG_ETH_P_IPV6))
 		return eg_parse_ipv6(cur, end, p);
 	return EG_PARSE_NON_IP;
+}
+
+static __always_inline int eg_parse(struct xdp_md *ctx, struct eg_pkt *p)
+{
+	return eg_parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);
 }
 
 #endif /* EG_PARSE_H */

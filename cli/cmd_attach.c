@@ -240,6 +240,7 @@ int cmd_status(int argc, char **argv)
 
 				cJSON_AddStringToObject(x, "name", ifs[i].name);
 				cJSON_AddStringToObject(x, "xdp_mode", ifs[i].mode);
+				cJSON_AddBoolToObject(x, "tc_egress", ifs[i].tc_egress);
 				cJSON_AddItemToArray(arr, x);
 			}
 			if (have_meta) {
@@ -266,7 +267,8 @@ int cmd_status(int argc, char **argv)
 		if (!n)
 			printf("none (the pinned maps exist but nothing is attached)");
 		for (int i = 0; i < n && i < MAX_IFACES; i++)
-			printf("%s%s (%s)", i ? ", " : "", ifs[i].name, ifs[i].mode);
+			printf("%s%s (xdp %s, tc egress %s)", i ? ", " : "", ifs[i].name, ifs[i].mode,
+			       ifs[i].tc_egress ? "on" : "MISSING");
 		printf("\n");
 		if (have_meta) {
 			char when[32];

@@ -23,7 +23,7 @@ int eg_apply_policy_file(const struct eg_maps *m, const struct eg_policy_file *f
 	return 0;
 }
 
-static const char *run_dir(void)
+const char *eg_run_dir(void)
 {
 	const char *d = getenv(EG_RUN_DIR_ENV);
 
@@ -32,7 +32,7 @@ static const char *run_dir(void)
 
 static void meta_path(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/policy", run_dir());
+	snprintf(buf, len, "%s/policy", eg_run_dir());
 }
 
 int eg_policy_meta_write(const struct eg_policy_file *f, struct eg_err *e)
@@ -41,8 +41,8 @@ int eg_policy_meta_write(const struct eg_policy_file *f, struct eg_err *e)
 	char abs[4096];
 	FILE *fp;
 
-	if (mkdir(run_dir(), 0700) && errno != EEXIST)
-		return eg_fail(e, "cannot create %s: %s", run_dir(), strerror(errno));
+	if (mkdir(eg_run_dir(), 0700) && errno != EEXIST)
+		return eg_fail(e, "cannot create %s: %s", eg_run_dir(), strerror(errno));
 	meta_path(path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (!realpath(f->path, abs))

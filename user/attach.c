@@ -7,6 +7,7 @@
 #include <xdp/libxdp.h>
 #include "attach.h"
 #include "pins.h"
+#include "tc_attach.h"
 #include "edgeguard.skel.h"
 
 #define EG_PROG_NAME "edgeguard_xdp"
@@ -106,53 +107,44 @@ static struct xdp_program *find_ours(int ifindex, uint32_t config_id, struct xdp
 	return NULL;
 }
 
+static bool sizes_differ(const struct eg_sizes *want, const struct eg_sizes *have)
+{
+	return (want->max_sources && want->max_sources != have->max_sources) ||
+	       (want->max_bans && want->max_bans != have->max_bans) ||
+	       (want->max_allows && want->max_allows != have->max_allows) ||
+	       (want->max_flows && want->max_flows != have->max_flows) ||
+	       (want->max_verified && want->max_verified != have->max_verified);
+}
+
 static int size_maps(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
 {
 	struct eg_sizes s = { 0 };
 
-	if (eg_pins_exist()) {
-		if (eg_pinned_sizes(&s, e))
-			return -1;
-		if (want && ((want->max_sources && want->max_sources != s.max_sources) ||
-			     (want->max_bans && want->max_bans != s.max_bans) ||
-			     (want->max_allows && want->max_allows != s.max_allows)))
-			return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u); detach every interface to change them",
-				       s.max_sources, s.max_bans, s.max_allows);
-	} else {
-		s.max_sources = want && want->max_sources ? want->max_sources : EG_DEFAULT_MAX_SOURCES;
-		s.max_bans = want && want->max_bans ? want->max_bans : EG_DEFAULT_MAX_BANS;
-		s.max_allows = want && want->max_allows ? want->max_allows : EG_DEFAULT_MAX_ALLOWS;
-	}
-	if (bpf_map__set_max_entries(skel->maps.eg_sources, s.max_sources) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows))
-		return eg_fail(e, "cannot size the maps: %s", strerror(errno));
-	return 0;
+	if (!eg_pins_exist())
+		return eg_sizes_apply(skel, want, e);
+	if (eg_pinned_sizes(&s, e))
+		return -1;
+	if (want && sizes_differ(want, &s))
+		return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u, flows %u, verified %u); detach every interface to change them",
+			       s.max_sources, s.max_bans, s.max_allows, s.max_flows, s.max_verified);
+	return eg_sizes_apply(skel, &s, e);
 }
 
-/* A config never written says v6_prefix 0: give fresh pins the defaults. */
 static int init_config(struct eg_err *e)
 {
 	struct eg_maps m;
-	struct eg_config cfg;
-	uint32_t zero = 0;
-	int rc = 0;
+	int rc;
 
 	if (eg_maps_open_pinned(&m, e))
 		return -1;
-	if (bpf_map_lookup_elem(m.config, &zero, &cfg) == 0 && cfg.v6_prefix == 0) {
-		cfg.active_gen = 0;
-		cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
-		if (bpf_map_update_elem(m.config, &zero, &cfg, BPF_ANY))
-			rc = eg_fail(e, "cannot initialise the datapath config: %s", strerror(errno));
-	}
+	rc = eg_config_init(m.config, e);
 	eg_maps_close(&m);
 	return rc;
 }
 
+/* Attaches XDP through libxdp (which loads the object), then TC from the same object. */
 static int try_attach(struct edgeguard_bpf *skel, int ifindex, enum xdp_attach_mode mode,
-		      struct xdp_program **out, struct eg_err *e)
+		      struct eg_err *e)
 {
 	struct xdp_program *prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
 	char msg[128];
@@ -169,7 +161,13 @@ static int try_attach(struct edgeguard_bpf *skel, int ifindex, enum xdp_attach_m
 		xdp_program__close(prog);
 		return eg_fail(e, "%s", msg);
 	}
-	*out = prog;
+	if (eg_tc_attach(ifindex, bpf_program__fd(skel->progs.edgeguard_tc_egress), e)) {
+		/* All or nothing: no XDP half without its TC half. */
+		xdp_program__detach(prog, ifindex, mode, 0);
+		xdp_program__close(prog);
+		return -1;
+	}
+	xdp_program__close(prog);
 	return 0;
 }
 
@@ -177,24 +175,24 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 	      struct eg_err *e)
 {
 	struct xdp_multiprog *mp;
-	struct xdp_program *prog = NULL;
-	struct edgeguard_bpf *skel;
+	struct xdp_program *ours;
 	struct eg_err why = { "" };
 	int ifindex = ifindex_of(ifname, e);
-	int rc = -1;
+	bool attached = false;
 
 	if (ifindex < 0)
 		return -1;
-	prog = find_ours(ifindex, pinned_config_id(), &mp);
+	ours = find_ours(ifindex, pinned_config_id(), &mp);
 	xdp_multiprog__close(mp);
-	if (prog)
+	if (ours)
 		return 1;
 	if (eg_bpffs_ensure(e))
 		return -1;
 
-	/* libxdp may need a second load in another mode: a fresh object each try. */
-	for (int attempt = 0; attempt < 2 && !prog; attempt++) {
+	/* Native first under auto; each try needs a fresh object for libxdp to load. */
+	for (int attempt = 0; attempt < 2 && !attached; attempt++) {
 		enum xdp_attach_mode m = mode == EG_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+		struct edgeguard_bpf *skel;
 
 		if (attempt == 1) {
 			if (mode != EG_XDP_AUTO)
@@ -208,17 +206,15 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 			edgeguard_bpf__destroy(skel);
 			return -1;
 		}
-		if (try_attach(skel, ifindex, m, &prog, &why) == 0)
-			xdp_program__close(prog);
+		attached = try_attach(skel, ifindex, m, &why) == 0;
 		edgeguard_bpf__destroy(skel);
 	}
-	if (!prog) {
-		if (why.msg[0] && strstr(why.msg, "ermission"))
+	if (!attached) {
+		if (strstr(why.msg, "ermission"))
 			return eg_fail(e, "cannot attach to %s: %s (run as root)", ifname, why.msg);
 		return eg_fail(e, "cannot attach to %s: %s", ifname, why.msg);
 	}
-	rc = init_config(e);
-	return rc;
+	return init_config(e);
 }
 
 int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
@@ -245,6 +241,8 @@ int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
 		libxdp_strerror(err, msg, sizeof(msg));
 		return eg_fail(e, "cannot detach from %s: %s", ifname, msg);
 	}
+	if (eg_tc_detach(ifindex, e))
+		return -1;
 	*was_last = eg_list_attached(NULL, 0, NULL) == 0;
 	return 0;
 }
@@ -265,6 +263,7 @@ int eg_list_attached(struct eg_iface *out, int max, struct eg_err *e)
 			snprintf(out[n].name, sizeof(out[n].name), "%s", i->if_name);
 			out[n].ifindex = (int)i->if_index;
 			out[n].mode = mode_name(xdp_multiprog__attach_mode(mp));
+			out[n].tc_egress = eg_tc_attached((int)i->if_index);
 		}
 		if (p)
 			n++;

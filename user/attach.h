@@ -34,6 +34,7 @@ struct eg_iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
 	const char *mode; /* "native", "skb", "hw" */
+	bool tc_egress;   /* the TC half is attached too */
 };
 
 /* Interfaces edgeguard is attached to; returns how many (at most max are filled). */

@@ -18,12 +18,19 @@ static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_MALFORMED] = "malformed",
 	[EG_R_NON_IP] = "non_ip",
 	[EG_R_DRY_RUN_WOULD_DROP] = "dry_run_would_drop",
+	[EG_R_CONN_LIMIT] = "conn_limit",
+	[EG_R_BUDGET] = "new_source_budget",
 	[EG_R_AUTOBAN] = "autoban",
 	[EG_R_DRY_RUN_WOULD_BAN] = "dry_run_would_ban",
 	[EG_R_FRAGMENT] = "fragment",
 	[EG_R_SYN_SEEN] = "syn_seen",
 	[EG_R_EVENTS_LOST] = "events_lost",
 	[EG_R_BAN_FAILED] = "ban_failed",
+	[EG_R_FLOW_OPENED] = "flow_opened",
+	[EG_R_FLOW_CLOSED] = "flow_closed",
+	[EG_R_FLOW_REAPED] = "flow_reaped",
+	[EG_R_FLOW_FULL] = "flow_table_full",
+	[EG_R_VERIFIED] = "verified",
 };
 
 static const char *const origin_names[EG_ORIGIN_MAX] = {
@@ -51,12 +58,58 @@ uint64_t eg_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+void eg_sizes_fill(struct eg_sizes *s)
+{
+	if (!s->max_sources)
+		s->max_sources = EG_DEFAULT_MAX_SOURCES;
+	if (!s->max_bans)
+		s->max_bans = EG_DEFAULT_MAX_BANS;
+	if (!s->max_allows)
+		s->max_allows = EG_DEFAULT_MAX_ALLOWS;
+	if (!s->max_flows)
+		s->max_flows = EG_DEFAULT_MAX_FLOWS;
+	if (!s->max_verified)
+		s->max_verified = EG_DEFAULT_MAX_VERIFIED;
+}
+
+int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
+{
+	struct eg_sizes s = want ? *want : (struct eg_sizes){ 0 };
+
+	eg_sizes_fill(&s);
+	if (bpf_map__set_max_entries(skel->maps.eg_sources, s.max_sources) ||
+	    bpf_map__set_max_entries(skel->maps.eg_conns, s.max_sources) ||
+	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
+	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
+	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows) ||
+	    bpf_map__set_max_entries(skel->maps.eg_flows, s.max_flows) ||
+	    bpf_map__set_max_entries(skel->maps.eg_verified, s.max_verified))
+		return eg_fail(e, "cannot size the edgeguard maps: %s", strerror(errno));
+	return 0;
+}
+
+int eg_config_init(int config_fd, struct eg_err *e)
+{
+	struct eg_config cfg = { 0 };
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(config_fd, &zero, &cfg))
+		return eg_fail(e, "cannot read the datapath config: %s", strerror(errno));
+	if (cfg.v6_prefix)
+		return 0; /* a policy (or an earlier attach) already set it */
+	/* Until a policy is installed: default aggregation and timeouts, no limits. */
+	cfg.active_gen = 0;
+	cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
+	cfg.flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
+	cfg.verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
+	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
+		return eg_fail(e, "cannot initialise the datapath config: %s", strerror(errno));
+	return 0;
+}
+
 struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
 {
 	struct edgeguard_bpf *skel;
-	uint32_t sources = sizes && sizes->max_sources ? sizes->max_sources : EG_DEFAULT_MAX_SOURCES;
-	uint32_t bans = sizes && sizes->max_bans ? sizes->max_bans : EG_DEFAULT_MAX_BANS;
-	uint32_t allows = sizes && sizes->max_allows ? sizes->max_allows : EG_DEFAULT_MAX_ALLOWS;
 	int err;
 
 	skel = edgeguard_bpf__open();
@@ -64,13 +117,8 @@ struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
 		eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
 		return NULL;
 	}
-	if (bpf_map__set_max_entries(skel->maps.eg_sources, sources) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_allow, allows)) {
-		eg_fail(e, "cannot size the edgeguard maps: %s", strerror(errno));
+	if (eg_sizes_apply(skel, sizes, e))
 		goto fail;
-	}
 	err = edgeguard_bpf__load(skel);
 	if (err) {
 		if (err == -EPERM)
@@ -79,16 +127,8 @@ struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
 			eg_fail(e, "cannot load the BPF datapath: %s", strerror(-err));
 		goto fail;
 	}
-	{
-		/* Until a policy is installed: default IPv6 aggregation, no limits. */
-		struct eg_config cfg = { .active_gen = 0, .v6_prefix = EG_DEFAULT_V6_PREFIX };
-		uint32_t zero = 0;
-
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.eg_config), &zero, &cfg, BPF_ANY)) {
-			eg_fail(e, "cannot initialise the datapath config: %s", strerror(errno));
-			goto fail;
-		}
-	}
+	if (eg_config_init(bpf_map__fd(skel->maps.eg_config), e))
+		goto fail;
 	return skel;
 fail:
 	edgeguard_bpf__destroy(skel);
@@ -107,6 +147,10 @@ void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m)
 	m->counters = bpf_map__fd(skel->maps.eg_counters);
 	m->policy_counters = bpf_map__fd(skel->maps.eg_policy_counters);
 	m->events = bpf_map__fd(skel->maps.eg_events);
+	m->flows = bpf_map__fd(skel->maps.eg_flows);
+	m->conns = bpf_map__fd(skel->maps.eg_conns);
+	m->verified = bpf_map__fd(skel->maps.eg_verified);
+	m->budgets = bpf_map__fd(skel->maps.eg_budgets);
 }
 
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e)

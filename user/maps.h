@@ -23,6 +23,10 @@ struct eg_maps {
 	int counters;
 	int policy_counters;
 	int events;
+	int flows;
+	int conns;
+	int verified;
+	int budgets;
 };
 
 /* Sizes fixed at load time. Zero fields take the defaults from edgeguard.h. */
@@ -30,7 +34,17 @@ struct eg_sizes {
 	uint32_t max_sources;
 	uint32_t max_bans;
 	uint32_t max_allows;
+	uint32_t max_flows;
+	uint32_t max_verified;
 };
+
+/* Replaces zero fields of s with the defaults from edgeguard.h. */
+void eg_sizes_fill(struct eg_sizes *s);
+/* Sets the map sizes of an opened, not yet loaded skeleton (NULL: defaults). */
+int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e);
+
+/* Gives a never-written config its defaults; leaves a configured one alone. */
+int eg_config_init(int config_fd, struct eg_err *e);
 
 /* Opens and loads the datapath with the given sizes; nothing is attached. */
 struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e);

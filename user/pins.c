@@ -105,6 +105,10 @@ int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
 		{ "eg_counters", &m->counters },
 		{ "eg_policy_counters", &m->policy_counters },
 		{ "eg_events", &m->events },
+		{ "eg_flows", &m->flows },
+		{ "eg_conns", &m->conns },
+		{ "eg_verified", &m->verified },
+		{ "eg_budgets", &m->budgets },
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -122,7 +126,8 @@ void eg_maps_close(struct eg_maps *m)
 {
 	int *fds[] = { &m->allow,    &m->ban_exact,   &m->ban_cidr, &m->sources,
 		       &m->config,   &m->policies,    &m->port_policy, &m->counters,
-		       &m->policy_counters, &m->events };
+		       &m->policy_counters, &m->events, &m->flows, &m->conns,
+		       &m->verified, &m->budgets };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -152,7 +157,9 @@ int eg_pinned_sizes(struct eg_sizes *out, struct eg_err *e)
 {
 	if (max_entries_of("eg_sources", &out->max_sources, e) ||
 	    max_entries_of("eg_ban_exact", &out->max_bans, e) ||
-	    max_entries_of("eg_allow", &out->max_allows, e))
+	    max_entries_of("eg_allow", &out->max_allows, e) ||
+	    max_entries_of("eg_flows", &out->max_flows, e) ||
+	    max_entries_of("eg_verified", &out->max_verified, e))
 		return -1;
 	return 0;
 }

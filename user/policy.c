@@ -11,6 +11,8 @@ void eg_policy_table_init(struct eg_policy_table *t)
 	memset(t, 0, sizeof(*t));
 	snprintf(t->def.name, sizeof(t->def.name), "default");
 	t->v6_prefix = EG_DEFAULT_V6_PREFIX;
+	t->flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
+	t->verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
 }
 
 static int check_rate(const struct eg_policy_spec *s, const char *what,
@@ -40,8 +42,12 @@ static int check_spec(const struct eg_policy_spec *s, bool is_default, struct eg
 			return eg_fail(e, "%s.port: range %u-%u is empty or starts at 0", s->name,
 				       s->port_lo, s->port_hi);
 	}
-	if (check_rate(s, "syn", &s->syn, e) || check_rate(s, "packets", &s->pkt, e))
+	if (check_rate(s, "syn", &s->syn, e) || check_rate(s, "packets", &s->pkt, e) ||
+	    check_rate(s, "new_source_budget", &s->new_source_budget, e))
 		return -1;
+	if (!is_default && s->l4 == EG_L4_UDP && (s->max_conns || s->new_source_budget.set))
+		return eg_fail(e, "%s: max_conns and new_source_budget need TCP connections, not udp",
+			       s->name);
 	if (s->ban_after && !s->ban_window_s)
 		return eg_fail(e, "%s.ban_window: must be at least 1 second when ban_after is set",
 			       s->name);
@@ -57,6 +63,10 @@ int eg_policy_validate(const struct eg_policy_table *t, struct eg_err *e)
 {
 	if (t->v6_prefix < 1 || t->v6_prefix > 128)
 		return eg_fail(e, "ipv6_prefix: %u is not between 1 and 128", t->v6_prefix);
+	if (t->flow_idle_s < 1)
+		return eg_fail(e, "connections.idle_timeout: must be at least 1 second");
+	if (t->verified_ttl_s < 1)
+		return eg_fail(e, "connections.verified_ttl: must be at least 1 second");
 	if (t->nrules > EG_MAX_POLICIES - 1)
 		return eg_fail(e, "policies: %u rules, at most %u are supported", t->nrules,
 			       EG_MAX_POLICIES - 1);
@@ -97,6 +107,7 @@ int eg_policy_compile(const struct eg_policy_spec *s, struct eg_policy *out, str
 		return -1;
 	compile_bucket(&s->syn, &out->syn);
 	compile_bucket(&s->pkt, &out->pkt);
+	compile_bucket(&s->new_source_budget, &out->new_source_budget);
 	out->ban_after = s->ban_after;
 	out->ban_window_s = s->ban_window_s;
 	out->ban_ttl_s = s->ban_ttl_s;
@@ -164,6 +175,8 @@ int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, 
 	if (write_generation(m, t, cfg.active_gen, e))
 		return -1;
 	cfg.v6_prefix = t->v6_prefix;
+	cfg.flow_idle_s = t->flow_idle_s;
+	cfg.verified_ttl_s = t->verified_ttl_s;
 	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
 		return eg_fail(e, "cannot switch to the new policy: %s", strerror(errno));
 	return 0;

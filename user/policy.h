@@ -31,6 +31,7 @@ struct eg_policy_spec {
 	uint32_t ban_ttl_s; /* 0 = permanent */
 	uint32_t max_conns;
 	unsigned int mode; /* enum eg_mode */
+	struct eg_rate_spec new_source_budget; /* SYNs/s from all unverified sources together */
 };
 
 struct eg_policy_table {
@@ -38,9 +39,11 @@ struct eg_policy_table {
 	struct eg_policy_spec rules[EG_MAX_POLICIES - 1];
 	unsigned int nrules;
 	uint32_t v6_prefix; /* 1..128 */
+	uint32_t flow_idle_s;    /* established flows idle this long are reaped */
+	uint32_t verified_ttl_s; /* how long a completed handshake keeps a source verified */
 };
 
-/* Fills t with an unlimited default policy and the default IPv6 prefix. */
+/* Fills t with an unlimited default policy and the default prefix and timeouts. */
 void eg_policy_table_init(struct eg_policy_table *t);
 
 /* Checks every rule; the message names the policy and the field at fault. */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Established-flow tracking: TC egress sees the server's SYN-ACK and starts a
+ * flow; FIN or RST in either direction, or the idle timer, ends it. The
+ * owner's connection count goes up when a flow is stored and down when it is
+ * deleted; only one deleter can succeed, so each flow counts down once.
+ * Included by edgeguard.bpf.c after maps.bpf.h.
+ */
+#ifndef EG_FLOWS_BPF_H
+#define EG_FLOWS_BPF_H
+
+#define EG_CLOCK_BOOTTIME 7 /* the clock of bpf_ktime_get_boot_ns() */
+#define EG_NS 1000000000ULL
+
+static __always_inline __u64 flow_idle_ns(void)
+{
+	__u32 zero = 0;
+	struct eg_config *cfg = bpf_map_lookup_elem(&eg_config, &zero);
+
+	return (cfg && cfg->flow_idle_s ? cfg->flow_idle_s : EG_DEFAULT_FLOW_IDLE_S) * EG_NS;
+}
+
+static __always_inline void conns_add(const struct eg_source_key *owner)
+{
+	__u64 *n = bpf_map_lookup_elem(&eg_conns, owner);
+
+	if (!n) {
+		__u64 zero = 0;
+
+		bpf_map_update_elem(&eg_conns, owner, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&eg_conns, owner);
+		if (!n)
+			return;
+	}
+	__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline void conns_sub(const struct eg_source_key *owner)
+{
+	__u64 *n = bpf_map_lookup_elem(&eg_conns, owner);
+
+	/* An entry the LRU evicted and recreated starts at zero: never go below. */
+	if (n && *n > 0)
+		__sync_fetch_and_add(n, -1);
+}
+
+static __always_inline __u64 conns_of(const struct eg_source_key *owner)
+{
+	__u64 *n = bpf_map_lookup_elem(&eg_conns, owner);
+
+	return n ? *n : 0;
+}
+
+/* Ends the flow if it is tracked; the caller that deletes it gives the slot back. */
+static __always_inline void flow_end(const struct eg_flow_key *key, __u32 reason)
+{
+	struct eg_flow *f = bpf_map_lookup_elem(&eg_flows, key);
+	struct eg_source_key owner;
+
+	if (!f)
+		return;
+	owner = f->owner;
+	if (bpf_map_delete_elem(&eg_flows, key) == 0) {
+		conns_sub(&owner);
+		count(reason);
+	}
+}
+
+static int flow_idle_check(void *map, struct eg_flow_key *key, struct eg_flow *f)
+{
+	__u64 idle = flow_idle_ns();
+	__u64 now = now_ns();
+	__u64 quiet = now > f->last_seen_ns ? now - f->last_seen_ns : 0;
+
+	if (quiet < idle) {
+		/* Traffic since the timer was set: look again when it could be idle. */
+		bpf_timer_start(&f->idle, idle - quiet, 0);
+		return 0;
+	}
+	flow_end(key, EG_R_FLOW_REAPED);
+	return 0;
+}
+
+/* The server answered a SYN: track the flow against the client's policy slot. */
+static __always_inline void flow_open(const struct eg_flow_key *key,
+				      const struct eg_source_key *owner)
+{
+	struct eg_flow fresh = { .owner = *owner };
+	struct eg_flow *f;
+	long err;
+
+	fresh.last_seen_ns = now_ns();
+	/* Count first: a FIN racing in right after the insert must find the slot taken. */
+	conns_add(owner);
+	err = bpf_map_update_elem(&eg_flows, key, &fresh, BPF_NOEXIST);
+	if (err) {
+		conns_sub(owner);
+		if (err != -17 /* EEXIST: a retransmitted SYN-ACK */)
+			count(EG_R_FLOW_FULL);
+		return;
+	}
+	count(EG_R_FLOW_OPENED);
+	f = bpf_map_lookup_elem(&eg_flows, key);
+	if (!f)
+		return;
+	if (bpf_timer_init(&f->idle, &eg_flows, EG_CLOCK_BOOTTIME) ||
+	    bpf_timer_set_callback(&f->idle, flow_idle_check) ||
+	    bpf_timer_start(&f->idle, flow_idle_ns(), 0))
+		flow_end(key, EG_R_FLOW_REAPED); /* an untimed flow could leak its slot */
+}
+
+/*
+ * The server sent on an established flow, so the client's handshake was
+ * real: the source becomes verified, keeping the buckets it already had.
+ */
+static __always_inline void verify_source(const struct eg_source_key *owner, __u64 now)
+{
+	struct eg_verified *v = bpf_map_lookup_elem(&eg_verified, owner);
+	struct eg_verified fresh = {};
+	struct eg_source *s;
+
+	if (v) {
+		v->verified_ns = now;
+		return;
+	}
+	s = bpf_map_lookup_elem(&eg_sources, owner);
+	if (s)
+		fresh.state = *s;
+	fresh.verified_ns = now;
+	if (bpf_map_update_elem(&eg_verified, owner, &fresh, BPF_NOEXIST) == 0)
+		count(EG_R_VERIFIED);
+}
+
+#endif /* EG_FLOWS_BPF_H */

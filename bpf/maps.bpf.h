@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The datapath's maps and the small helpers every program uses. Included
+ * once, by edgeguard.bpf.c: the XDP and TC programs share one object so they
+ * share these maps (and their pins).
+ */
+#ifndef EG_MAPS_BPF_H
+#define EG_MAPS_BPF_H
+
+/*
+ * Added to the clock. Production leaves it at zero; the unit tests move time
+ * forward through it instead of sleeping.
+ */
+__u64 eg_clock_offset_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EG_DEFAULT_MAX_ALLOWS);
+	__type(key, struct eg_lpm_key);
+	__type(value, struct eg_allow);
+} eg_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_DEFAULT_MAX_BANS);
+	__type(key, struct eg_addr);
+	__type(value, struct eg_ban);
+} eg_ban_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EG_DEFAULT_MAX_BANS);
+	__type(key, struct eg_lpm_key);
+	__type(value, struct eg_ban);
+} eg_ban_cidr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_DEFAULT_MAX_SOURCES);
+	__type(key, struct eg_source_key);
+	__type(value, struct eg_source);
+} eg_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct eg_config);
+} eg_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_GENERATIONS * EG_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct eg_policy);
+} eg_policies SEC(".maps");
+
+/* (generation, L4, destination port) -> policy slot; 0 is the default policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_PORT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} eg_port_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EG_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} eg_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EG_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct eg_policy_counters);
+} eg_policy_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EG_EVENTS_RINGBUF_BYTES);
+} eg_events SEC(".maps");
+
+/*
+ * A plain hash, not an LRU: an evicted flow could never give its connection
+ * slot back. When it is full, new flows go untracked (counted as flow_full).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_DEFAULT_MAX_FLOWS);
+	__type(key, struct eg_flow_key);
+	__type(value, struct eg_flow);
+} eg_flows SEC(".maps");
+
+/* Established flows per (source, policy). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_DEFAULT_MAX_SOURCES);
+	__type(key, struct eg_source_key);
+	__type(value, __u64);
+} eg_conns SEC(".maps");
+
+/* Only TC egress inserts here, so spoofed SYNs cannot evict a real client. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_DEFAULT_MAX_VERIFIED);
+	__type(key, struct eg_source_key);
+	__type(value, struct eg_verified);
+} eg_verified SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct eg_budget);
+} eg_budgets SEC(".maps");
+
+static __always_inline void count(__u32 reason)
+{
+	__u64 *c = bpf_map_lookup_elem(&eg_counters, &reason);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline int verdict(__u32 reason, int action)
+{
+	count(reason);
+	return action;
+}
+
+static __always_inline void count_policy(struct eg_policy_counters *pc, __u32 which)
+{
+	if (pc && which < EG_PC_MAX)
+		pc->c[which] += 1;
+}
+
+static __always_inline __u64 now_ns(void)
+{
+	return bpf_ktime_get_boot_ns() + eg_clock_offset_ns;
+}
+
+#endif /* EG_MAPS_BPF_H */
