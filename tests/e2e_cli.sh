@@ -29,7 +29,8 @@ cleanup() {
 	fi
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM
 
 ok() { echo "ok - $1"; }
 fail() { echo "not ok - $1: $2"; }
@@ -57,7 +58,7 @@ in_ns ip link set "$CLI_IF" up
 in_ns ip link set lo up
 "$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" "[$H6]:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/server.log" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
 
 # Attach, idempotently; refuse what does not exist or is misspelt.
 out=$($EG attach "$HOST_IF" 2>&1); rc=$?

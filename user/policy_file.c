@@ -27,17 +27,22 @@ struct pctx {
 	struct eg_err *e;
 };
 
-static const char *const top_fields[] = { "ipv6_prefix", "limits", "default", "policies",
-					  "allow",       "bans",   "comment", NULL };
-static const char *const limit_fields[] = { "max_sources", "max_bans", "max_allows", "comment",
+static const char *const top_fields[] = { "ipv6_prefix", "limits", "connections", "default",
+					  "policies",    "allow",  "bans",        "comment",
+					  NULL };
+static const char *const limit_fields[] = { "max_sources", "max_bans",     "max_allows",
+					    "max_flows",   "max_verified", "comment",
 					    NULL };
-static const char *const default_fields[] = { "syn",      "packets", "max_conns", "ban_after",
-					      "ban_window", "ban_ttl", "mode",     "comment",
+static const char *const connection_fields[] = { "idle_timeout", "verified_ttl", "comment", NULL };
+static const char *const default_fields[] = { "syn",        "packets", "max_conns",
+					      "ban_after",  "ban_window", "ban_ttl",
+					      "mode",       "new_source_budget", "comment",
 					      NULL };
-static const char *const rule_fields[] = { "name",      "protocol",  "port",       "ports",
-					   "syn",       "packets",   "max_conns",  "ban_after",
-					   "ban_window", "ban_ttl",  "mode",       "comment",
-					   NULL };
+static const char *const rule_fields[] = { "name",       "protocol", "port",
+					   "ports",      "syn",      "packets",
+					   "max_conns",  "ban_after", "ban_window",
+					   "ban_ttl",    "mode",     "new_source_budget",
+					   "comment",    NULL };
 static const char *const rate_fields[] = { "rate", "burst", "comment", NULL };
 static const char *const ban_fields[] = { "cidr", "ttl", "reason", "comment", NULL };
 
@@ -326,6 +331,7 @@ static int parse_limits_of(struct pctx *c, const cJSON *obj, const char *path,
 
 	if (parse_rate(c, obj, "syn", path, &s->syn) ||
 	    parse_rate(c, obj, "packets", path, &s->pkt) ||
+	    parse_rate(c, obj, "new_source_budget", path, &s->new_source_budget) ||
 	    get_u32(c, obj, "max_conns", path, &s->max_conns, &has_conns) ||
 	    get_u32(c, obj, "ban_after", path, &s->ban_after, &has_after) ||
 	    get_u32(c, obj, "ban_window", path, &s->ban_window_s, &has_window) ||
@@ -399,6 +405,10 @@ static int parse_rule(struct pctx *c, const cJSON *obj, const char *path,
 		path_key(sub, path, "max_conns");
 		return perr(c, sub, "UDP has no connections");
 	}
+	if (s->l4 == EG_L4_UDP && s->new_source_budget.set) {
+		path_key(sub, path, "new_source_budget");
+		return perr(c, sub, "UDP has no connections");
+	}
 	return 0;
 }
 
@@ -438,6 +448,8 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 		{ "max_sources", &sz->max_sources },
 		{ "max_bans", &sz->max_bans },
 		{ "max_allows", &sz->max_allows },
+		{ "max_flows", &sz->max_flows },
+		{ "max_verified", &sz->max_verified },
 	};
 	char sub[PATH_LEN];
 	bool present;
@@ -445,6 +457,8 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 	sz->max_sources = EG_DEFAULT_MAX_SOURCES;
 	sz->max_bans = EG_DEFAULT_MAX_BANS;
 	sz->max_allows = EG_DEFAULT_MAX_ALLOWS;
+	sz->max_flows = EG_DEFAULT_MAX_FLOWS;
+	sz->max_verified = EG_DEFAULT_MAX_VERIFIED;
 	if (!obj)
 		return 0;
 	if (expect_object(c, obj, "limits", NULL) ||
@@ -617,6 +631,22 @@ static int check_fit(struct pctx *c, const struct eg_policy_file *f)
 	return 0;
 }
 
+static int parse_connections(struct pctx *c, const cJSON *root, struct eg_policy_table *t)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "connections");
+	bool present;
+
+	if (!obj)
+		return 0;
+	if (expect_object(c, obj, "connections", NULL) ||
+	    check_fields(c, obj, "connections", connection_fields) ||
+	    parse_comment(c, obj, "connections") ||
+	    get_u32(c, obj, "idle_timeout", "connections", &t->flow_idle_s, &present) ||
+	    get_u32(c, obj, "verified_ttl", "connections", &t->verified_ttl_s, &present))
+		return -1;
+	return 0;
+}
+
 static int parse_root(struct pctx *c, const cJSON *root, struct eg_policy_file *f)
 {
 	struct eg_err ve;
@@ -627,7 +657,8 @@ static int parse_root(struct pctx *c, const cJSON *root, struct eg_policy_file *
 			    type_name(root));
 	if (check_fields(c, root, "", top_fields) || parse_comment(c, root, "") ||
 	    get_u32(c, root, "ipv6_prefix", "", &f->table.v6_prefix, &present) ||
-	    parse_sizes(c, root, &f->sizes) || parse_default(c, root, &f->table.def) ||
+	    parse_sizes(c, root, &f->sizes) || parse_connections(c, root, &f->table) ||
+	    parse_default(c, root, &f->table.def) ||
 	    parse_rules(c, root, &f->table) || parse_allow(c, root, f) || parse_bans(c, root, f))
 		return -1;
 	if (eg_policy_validate(&f->table, &ve))

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * edgeguardd: the long-running companion of the datapath (foreground, for
+ * systemd). It reports what the datapath decided, tidies expired bans out of
+ * the maps, and keeps bans and allows on disk so they survive a reboot or a
+ * detach. Enforcement never depends on it: the maps are pinned and the
+ * datapath honours ban expiry by itself, so killing the daemon changes nothing
+ * on the wire.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "addr.h"
+#include "apply.h"
+#include "events.h"
+#include "lists.h"
+#include "persist.h"
+#include "pins.h"
+
+#define STATE_DIR_DEFAULT "/var/lib/edgeguard"
+#define MAX_INTERVAL_MS 3600000UL
+
+struct daemon {
+	const char *policy_path; /* NULL: the daemon leaves the policy alone */
+	const char *state_dir;
+	char state_path[PATH_MAX];
+	unsigned long interval_ms;
+	struct eg_maps maps;
+	struct ring_buffer *rb;
+	int sigfd;
+	/* What state.json holds: where reasons are remembered, and what "changed" compares to. */
+	struct eg_state saved;
+	struct eg_policy_file pf; /* the policy in force, for its static bans' reasons */
+	bool have_pf;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: edgeguardd [--policy FILE] [--state-dir DIR] [--events FILE] [--interval-ms N]\n"
+		    "Runs in the foreground next to an attached edgeguard (run 'edgeguard attach IFNAME'\n"
+		    "first). Writes one JSON event per line (default stdout), removes expired bans,\n"
+		    "keeps bans and allows in DIR/" EG_STATE_FILE " (default " STATE_DIR_DEFAULT ").\n"
+		    "SIGHUP re-reads --policy FILE; SIGTERM/SIGINT save the state and exit.\n");
+}
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("edgeguardd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void emit_error(const char *event, const char *msg)
+{
+	cJSON *o = ev_new(event);
+
+	cJSON_AddStringToObject(o, "error", msg);
+	ev_emit(o);
+	fprintf(stderr, "edgeguardd: %s\n", msg);
+}
+
+/* ---- datapath events ---- */
+
+/* policy and trigger only mean something for a ban the datapath made itself. */
+static void add_cause(cJSON *o, unsigned int origin, unsigned int policy, unsigned int trigger)
+{
+	if (origin != EG_ORIGIN_AUTO) {
+		cJSON_AddNullToObject(o, "policy");
+		cJSON_AddNullToObject(o, "trigger");
+		return;
+	}
+	cJSON_AddNumberToObject(o, "policy", policy);
+	cJSON_AddStringToObject(o, "trigger", eg_reason_name(trigger));
+}
+
+static int on_ring_event(void *ctx, void *data, size_t len)
+{
+	const struct eg_event *ev = data;
+	struct eg_lpm_key k;
+	cJSON *o;
+
+	(void)ctx;
+	if (len < sizeof(*ev))
+		return 0; /* not ours to interpret; never stop the consumer over it */
+	k.prefixlen = ev->prefixlen;
+	memcpy(k.addr, ev->addr.a, EG_ADDR_LEN);
+	o = ev_new_at_boot_ns(ev->type == EG_EV_WOULD_BAN ? "would_ban" : "autoban", ev->ts_ns);
+	ev_add_source(o, &k);
+	cJSON_AddNumberToObject(o, "policy", ev->policy);
+	cJSON_AddStringToObject(o, "trigger", eg_reason_name(ev->trigger));
+	cJSON_AddNumberToObject(o, "ttl", ev->ttl_s);
+	cJSON_AddNumberToObject(o, "window_drops", ev->window_drops);
+	ev_emit(o);
+	return 0;
+}
+
+static void consume_events(struct daemon *d)
+{
+	int n = ring_buffer__consume(d->rb);
+
+	if (n < 0 && n != -EINTR)
+		fprintf(stderr, "edgeguardd: reading the event ring buffer: %s\n", strerror(-n));
+}
+
+/* ---- expiry ---- */
+
+static int collect_expired(const struct eg_ban_entry *be, void *ctx)
+{
+	struct eg_state *s = ctx;
+	struct eg_saved_ban b = { .key = be->key, .raw = be->ban };
+	uint64_t now = eg_now_ns();
+
+	if (!be->ban.expires_ns || be->ban.expires_ns > now)
+		return 0;
+	return eg_state_add_ban(s, &b, NULL) ? 1 : 0;
+}
+
+/*
+ * The datapath already ignores expired bans; deleting them gives the slot
+ * back (the ban hash is not LRU) and tells the operator when a ban ended.
+ * Collected first and deleted after, because deleting during a hash walk
+ * restarts the walk.
+ */
+static void reap_expired(struct daemon *d)
+{
+	struct eg_state exp;
+	struct eg_err e = { "" };
+	struct eg_ban cur;
+
+	eg_state_init(&exp);
+	if (eg_ban_foreach(&d->maps, collect_expired, &exp, &e)) {
+		fprintf(stderr, "edgeguardd: %s\n", e.msg[0] ? e.msg : "cannot walk the bans");
+		eg_state_free(&exp);
+		return;
+	}
+	for (size_t i = 0; i < exp.nbans; i++) {
+		const struct eg_saved_ban *b = &exp.bans[i];
+		cJSON *o;
+
+		/* Re-banned by someone since we looked: that ban is theirs to keep. */
+		if (eg_ban_get(&d->maps, &b->key, &cur) != 1 ||
+		    memcmp(&cur, &b->raw, sizeof(cur)))
+			continue;
+		if (eg_ban_del(&d->maps, &b->key, &e))
+			continue;
+		o = ev_new("expire");
+		ev_add_source(o, &b->key);
+		cJSON_AddStringToObject(o, "origin", eg_origin_name(b->raw.origin));
+		add_cause(o, b->raw.origin, b->raw.policy, b->raw.trigger);
+		cJSON_AddNumberToObject(o, "ttl",
+					(double)((b->raw.expires_ns - b->raw.created_ns) / 1000000000ULL));
+		ev_emit(o);
+	}
+	eg_state_free(&exp);
+}
+
+/* ---- persistence ---- */
+
+static const char *policy_reason(const struct daemon *d, const struct eg_lpm_key *k)
+{
+	if (!d->have_pf)
+		return NULL;
+	for (size_t i = 0; i < d->pf.nbans; i++)
+		if (!memcmp(&d->pf.bans[i].key, k, sizeof(*k)))
+			return d->pf.bans[i].reason;
+	return NULL;
+}
+
+/* Maps hold no text, so reasons come from the policy file, the last save, or the trigger. */
+static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
+{
+	const struct eg_saved_ban *old = eg_state_find_ban(&d->saved, &b->key);
+	const char *r = b->origin == EG_ORIGIN_POLICY ? policy_reason(d, &b->key) : NULL;
+
+	if (r)
+		snprintf(b->reason, sizeof(b->reason), "%s", r);
+	else if (old && old->origin == b->origin && old->reason[0])
+		snprintf(b->reason, sizeof(b->reason), "%s", old->reason);
+	else if (b->origin == EG_ORIGIN_AUTO)
+		snprintf(b->reason, sizeof(b->reason), "auto-ban: %s in policy %u",
+			 eg_reason_name(b->trigger), b->policy);
+}
+
+/* Saves when the ban/allow set differs from the last save, or always with force. */
+static int persist(struct daemon *d, bool force)
+{
+	struct eg_state now;
+	struct eg_err e = { "" };
+
+	if (eg_state_snapshot(&d->maps, &now, &e)) {
+		fprintf(stderr, "edgeguardd: cannot read the lists to save them: %s\n", e.msg);
+		return -1;
+	}
+	if (!force && eg_state_same(&now, &d->saved)) {
+		eg_state_free(&now);
+		return 0;
+	}
+	for (size_t i = 0; i < now.nbans; i++)
+		fill_reason(d, &now.bans[i]);
+	if (eg_state_save(d->state_path, &now, &e)) {
+		/* Keep the old baseline so the next tick tries again. */
+		fprintf(stderr, "edgeguardd: %s\n", e.msg);
+		eg_state_free(&now);
+		return -1;
+	}
+	eg_state_free(&d->saved);
+	d->saved = now;
+	return 0;
+}
+
+static void on_restored(const struct eg_saved_ban *b, enum eg_restore_result r, uint32_t ttl_s,
+			void *ctx)
+{
+	static const char *const status[] = {
+		[EG_RESTORE_ADDED] = "restored",
+		[EG_RESTORE_EXPIRED] = "expired",
+		[EG_RESTORE_PRESENT] = "present",
+	};
+	cJSON *o = ev_new("restore");
+
+	(void)ctx;
+	ev_add_source(o, &b->key);
+	cJSON_AddStringToObject(o, "status", status[r]);
+	cJSON_AddStringToObject(o, "origin", eg_origin_name(b->origin));
+	add_cause(o, b->origin, b->policy, b->trigger);
+	/* Seconds left by the file (0 = permanent); an expired ban has none. */
+	if (r == EG_RESTORE_EXPIRED)
+		cJSON_AddNullToObject(o, "ttl");
+	else
+		cJSON_AddNumberToObject(o, "ttl", ttl_s);
+	cJSON_AddStringToObject(o, "reason", b->reason);
+	ev_emit(o);
+}
+
+/*
+ * A state file we cannot read is moved aside rather than overwritten by the
+ * next save, so an operator can still recover the bans in it by hand.
+ */
+static void restore_state(struct daemon *d)
+{
+	struct eg_err e = { "" };
+	char aside[PATH_MAX + 16], msg[sizeof(aside) + EG_ERR_LEN + 64];
+
+	if (eg_state_load(d->state_path, &d->saved, &e)) {
+		snprintf(aside, sizeof(aside), "%s.corrupt", d->state_path);
+		if (rename(d->state_path, aside) == 0)
+			snprintf(msg, sizeof(msg), "%s (moved to %s; starting without it)", e.msg,
+				 aside);
+		else
+			snprintf(msg, sizeof(msg), "%s (starting without it)", e.msg);
+		emit_error("state_error", msg);
+		return;
+	}
+	if (eg_state_restore(&d->maps, &d->saved, (int64_t)time(NULL), on_restored, d, &e))
+		emit_error("state_error", e.msg);
+}
+
+/* ---- policy ---- */
+
+/*
+ * Validated in full before anything is touched: an invalid file leaves the
+ * running policy exactly as it was.
+ */
+static int load_policy(struct daemon *d, struct eg_err *e)
+{
+	struct eg_policy_file pf;
+	cJSON *o;
+
+	memset(&pf, 0, sizeof(pf));
+	if (eg_policy_file_load(d->policy_path, &pf, e))
+		return -1;
+	if (eg_apply_policy_file(&d->maps, &pf, e) || eg_policy_meta_write(&pf, e)) {
+		eg_policy_file_free(&pf);
+		return -1;
+	}
+	if (d->have_pf)
+		eg_policy_file_free(&d->pf);
+	d->pf = pf;
+	d->have_pf = true;
+	o = ev_new("policy_load");
+	cJSON_AddStringToObject(o, "file", pf.path);
+	cJSON_AddStringToObject(o, "hash", pf.hash);
+	cJSON_AddNumberToObject(o, "policies", pf.table.nrules);
+	ev_emit(o);
+	return 0;
+}
+
+static void reload_policy(struct daemon *d)
+{
+	struct eg_err e = { "" };
+
+	if (!d->policy_path) {
+		emit_error("policy_reject", "SIGHUP without --policy FILE: nothing to reload");
+		return;
+	}
+	if (load_policy(d, &e))
+		emit_error("policy_reject", e.msg);
+}
+
+/* ---- main loop ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/*
+ * After a detach (and maybe a re-attach) our descriptors hold maps nothing
+ * enforces any more. Exiting is the honest answer: a restart restores the
+ * saved lists into whatever is pinned then.
+ */
+static bool maps_still_pinned(const struct daemon *d)
+{
+	char p[PATH_MAX];
+	uint32_t id;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/eg_ban_exact", eg_pin_dir());
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return false;
+	id = map_id(fd);
+	close(fd);
+	return id && id == map_id(d->maps.ban_exact);
+}
+
+/* false when the daemon should stop: its maps were unpinned. */
+static bool tick(struct daemon *d)
+{
+	consume_events(d);
+	reap_expired(d);
+	persist(d, false);
+	return maps_still_pinned(d);
+}
+
+enum stop_cause { STOP_SIGNAL, STOP_DETACHED, STOP_ERROR };
+
+/* Returns why the daemon should stop. */
+static enum stop_cause run(struct daemon *d)
+{
+	uint64_t next = mono_ms() + d->interval_ms;
+	struct pollfd pfd[2] = {
+		{ .fd = d->sigfd, .events = POLLIN },
+		{ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN },
+	};
+	struct signalfd_siginfo si;
+	uint64_t now;
+	int n;
+
+	for (;;) {
+		now = mono_ms();
+		if (now >= next) {
+			if (!tick(d))
+				return STOP_DETACHED;
+			next = now + d->interval_ms;
+		}
+		n = poll(pfd, 2, (int)(next > now ? next - now : 0));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "edgeguardd: poll: %s\n", strerror(errno));
+			return STOP_ERROR;
+		}
+		if (n <= 0)
+			continue;
+		if (pfd[1].revents & POLLIN)
+			consume_events(d); /* an auto-ban is news now, not at the next tick */
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP)
+			reload_policy(d);
+		else
+			return STOP_SIGNAL;
+	}
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv, const char **events_path)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			d->policy_path = optarg;
+			break;
+		case 's':
+			d->state_dir = optarg;
+			break;
+		case 'e':
+			*events_path = optarg;
+			break;
+		case 'i':
+			errno = 0;
+			d->interval_ms = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || !d->interval_ms ||
+			    d->interval_ms > MAX_INTERVAL_MS) {
+				fprintf(stderr, "edgeguardd: --interval-ms must be 1..%lu, not '%s'\n",
+					MAX_INTERVAL_MS, optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "edgeguardd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static int setup(struct daemon *d, const char *events_path)
+{
+	struct eg_err e = { "" };
+	sigset_t set;
+	FILE *fp;
+
+	if (eg_maps_open_pinned(&d->maps, &e))
+		return die("%s", e.msg);
+	if (d->policy_path) {
+		/* Checked before anything is touched: a bad file at start is the operator's to fix. */
+		memset(&d->pf, 0, sizeof(d->pf));
+		if (eg_policy_file_load(d->policy_path, &d->pf, &e))
+			return die("%s", e.msg);
+		eg_policy_file_free(&d->pf);
+	}
+	if (snprintf(d->state_path, sizeof(d->state_path), "%s/%s", d->state_dir, EG_STATE_FILE) >=
+	    (int)sizeof(d->state_path))
+		return die("--state-dir %s: path too long", d->state_dir);
+	if (mkdir(d->state_dir, 0700) && errno != EEXIST)
+		return die("cannot create state directory %s: %s", d->state_dir, strerror(errno));
+	if (events_path) {
+		fp = fopen(events_path, "ae");
+		if (!fp)
+			return die("cannot open event file %s: %s", events_path, strerror(errno));
+		ev_set_output(fp);
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return die("sigprocmask: %s", strerror(errno));
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return die("signalfd: %s", strerror(errno));
+	d->rb = ring_buffer__new(d->maps.events, on_ring_event, d, NULL);
+	if (!d->rb)
+		return die("cannot open the event ring buffer: %s", strerror(errno));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1 };
+	const char *events_path = NULL;
+	struct eg_err e = { "" };
+	enum stop_cause cause;
+	bool detached, saved;
+	cJSON *o;
+	int rc;
+
+	rc = parse_args(&d, argc, argv, &events_path);
+	if (rc)
+		return rc;
+	eg_state_init(&d.saved);
+	if (setup(&d, events_path))
+		return 1;
+
+	o = ev_new("start");
+	cJSON_AddNumberToObject(o, "pid", getpid());
+	cJSON_AddStringToObject(o, "state", d.state_path);
+	cJSON_AddStringToObject(o, "maps", eg_pin_dir());
+	ev_emit(o);
+
+	restore_state(&d);
+	if (d.policy_path && load_policy(&d, &e)) {
+		emit_error("policy_reject", e.msg);
+		return 1;
+	}
+	cause = tick(&d) ? run(&d) : STOP_DETACHED;
+	detached = cause == STOP_DETACHED;
+
+	/* Saved either way: after a detach these maps hold the last word on the lists. */
+	consume_events(&d);
+	saved = persist(&d, true) == 0;
+	o = ev_new("stop");
+	cJSON_AddStringToObject(o, "state", saved ? "saved" : "not saved");
+	if (detached)
+		cJSON_AddStringToObject(o, "error", "the pinned maps are gone or replaced (detached?)");
+	ev_emit(o);
+	if (detached)
+		fprintf(stderr, "edgeguardd: the maps under %s are gone or replaced (detached?); stopping\n",
+			eg_pin_dir());
+	rc = saved && cause == STOP_SIGNAL ? 0 : 1;
+
+	ring_buffer__free(d.rb);
+	close(d.sigfd);
+	eg_maps_close(&d.maps);
+	eg_state_free(&d.saved);
+	if (d.have_pf)
+		eg_policy_file_free(&d.pf);
+	return rc;
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# End to end: edgeguardd next to an attached datapath. Enforcement survives
+# the daemon's death, bans survive its restart and a detach/re-attach (through
+# state.json), expiry and policy reloads show up as JSON event lines.
+# The root namespace is the protected host; the client lives in egn-daemon.
+set -u
+cd "$(dirname "$0")/.."
+
+EG=build/edgeguard
+EGD=build/edgeguardd
+TOOLS=build/tests
+NS=egn-daemon
+HOST_IF=egn-h
+CLI_IF=egn-c
+PORT=18091
+H4=100.78.1.1 C4=100.78.1.2 C4B=100.78.1.3 C4C=100.78.1.4
+export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-daemon
+export EDGEGUARD_RUN_DIR
+EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egn-run.XXXXXX)
+WORK=$(mktemp -d /tmp/egn-work.XXXXXX)
+STATE=$WORK/state
+EVENTS=$WORK/events.jsonl
+POLICY=$WORK/policy.json
+SERVER_PID=
+DAEMON_PID=
+
+cleanup() {
+	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$HOST_IF" 2>/dev/null
+	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
+		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
+	fi
+	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+}
+trap cleanup EXIT
+trap "exit 1" INT TERM
+
+ok() { echo "ok - $1"; }
+fail() { echo "not ok - $1: $2"; }
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
+connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
+refused() { ! connects "$@"; }
+
+start_daemon() {
+	$EGD --state-dir "$STATE" --events "$EVENTS" --interval-ms 200 "$@" 2>>"$WORK/daemon.err" &
+	DAEMON_PID=$!
+	# Started = its "start" line plus the restore that follows it is on disk.
+	wait_for "\"event\":\"start\",\"pid\":$DAEMON_PID"
+}
+# SIGTERM and wait: bounded, the daemon answers within one poll.
+stop_daemon() {
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$DAEMON_PID"
+	local rc=$?
+	DAEMON_PID=
+	return $rc
+}
+# wait_for PATTERN: polls the event file, at most 10 s.
+wait_for() {
+	for _ in $(seq 100); do
+		grep -qF -- "$1" "$EVENTS" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# expires_in of ADDRESS in `edgeguard bans --json` (empty when absent, null when permanent).
+ttl_of() {
+	$EG bans --json | tr -d ' \n\t' | grep -o "{\"address\":\"$1\",\"expires_in\":[^,]*" | sed 's/.*://'
+}
+policy_hash() { $EG status --json | tr -d ' \n\t' | grep -o '"hash":"[0-9a-f]*"' | head -1; }
+
+# The lab.
+ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
+ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
+ip addr add "$H4/29" dev "$HOST_IF"
+ip link set "$HOST_IF" up
+for a in "$C4" "$C4B" "$C4C"; do in_ns ip addr add "$a/29" dev "$CLI_IF"; done
+in_ns ip link set "$CLI_IF" up
+in_ns ip link set lo up
+"$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+cat >"$POLICY" <<EOF
+{ "policies": [ { "name": "svc", "port": $PORT, "syn": { "rate": 1000, "burst": 2000 } } ],
+  "bans": [ { "cidr": "100.78.1.6", "ttl": 0, "reason": "say \"no\" to .6" } ] }
+EOF
+
+# Without pinned maps the daemon refuses, in one line.
+out=$($EGD --state-dir "$STATE" --events "$EVENTS" 2>&1); rc=$?
+check refuses_without_attach test "$rc" -eq 1 -a "$(wc -l <<<"$out")" -eq 1
+check refusal_names_the_fix grep -q "edgeguard attach" <<<"$out"
+
+$EG attach "$HOST_IF" >/dev/null || { fail attach "edgeguard attach failed"; exit 1; }
+check client_connects_before_bans connects "$H4:$PORT"
+
+echo '{ "policies": [ { "port": 0 } ] }' >"$WORK/bad.json"
+out=$($EGD --state-dir "$STATE" --events "$EVENTS" --policy "$WORK/bad.json" 2>&1); rc=$?
+check invalid_policy_at_start_is_fatal test "$rc" -eq 1
+check invalid_policy_error_names_the_path grep -q "bad.json: policies\[0\]" <<<"$out"
+
+start_daemon --policy "$POLICY"
+check daemon_starts test -n "$DAEMON_PID"
+check policy_load_event_at_start wait_for '"event":"policy_load"'
+$EG ban "$C4" --ttl 600 >/dev/null
+$EG ban "$C4B" >/dev/null
+$EG ban 2001:db8:77::/48 --ttl 600 >/dev/null
+for _ in $(seq 50); do grep -q "\"$C4B\"" "$STATE/state.json" 2>/dev/null && break; sleep 0.1; done
+check state_file_holds_the_bans grep -q "\"$C4B\"" "$STATE/state.json"
+
+# The daemon dies hard: the kernel keeps enforcing.
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+check ban_enforced_after_daemon_killed refused "$H4:$PORT"
+check permanent_ban_enforced_after_daemon_killed refused "$H4:$PORT" "$C4B"
+check unbanned_neighbour_unaffected connects "$H4:$PORT" "$C4C"
+
+# Restart: the bans in the maps are kept as they are, TTL still running.
+start_daemon --policy "$POLICY"
+wait_for "\"source\":\"$C4\",\"status\":\"present\""
+ttl=$(ttl_of "$C4")
+if [ -n "$ttl" ] && [ "$ttl" != null ] && [ "$ttl" -le 600 ] && [ "$ttl" -gt 590 ]; then
+	ok ttl_ban_kept_across_restart
+else
+	fail ttl_ban_kept_across_restart "expires_in '$ttl', want 591..600"
+fi
+check permanent_ban_kept_across_restart test "$(ttl_of "$C4B")" = null
+check restart_does_not_overwrite_live_bans wait_for "\"source\":\"$C4B\",\"status\":\"present\""
+
+# A short ban ends in the kernel by itself; the daemon removes it and says so.
+$EG ban "$C4C" --ttl 2 >/dev/null
+check short_ban_refuses refused "$H4:$PORT" "$C4C"
+check expire_event_for_short_ban wait_for "\"event\":\"expire\",\"source\":\"$C4C\""
+check expired_ban_gone_from_the_map test -z "$(ttl_of "$C4C")"
+check connects_after_expiry connects "$H4:$PORT" "$C4C"
+
+# SIGHUP with a broken file: rejected, the running policy untouched.
+hash_before=$(policy_hash)
+cp "$POLICY" "$WORK/good.json"
+echo '{ "policies": [ { "port": 70000 } ] }' >"$POLICY"
+kill -HUP "$DAEMON_PID"
+check sighup_invalid_policy_rejected wait_for '"event":"policy_reject"'
+check reject_event_names_the_field grep -q 'policy_reject.*policies\[0\]' "$EVENTS"
+check policy_hash_unchanged_after_reject test -n "$hash_before" -a "$(policy_hash)" = "$hash_before"
+check daemon_survives_a_bad_reload kill -0 "$DAEMON_PID"
+
+# SIGHUP with a good (different) file: loaded, status follows.
+sed 's/"rate": 1000/"rate": 900/' "$WORK/good.json" >"$POLICY"
+loads_before=$(grep -c '"event":"policy_load"' "$EVENTS")
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 100); do
+	[ "$(grep -c '"event":"policy_load"' "$EVENTS")" -gt "$loads_before" ] && break
+	sleep 0.1
+done
+check sighup_valid_policy_loaded test "$(grep -c '"event":"policy_load"' "$EVENTS")" -gt "$loads_before"
+new_hash=$(policy_hash)
+check status_shows_the_new_hash test -n "$new_hash" -a "$new_hash" != "$hash_before"
+check load_event_carries_the_hash grep -q "\"event\":\"policy_load\".*${new_hash#\"hash\":}" "$EVENTS"
+
+# Clean stop: state saved, "stop" line, exit 0.
+stop_daemon; rc=$?
+check sigterm_exits_zero test "$rc" -eq 0
+check stop_event_written grep -q '"event":"stop"' "$EVENTS"
+check no_temporary_state_files test "$(ls -A "$STATE")" = state.json
+
+# Every event line is one JSON object with a timestamp.
+bad_lines=$(grep -cv '^{"ts":"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:.]*Z","event":"[a-z_]*".*}$' "$EVENTS")
+check every_event_line_is_json test "$bad_lines" -eq 0
+
+# Detach and re-attach: fresh empty maps; the daemon puts the bans back.
+$EG detach "$HOST_IF" >/dev/null
+check pins_removed test ! -e "$EDGEGUARD_BPF_DIR"
+$EG attach "$HOST_IF" >/dev/null
+check fresh_maps_are_empty test "$($EG bans --json | tr -d ' \n\t')" = "[]"
+check client_connects_on_fresh_maps connects "$H4:$PORT"
+start_daemon
+wait_for "\"source\":\"$C4\",\"status\":\"restored\""
+ttl=$(ttl_of "$C4")
+if [ -n "$ttl" ] && [ "$ttl" != null ] && [ "$ttl" -le 600 ] && [ "$ttl" -gt 0 ]; then
+	ok ttl_ban_restored_from_state_file
+else
+	fail ttl_ban_restored_from_state_file "expires_in '$ttl', want 1..600"
+fi
+check permanent_ban_restored_from_state_file test "$(ttl_of "$C4B")" = null
+check ipv6_cidr_ban_restored test -n "$(ttl_of 2001:db8:77::/48)"
+check policy_static_ban_restored test "$(ttl_of 100.78.1.6)" = null
+check static_ban_reason_kept grep -q 'say \\"no\\" to .6' "$STATE/state.json"
+check expired_ban_not_restored test -z "$(ttl_of "$C4C")"
+check restored_ban_enforced refused "$H4:$PORT"
+check restored_permanent_ban_enforced refused "$H4:$PORT" "$C4B"
+
+# Detach under a running daemon: it saves what it holds and stops, not lingers on dead maps.
+$EG detach "$HOST_IF" >/dev/null
+for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$DAEMON_PID"; rc=$?; DAEMON_PID=
+check daemon_stops_when_maps_are_detached test "$rc" -eq 1
+check detach_stop_event_says_why grep -q '"event":"stop","state":"saved","error":".*detached' "$EVENTS"
+check state_survives_the_detach grep -q "\"$C4B\"" "$STATE/state.json"

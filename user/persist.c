@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The state file. Strict when reading: a file we cannot fully understand is
+ * reported, never half restored, because a silently dropped ban reopens a
+ * door an operator closed on purpose.
+ */
+#define _GNU_SOURCE /* mkostemp */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <cjson/cJSON.h>
+#include "addr.h"
+#include "lists.h"
+#include "persist.h"
+
+#define NS_PER_S 1000000000LL
+/* Far enough to cover any TTL the CLI accepts, near enough to stay exact in a double. */
+#define MAX_UNIX_TIME (1LL << 40)
+
+void eg_state_init(struct eg_state *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void eg_state_free(struct eg_state *s)
+{
+	free(s->bans);
+	free(s->allows);
+	eg_state_init(s);
+}
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem, struct eg_err *e)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return eg_fail(e, "out of memory for %zu state entries", ncap);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int eg_state_add_ban(struct eg_state *s, const struct eg_saved_ban *b, struct eg_err *e)
+{
+	if (grow((void **)&s->bans, &s->cap_bans, s->nbans, sizeof(*b), e))
+		return -1;
+	s->bans[s->nbans++] = *b;
+	return 0;
+}
+
+int eg_state_add_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e)
+{
+	if (grow((void **)&s->allows, &s->cap_allows, s->nallows, sizeof(*k), e))
+		return -1;
+	s->allows[s->nallows++] = *k;
+	return 0;
+}
+
+static int key_cmp(const struct eg_lpm_key *a, const struct eg_lpm_key *b)
+{
+	int c = memcmp(a->addr, b->addr, EG_ADDR_LEN);
+
+	if (c)
+		return c;
+	return a->prefixlen < b->prefixlen ? -1 : a->prefixlen > b->prefixlen;
+}
+
+static int ban_cmp(const void *a, const void *b)
+{
+	return key_cmp(&((const struct eg_saved_ban *)a)->key, &((const struct eg_saved_ban *)b)->key);
+}
+
+static int allow_cmp(const void *a, const void *b)
+{
+	return key_cmp(a, b);
+}
+
+void eg_state_sort(struct eg_state *s)
+{
+	if (s->nbans)
+		qsort(s->bans, s->nbans, sizeof(*s->bans), ban_cmp);
+	if (s->nallows)
+		qsort(s->allows, s->nallows, sizeof(*s->allows), allow_cmp);
+}
+
+const struct eg_saved_ban *eg_state_find_ban(const struct eg_state *s, const struct eg_lpm_key *k)
+{
+	struct eg_saved_ban probe = { .key = *k };
+
+	if (!s->nbans)
+		return NULL;
+	return bsearch(&probe, s->bans, s->nbans, sizeof(*s->bans), ban_cmp);
+}
+
+bool eg_state_same(const struct eg_state *a, const struct eg_state *b)
+{
+	if (a->nbans != b->nbans || a->nallows != b->nallows)
+		return false;
+	for (size_t i = 0; i < a->nbans; i++)
+		if (key_cmp(&a->bans[i].key, &b->bans[i].key) ||
+		    memcmp(&a->bans[i].raw, &b->bans[i].raw, sizeof(a->bans[i].raw)))
+			return false;
+	for (size_t i = 0; i < a->nallows; i++)
+		if (key_cmp(&a->allows[i], &b->allows[i]))
+			return false;
+	return true;
+}
+
+bool eg_saved_ban_remaining(const struct eg_saved_ban *b, int64_t now, uint32_t *ttl_s)
+{
+	int64_t left;
+
+	if (!b->expires_at) {
+		*ttl_s = 0;
+		return true;
+	}
+	left = b->expires_at - now;
+	if (left <= 0)
+		return false;
+	*ttl_s = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+	return true;
+}
+
+/* ---- reading ---- */
+
+struct lctx {
+	const char *file;
+	struct eg_err *e;
+};
+
+static int lerr(struct lctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int lerr(struct lctx *c, const char *path, const char *fmt, ...)
+{
+	char reason[EG_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (path && *path)
+		return eg_fail(c->e, "%s: %s: %s", c->file, path, reason);
+	return eg_fail(c->e, "%s: %s", c->file, reason);
+}
+
+static int get_int(struct lctx *c, const char *path, const cJSON *v, int64_t lo, int64_t hi,
+		   int64_t *out)
+{
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble))
+		return lerr(c, path, "must be an integer");
+	if (v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+		return lerr(c, path, "must be between %lld and %lld", (long long)lo, (long long)hi);
+	*out = (int64_t)v->valuedouble;
+	return 0;
+}
+
+static int name_index(const char *(*namer)(unsigned int), unsigned int n, const char *s)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!strcmp(namer(i), s))
+			return (int)i;
+	return -1;
+}
+
+static int parse_ban(struct lctx *c, const cJSON *o, size_t idx, struct eg_saved_ban *b)
+{
+	char path[64], sub[96];
+	const cJSON *v;
+	struct eg_err pe;
+	int64_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "bans[%zu]", idx);
+	memset(b, 0, sizeof(*b));
+	if (!cJSON_IsObject(o))
+		return lerr(c, path, "must be an object");
+
+	snprintf(sub, sizeof(sub), "%s.source", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "source");
+	if (!cJSON_IsString(v))
+		return lerr(c, sub, "missing or not a string");
+	if (eg_parse_cidr(v->valuestring, &b->key, &pe))
+		return lerr(c, sub, "%s", pe.msg);
+
+	snprintf(sub, sizeof(sub), "%s.expires_at", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
+	if (!v)
+		return lerr(c, sub, "missing (null for a permanent ban)");
+	if (!cJSON_IsNull(v)) {
+		if (get_int(c, sub, v, 1, MAX_UNIX_TIME, &b->expires_at))
+			return -1;
+	}
+
+	snprintf(sub, sizeof(sub), "%s.created_at", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "created_at");
+	if (v && get_int(c, sub, v, 0, MAX_UNIX_TIME, &b->created_at))
+		return -1;
+
+	snprintf(sub, sizeof(sub), "%s.origin", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "origin");
+	if (!cJSON_IsString(v))
+		return lerr(c, sub, "missing or not a string");
+	i = name_index(eg_origin_name, EG_ORIGIN_MAX, v->valuestring);
+	if (i < 0)
+		return lerr(c, sub, "unknown origin '%s'", v->valuestring);
+	b->origin = (uint16_t)i;
+
+	snprintf(sub, sizeof(sub), "%s.policy", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "policy");
+	if (v) {
+		if (get_int(c, sub, v, 0, EG_MAX_POLICIES - 1, &n))
+			return -1;
+		b->policy = (uint16_t)n;
+	}
+
+	snprintf(sub, sizeof(sub), "%s.trigger", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "trigger");
+	if (v) {
+		if (!cJSON_IsString(v))
+			return lerr(c, sub, "not a string");
+		i = name_index(eg_reason_name, EG_R_MAX, v->valuestring);
+		if (i < 0)
+			return lerr(c, sub, "unknown trigger '%s'", v->valuestring);
+		b->trigger = (uint32_t)i;
+	}
+
+	snprintf(sub, sizeof(sub), "%s.reason", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "reason");
+	if (v) {
+		if (!cJSON_IsString(v))
+			return lerr(c, sub, "not a string");
+		if (strlen(v->valuestring) >= sizeof(b->reason))
+			return lerr(c, sub, "longer than %zu characters", sizeof(b->reason) - 1);
+		strcpy(b->reason, v->valuestring);
+	}
+	return 0;
+}
+
+static int parse_state(struct lctx *c, const cJSON *root, struct eg_state *out)
+{
+	const cJSON *v, *item;
+	struct eg_saved_ban b;
+	struct eg_lpm_key k;
+	struct eg_err pe;
+	char path[64];
+	int64_t ver;
+	size_t i;
+
+	if (!cJSON_IsObject(root))
+		return lerr(c, NULL, "top level must be an object");
+	v = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!v)
+		return lerr(c, "version", "missing");
+	if (get_int(c, "version", v, 0, INT32_MAX, &ver))
+		return -1;
+	if (ver != EG_STATE_VERSION)
+		return lerr(c, "version", "version %lld is not supported (want %d)", (long long)ver,
+			    EG_STATE_VERSION);
+
+	v = cJSON_GetObjectItemCaseSensitive(root, "bans");
+	if (!cJSON_IsArray(v))
+		return lerr(c, "bans", "missing or not an array");
+	i = 0;
+	cJSON_ArrayForEach(item, v) {
+		if (parse_ban(c, item, i++, &b) || eg_state_add_ban(out, &b, c->e))
+			return -1;
+	}
+
+	v = cJSON_GetObjectItemCaseSensitive(root, "allows");
+	if (!cJSON_IsArray(v))
+		return lerr(c, "allows", "missing or not an array");
+	i = 0;
+	cJSON_ArrayForEach(item, v) {
+		snprintf(path, sizeof(path), "allows[%zu]", i++);
+		if (!cJSON_IsString(item))
+			return lerr(c, path, "must be a string");
+		if (eg_parse_cidr(item->valuestring, &k, &pe))
+			return lerr(c, path, "%s", pe.msg);
+		if (eg_state_add_allow(out, &k, c->e))
+			return -1;
+	}
+	return 0;
+}
+
+static char *read_all(struct lctx *c, int fd, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	char *buf;
+	ssize_t n;
+
+	if (fstat(fd, &st)) {
+		lerr(c, NULL, "%s", strerror(errno));
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > EG_STATE_MAX_BYTES) {
+		lerr(c, NULL, "larger than %u bytes", EG_STATE_MAX_BYTES);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		lerr(c, NULL, "out of memory");
+		return NULL;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			lerr(c, NULL, "%s", strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break; /* shrank under us: parse what is there, the parser judges it */
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}
+
+int eg_state_load(const char *path, struct eg_state *out, struct eg_err *e)
+{
+	struct lctx c = { .file = path, .e = e };
+	const char *where;
+	cJSON *root;
+	size_t len;
+	char *buf;
+	int fd, rc;
+
+	eg_state_init(out);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : lerr(&c, NULL, "%s", strerror(errno));
+	buf = read_all(&c, fd, &len);
+	close(fd);
+	if (!buf)
+		return -1;
+	if (len == 0) {
+		free(buf);
+		return lerr(&c, NULL, "empty file (truncated?)");
+	}
+	root = cJSON_ParseWithLength(buf, len);
+	if (!root) {
+		where = cJSON_GetErrorPtr();
+		rc = lerr(&c, NULL, "not valid JSON (truncated or corrupt) at byte %zu",
+			  where && where >= buf && where <= buf + len ? (size_t)(where - buf) : len);
+		free(buf);
+		return rc;
+	}
+	free(buf);
+	rc = parse_state(&c, root, out);
+	cJSON_Delete(root);
+	if (rc) {
+		eg_state_free(out);
+		return -1;
+	}
+	eg_state_sort(out);
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static cJSON *ban_json(const struct eg_saved_ban *b)
+{
+	char cidr[EG_CIDR_STRLEN];
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	eg_format_cidr(&b->key, cidr, sizeof(cidr));
+	cJSON_AddStringToObject(o, "source", cidr);
+	if (b->expires_at)
+		cJSON_AddNumberToObject(o, "expires_at", (double)b->expires_at);
+	else
+		cJSON_AddNullToObject(o, "expires_at");
+	cJSON_AddNumberToObject(o, "created_at", (double)b->created_at);
+	cJSON_AddStringToObject(o, "origin", eg_origin_name(b->origin));
+	if (b->origin == EG_ORIGIN_AUTO) {
+		cJSON_AddNumberToObject(o, "policy", b->policy);
+		cJSON_AddStringToObject(o, "trigger", eg_reason_name(b->trigger));
+	}
+	cJSON_AddStringToObject(o, "reason", b->reason);
+	return o;
+}
+
+static char *state_text(const struct eg_state *s)
+{
+	char cidr[EG_CIDR_STRLEN];
+	cJSON *root, *bans, *allows;
+	char *text = NULL;
+
+	root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	cJSON_AddNumberToObject(root, "version", EG_STATE_VERSION);
+	cJSON_AddNumberToObject(root, "saved_at", (double)time(NULL));
+	bans = cJSON_AddArrayToObject(root, "bans");
+	allows = cJSON_AddArrayToObject(root, "allows");
+	if (!bans || !allows)
+		goto out;
+	for (size_t i = 0; i < s->nbans; i++) {
+		cJSON *o = ban_json(&s->bans[i]);
+
+		if (!o)
+			goto out;
+		cJSON_AddItemToArray(bans, o);
+	}
+	for (size_t i = 0; i < s->nallows; i++) {
+		eg_format_cidr(&s->allows[i], cidr, sizeof(cidr));
+		cJSON_AddItemToArray(allows, cJSON_CreateString(cidr));
+	}
+	text = cJSON_Print(root);
+out:
+	cJSON_Delete(root);
+	return text;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A rename is only durable once the directory entry itself reaches the disk. */
+static int fsync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, rc;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int eg_state_save(const char *path, const struct eg_state *s, struct eg_err *e)
+{
+	const char *slash = strrchr(path, '/');
+	char tmp[PATH_MAX];
+	char *text;
+	int fd, err;
+
+	/* Same directory as path, so the rename cannot cross filesystems. */
+	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", slash ? (int)(slash - path + 1) : 0, path,
+		     slash ? slash + 1 : path) >= (int)sizeof(tmp))
+		return eg_fail(e, "%s: path too long", path);
+	text = state_text(s);
+	if (!text)
+		return eg_fail(e, "%s: out of memory", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		free(text);
+		return eg_fail(e, "cannot create a temporary file next to %s: %s", path,
+			       strerror(err));
+	}
+	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) || fchmod(fd, 0600) ||
+	    fsync(fd)) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd)) {
+		err = errno;
+		goto fail;
+	}
+	if (rename(tmp, path)) {
+		err = errno;
+		goto fail;
+	}
+	free(text);
+	if (fsync_dir_of(path))
+		return eg_fail(e, "%s: written, but syncing its directory failed: %s", path,
+			       strerror(errno));
+	return 0;
+fail:
+	unlink(tmp);
+	free(text);
+	return eg_fail(e, "cannot write %s: %s", path, strerror(err));
+}
+
+/* ---- maps ---- */
+
+struct snap {
+	struct eg_state *out;
+	uint64_t boot_now;
+	int64_t wall_now_ns;
+	struct eg_err *e;
+};
+
+/* Wall-clock seconds for a CLOCK_BOOTTIME instant, rounded up so a ban never ends early. */
+static int64_t boot_to_wall(const struct snap *s, uint64_t boot_ns)
+{
+	int64_t wall_ns = s->wall_now_ns + ((int64_t)boot_ns - (int64_t)s->boot_now);
+
+	return wall_ns <= 0 ? 0 : (wall_ns + NS_PER_S - 1) / NS_PER_S;
+}
+
+static int snap_ban(const struct eg_ban_entry *be, void *ctx)
+{
+	struct snap *s = ctx;
+	struct eg_saved_ban b = {
+		.key = be->key,
+		.origin = be->ban.origin,
+		.policy = be->ban.policy,
+		.trigger = be->ban.trigger,
+		.raw = be->ban,
+	};
+
+	if (be->ban.expires_ns && be->ban.expires_ns <= s->boot_now)
+		return 0; /* the datapath already ignores it */
+	b.expires_at = be->ban.expires_ns ? boot_to_wall(s, be->ban.expires_ns) : 0;
+	b.created_at = boot_to_wall(s, be->ban.created_ns);
+	return eg_state_add_ban(s->out, &b, s->e) ? 1 : 0;
+}
+
+static int snap_allow(const struct eg_allow_entry *a, void *ctx)
+{
+	struct snap *s = ctx;
+
+	return eg_state_add_allow(s->out, &a->key, s->e) ? 1 : 0;
+}
+
+int eg_state_snapshot(const struct eg_maps *m, struct eg_state *out, struct eg_err *e)
+{
+	struct timespec ts;
+	struct snap s = { .out = out, .e = e };
+
+	eg_state_init(out);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s.boot_now = eg_now_ns();
+	s.wall_now_ns = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	if (eg_ban_foreach(m, snap_ban, &s, e) || eg_allow_foreach(m, snap_allow, &s, e)) {
+		eg_state_free(out);
+		return -1;
+	}
+	eg_state_sort(out);
+	return 0;
+}
+
+static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, uint32_t ttl_s,
+		       int64_t now, uint64_t now_ns, struct eg_err *e)
+{
+	/*
+	 * Keep the ban's age, so its full TTL can still be told; a ban older
+	 * than this boot starts at boot, the earliest instant the clock has.
+	 */
+	uint64_t age_ns = b->created_at > 0 && b->created_at < now ?
+				  (uint64_t)(now - b->created_at) * NS_PER_S : 0;
+	uint64_t created_ns = age_ns < now_ns ? now_ns - age_ns : 0;
+	struct eg_ban ban = {
+		.expires_ns = ttl_s ? now_ns + (uint64_t)ttl_s * NS_PER_S : 0,
+		.created_ns = created_ns,
+		.prefixlen = b->key.prefixlen,
+		.origin = b->origin,
+		.policy = b->policy,
+		.trigger = b->trigger,
+	};
+	char cidr[EG_CIDR_STRLEN];
+	int err;
+
+	if (eg_key_is_host(&b->key))
+		err = bpf_map_update_elem(m->ban_exact, b->key.addr, &ban, BPF_ANY);
+	else
+		err = bpf_map_update_elem(m->ban_cidr, &b->key, &ban, BPF_ANY);
+	if (!err)
+		return 0;
+	err = errno;
+	eg_format_cidr(&b->key, cidr, sizeof(cidr));
+	if (err == E2BIG || err == ENOSPC)
+		return eg_fail(e, "cannot restore the ban of %s: the ban list is full", cidr);
+	return eg_fail(e, "cannot restore the ban of %s: %s", cidr, strerror(err));
+}
+
+int eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t now,
+		     eg_restore_cb cb, void *ctx, struct eg_err *e)
+{
+	uint64_t now_ns = eg_now_ns();
+	struct eg_allow a = { .created_ns = now_ns };
+	char cidr[EG_CIDR_STRLEN];
+	struct eg_ban cur;
+	uint32_t ttl;
+
+	for (size_t i = 0; i < s->nbans; i++) {
+		const struct eg_saved_ban *b = &s->bans[i];
+		enum eg_restore_result r;
+
+		ttl = 0;
+		if (!eg_saved_ban_remaining(b, now, &ttl)) {
+			r = EG_RESTORE_EXPIRED;
+		} else if (eg_ban_get(m, &b->key, &cur) == 1 &&
+			   (!cur.expires_ns || cur.expires_ns > now_ns)) {
+			r = EG_RESTORE_PRESENT; /* whoever set it knows better than an old file */
+		} else {
+			if (restore_ban(m, b, ttl, now, now_ns, e))
+				return -1;
+			r = EG_RESTORE_ADDED;
+		}
+		if (cb)
+			cb(b, r, ttl, ctx);
+	}
+	for (size_t i = 0; i < s->nallows; i++) {
+		/* BPF_NOEXIST: an LPM lookup cannot tell an exact entry from a covering one. */
+		if (!bpf_map_update_elem(m->allow, &s->allows[i], &a, BPF_NOEXIST) || errno == EEXIST)
+			continue;
+		eg_format_cidr(&s->allows[i], cidr, sizeof(cidr));
+		return eg_fail(e, "cannot restore the allow of %s: %s", cidr, strerror(errno));
+	}
+	return 0;
+}
