@@ -17,9 +17,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "maps.bpf.h"
 #include "flows.bpf.h"
 
-static __always_inline int ban_active(const struct eg_ban *b, __u64 now)
+/* Reads the clock on first use only: a permanent ban never needs it. */
+static __always_inline __u64 clock_once(__u64 *now)
 {
-	return b->expires_ns == 0 || b->expires_ns > now;
+	if (!*now)
+		*now = now_ns();
+	return *now;
+}
+
+static __always_inline int ban_active(const struct eg_ban *b, __u64 *now)
+{
+	return b->expires_ns == 0 || b->expires_ns > clock_once(now);
 }
 
 /*
@@ -27,7 +35,7 @@ static __always_inline int ban_active(const struct eg_ban *b, __u64 now)
  * shorter, still active ban may cover the address too, so look again below
  * the expired entry's prefix.
  */
-static __always_inline int cidr_banned(const struct eg_addr *src, __u64 now)
+static __always_inline int cidr_banned(const struct eg_addr *src, __u64 *now)
 {
 	struct eg_lpm_key key = { .prefixlen = 128 };
 	int i;
@@ -344,11 +352,11 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	if (bpf_map_lookup_elem(&eg_allow, &lkey))
 		return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS));
 
-	now = now_ns();
+	now = 0;
 	ban = bpf_map_lookup_elem(&eg_ban_exact, &p.src);
-	if (ban && ban_active(ban, now))
+	if (ban && ban_active(ban, &now))
 		return verdict(EG_R_BANNED, XDP_DROP);
-	if (cidr_banned(&p.src, now))
+	if (cidr_banned(&p.src, &now))
 		return verdict(EG_R_BANNED_CIDR, XDP_DROP);
 
 	if (st == EG_PARSE_BAD_L4)
@@ -364,7 +372,7 @@ int edgeguard_xdp(struct xdp_md *ctx)
 		count(EG_R_FRAGMENT);
 		p.has_port = 0;
 	}
-	return pass_and_track(&p, apply_policy(&p, cfg, now));
+	return pass_and_track(&p, apply_policy(&p, cfg, clock_once(&now)));
 }
 
 #define TC_ACT_OK 0 /* a macro in linux/pkt_cls.h, so not in vmlinux.h */
