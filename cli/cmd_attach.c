@@ -19,18 +19,6 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
-/* Say so when a file asks for something the datapath does not enforce yet. */
-static void warn_unenforced(const struct eg_policy_file *f)
-{
-	bool conns = f->table.def.max_conns;
-
-	for (unsigned int i = 0; i < f->table.nrules; i++)
-		conns = conns || f->table.rules[i].max_conns;
-	if (conns)
-		fprintf(stderr, "edgeguard: warning: %s: max_conns is accepted but not enforced yet (needs TC connection tracking)\n",
-			f->path);
-}
-
 static int load_and_apply(const struct eg_policy_file *f)
 {
 	struct eg_maps m;
@@ -83,8 +71,6 @@ int cmd_attach(int argc, char **argv)
 	memset(&pf, 0, sizeof(pf));
 	if (policy && eg_policy_file_load(policy, &pf, &e))
 		return cli_fail(&e);
-	if (policy)
-		warn_unenforced(&pf);
 
 	rc = eg_attach(argv[optind], mode, policy ? &pf.sizes : NULL, &e);
 	if (rc < 0) {
@@ -309,7 +295,6 @@ int cmd_policy(int argc, char **argv)
 	memset(&pf, 0, sizeof(pf));
 	if (eg_policy_file_load(argv[2], &pf, &e))
 		return cli_fail(&e);
-	warn_unenforced(&pf);
 	if (!strcmp(argv[1], "check")) {
 		printf("%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)\n", argv[2],
 		       pf.table.nrules, pf.nallow, pf.nbans, pf.hash);

