@@ -86,6 +86,19 @@ struct eg_allow {
 	__u64 created_ns;
 };
 
+/* Longest ban reason, NUL included: static bans in policy files and notes alike. */
+#define EG_BAN_REASON_LEN 128
+
+/*
+ * Why a ban was set, in a hash beside the ban maps keyed like the CIDR trie
+ * (a host is its /128). Only user space reads or writes it; it is pinned
+ * with the other maps so a reason outlives the daemon. Auto-bans have none.
+ */
+struct eg_ban_note {
+	char reason[EG_BAN_REASON_LEN]; /* NUL-terminated */
+	__u64 created_unix;             /* wall-clock seconds when the reason was set */
+};
+
 /*
  * A token bucket as GCRA: interval_ns = 1e9 / rate, tolerance_ns =
  * (burst - 1) * interval_ns. rate == 0 disables the bucket. User space fills

@@ -36,6 +36,18 @@ struct {
 	__type(value, struct eg_ban);
 } eg_ban_cidr SEC(".maps");
 
+/*
+ * Ban reasons, for user space only: no program touches it. Twice the ban
+ * capacity (exact + CIDR) and not preallocated, since most bans carry none.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * EG_DEFAULT_MAX_BANS);
+	__type(key, struct eg_lpm_key);
+	__type(value, struct eg_ban_note);
+} eg_ban_notes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EG_DEFAULT_MAX_SOURCES);

@@ -7,6 +7,9 @@
 #include <cjson/cJSON.h>
 #include "error.h"
 
+/* -v: libbpf chatter, and which way list changes went (daemon or maps). */
+extern bool cli_verbose;
+
 /* Exit statuses every subcommand keeps to. */
 enum {
 	EXIT_OK = 0,
@@ -32,5 +35,6 @@ int cmd_unban(int argc, char **argv);
 int cmd_bans(int argc, char **argv);
 int cmd_allow(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

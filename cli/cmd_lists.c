@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* ban, unban, bans, allow: the list commands, straight on the pinned maps. */
+/*
+ * ban, unban, bans, allow: the list commands. Changes go through the daemon
+ * when one answers (it logs and saves them), else straight to the pinned
+ * maps, with the same library calls, output and exit status either way.
+ * Listing always reads the maps.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "addr.h"
 #include "cli.h"
+#include "control_client.h"
 #include "lists.h"
 #include "pins.h"
+#include "../daemon/control.h"
 
-#define MAX_TTL (10ULL * 365 * 24 * 3600)
+#define MAX_TTL EG_CONTROL_MAX_TTL
 
 static bool wants_help(int argc, char **argv)
 {
@@ -25,24 +32,82 @@ static int open_maps(struct eg_maps *m)
 	return eg_maps_open_pinned(m, &e) ? cli_fail(&e) : 0;
 }
 
+/* One change to the lists, in the daemon's words (see daemon/control.h). */
+struct change {
+	const char *cmd; /* ban, unban, allow_add, allow_del */
+	struct eg_lpm_key key;
+	uint32_t ttl;
+	const char *reason;
+};
+
+static int change_on_maps(const struct eg_maps *m, const struct change *c, struct eg_err *e)
+{
+	if (!strcmp(c->cmd, "ban"))
+		return eg_ban_add(m, &c->key, c->ttl, EG_ORIGIN_MANUAL, c->reason, e);
+	if (!strcmp(c->cmd, "unban"))
+		return eg_ban_del(m, &c->key, e);
+	if (!strcmp(c->cmd, "allow_add"))
+		return eg_allow_add(m, &c->key, e);
+	return eg_allow_del(m, &c->key, e);
+}
+
+/* Through the daemon when one answers, else on the maps. EXIT_OK or EXIT_FAIL (printed). */
+static int apply_change(const struct change *c)
+{
+	cJSON *req = cJSON_CreateObject();
+	char cidr[EG_CIDR_STRLEN];
+	struct eg_err e = { "" };
+	struct eg_maps m;
+	int rc;
+
+	eg_format_cidr(&c->key, cidr, sizeof(cidr));
+	cJSON_AddStringToObject(req, "cmd", c->cmd);
+	cJSON_AddStringToObject(req, "cidr", cidr);
+	if (!strcmp(c->cmd, "ban")) {
+		cJSON_AddNumberToObject(req, "ttl", c->ttl);
+		if (c->reason && *c->reason)
+			cJSON_AddStringToObject(req, "reason", c->reason);
+	}
+	switch (ctl_do(req, &e)) {
+	case CTL_DONE:
+		return EXIT_OK;
+	case CTL_FAILED:
+		return cli_fail(&e);
+	case CTL_NO_DAEMON:
+		break;
+	}
+	if (open_maps(&m))
+		return EXIT_FAIL;
+	rc = change_on_maps(&m, c, &e);
+	eg_maps_close(&m);
+	return rc ? cli_fail(&e) : EXIT_OK;
+}
+
 int cmd_ban(int argc, char **argv)
 {
-	static const struct option opts[] = { { "ttl", required_argument, NULL, 't' }, { 0 } };
-	struct eg_lpm_key k;
-	struct eg_maps m;
+	static const struct option opts[] = { { "ttl", required_argument, NULL, 't' },
+					      { "reason", required_argument, NULL, 'r' },
+					      { 0 } };
+	struct change ch = { .cmd = "ban" };
 	struct eg_err e = { "" };
 	char cidr[EG_CIDR_STRLEN];
 	long long ttl = 0;
 	int c;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: edgeguard ban <ip|cidr> [--ttl SECONDS]\n"
+		printf("usage: edgeguard ban <ip|cidr> [--ttl SECONDS] [--reason TEXT]\n"
 		       "Drops all traffic from the address or network in XDP. --ttl 0 (the default)\n"
-		       "is permanent; otherwise the kernel lifts the ban after SECONDS by itself.\n");
+		       "is permanent; otherwise the kernel lifts the ban after SECONDS by itself.\n"
+		       "--reason (up to %d characters) is shown by 'edgeguard bans'.\n",
+		       EG_BAN_REASON_LEN - 1);
 		return EXIT_OK;
 	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'r') {
+			ch.reason = optarg;
+			continue;
+		}
 		if (c != 't')
 			return cli_usage_error("ban", "unknown option");
 		ttl = cli_parse_uint("ban", "--ttl", optarg, MAX_TTL);
@@ -51,16 +116,12 @@ int cmd_ban(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage_error("ban", "expected exactly one address or CIDR");
-	if (eg_parse_cidr(argv[optind], &k, &e))
+	if (eg_parse_cidr(argv[optind], &ch.key, &e))
 		return cli_fail(&e);
-	if (open_maps(&m))
+	ch.ttl = (uint32_t)ttl;
+	if (apply_change(&ch))
 		return EXIT_FAIL;
-	if (eg_ban_add(&m, &k, (uint32_t)ttl, EG_ORIGIN_MANUAL, &e)) {
-		eg_maps_close(&m);
-		return cli_fail(&e);
-	}
-	eg_maps_close(&m);
-	eg_format_cidr(&k, cidr, sizeof(cidr));
+	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
 	if (ttl)
 		printf("banned %s for %llds\n", cidr, ttl);
 	else
@@ -70,11 +131,9 @@ int cmd_ban(int argc, char **argv)
 
 int cmd_unban(int argc, char **argv)
 {
-	struct eg_lpm_key k;
-	struct eg_maps m;
+	struct change ch = { .cmd = "unban" };
 	struct eg_err e = { "" };
 	char cidr[EG_CIDR_STRLEN];
-	int rc;
 
 	if (wants_help(argc, argv)) {
 		printf("usage: edgeguard unban <ip|cidr>\nRemoves exactly that ban entry.\n");
@@ -82,15 +141,11 @@ int cmd_unban(int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage_error("unban", "expected exactly one address or CIDR");
-	if (eg_parse_cidr(argv[1], &k, &e))
+	if (eg_parse_cidr(argv[1], &ch.key, &e))
 		return cli_fail(&e);
-	if (open_maps(&m))
+	if (apply_change(&ch))
 		return EXIT_FAIL;
-	rc = eg_ban_del(&m, &k, &e);
-	eg_maps_close(&m);
-	if (rc)
-		return cli_fail(&e);
-	eg_format_cidr(&k, cidr, sizeof(cidr));
+	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
 	printf("unbanned %s\n", cidr);
 	return EXIT_OK;
 }
@@ -104,7 +159,7 @@ struct ban_walk {
 static int show_ban(const struct eg_ban_entry *b, void *ctx)
 {
 	struct ban_walk *w = ctx;
-	char cidr[EG_CIDR_STRLEN], left[32];
+	char cidr[EG_CIDR_STRLEN], left[32], why[EG_BAN_REASON_LEN + 32];
 	long long secs;
 
 	if (b->ban.expires_ns && b->ban.expires_ns <= w->now)
@@ -112,6 +167,11 @@ static int show_ban(const struct eg_ban_entry *b, void *ctx)
 	eg_format_cidr(&b->key, cidr, sizeof(cidr));
 	secs = b->ban.expires_ns ? (long long)((b->ban.expires_ns - w->now + 999999999ULL) / 1000000000ULL) : -1;
 	w->shown++;
+	/* An auto-ban has no note: its trigger is its reason. */
+	if (b->ban.origin == EG_ORIGIN_AUTO)
+		snprintf(why, sizeof(why), "auto: %s", eg_reason_name(b->ban.trigger));
+	else
+		snprintf(why, sizeof(why), "%s", b->reason);
 	if (w->json) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -126,17 +186,23 @@ static int show_ban(const struct eg_ban_entry *b, void *ctx)
 			cJSON_AddStringToObject(o, "trigger", eg_reason_name(b->ban.trigger));
 			cJSON_AddNumberToObject(o, "policy", b->ban.policy);
 		}
+		if (why[0])
+			cJSON_AddStringToObject(o, "reason", why);
+		else
+			cJSON_AddNullToObject(o, "reason");
 		cJSON_AddItemToArray(w->json, o);
 		return 0;
 	}
 	if (w->shown == 1)
-		printf("%-40s %-12s %-8s %s\n", "ADDRESS", "EXPIRES IN", "ORIGIN", "TRIGGER");
+		printf("%-40s %-12s %-8s %-18s %s\n", "ADDRESS", "EXPIRES IN", "ORIGIN", "TRIGGER",
+		       "REASON");
 	if (secs < 0)
 		snprintf(left, sizeof(left), "never");
 	else
 		snprintf(left, sizeof(left), "%llds", secs);
-	printf("%-40s %-12s %-8s %s\n", cidr, left, eg_origin_name(b->ban.origin),
-	       b->ban.origin == EG_ORIGIN_AUTO ? eg_reason_name(b->ban.trigger) : "-");
+	printf("%-40s %-12s %-8s %-18s %s\n", cidr, left, eg_origin_name(b->ban.origin),
+	       b->ban.origin == EG_ORIGIN_AUTO ? eg_reason_name(b->ban.trigger) : "-",
+	       why[0] ? why : "-");
 	return 0;
 }
 
@@ -148,7 +214,8 @@ int cmd_bans(int argc, char **argv)
 	int rc;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: edgeguard bans [--json]\nLists active bans: address, time left, origin (manual, auto, policy, fleet).\n");
+		printf("usage: edgeguard bans [--json]\nLists active bans: address, time left, origin (manual, auto, policy, fleet),\n"
+		       "what triggered an auto-ban, and the reason given with the ban.\n");
 		return EXIT_OK;
 	}
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
@@ -187,7 +254,7 @@ static int show_allow(const struct eg_allow_entry *a, void *ctx)
 
 int cmd_allow(int argc, char **argv)
 {
-	struct eg_lpm_key k;
+	struct change ch = { 0 };
 	struct eg_maps m;
 	struct eg_err e = { "" };
 	char cidr[EG_CIDR_STRLEN];
@@ -223,15 +290,12 @@ int cmd_allow(int argc, char **argv)
 		return cli_usage_error("allow", "unknown subcommand '%s'", argv[1]);
 	if (argc != 3)
 		return cli_usage_error("allow", "expected exactly one address or CIDR");
-	if (eg_parse_cidr(argv[2], &k, &e))
+	if (eg_parse_cidr(argv[2], &ch.key, &e))
 		return cli_fail(&e);
-	if (open_maps(&m))
+	ch.cmd = argv[1][0] == 'a' ? "allow_add" : "allow_del";
+	if (apply_change(&ch))
 		return EXIT_FAIL;
-	rc = argv[1][0] == 'a' ? eg_allow_add(&m, &k, &e) : eg_allow_del(&m, &k, &e);
-	eg_maps_close(&m);
-	if (rc)
-		return cli_fail(&e);
-	eg_format_cidr(&k, cidr, sizeof(cidr));
+	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
 	printf("%s %s\n", argv[1][0] == 'a' ? "allowed" : "no longer allowed:", cidr);
 	return EXIT_OK;
 }

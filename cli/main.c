@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * edgeguard: the runbook tool. Every command works on the pinned maps
- * directly, so it keeps working when no daemon runs.
+ * directly, so it keeps working when no daemon runs; list changes go through
+ * the daemon's control socket when one answers, so it logs and saves them.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,20 +22,21 @@ static const struct {
 	{ "detach", cmd_detach, "detach <ifname>" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "stats", cmd_stats, "stats [--json]" },
-	{ "ban", cmd_ban, "ban <ip|cidr> [--ttl SECONDS]   (ttl 0 = permanent)" },
+	{ "ban", cmd_ban, "ban <ip|cidr> [--ttl SECONDS] [--reason TEXT]   (ttl 0 = permanent)" },
 	{ "unban", cmd_unban, "unban <ip|cidr>" },
 	{ "bans", cmd_bans, "bans [--json]" },
 	{ "allow", cmd_allow, "allow add|del <ip|cidr>   allow list [--json]" },
 	{ "policy", cmd_policy, "policy check|load FILE" },
+	{ "top", cmd_top, "top [-n N] [--sort syns|drops|pkts|conns|rate] [--interval S] [--once [--json]]" },
 };
 
-static bool verbose;
+bool cli_verbose;
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!verbose && level != LIBBPF_WARN)
+	if (!cli_verbose && level != LIBBPF_WARN)
 		return 0;
-	if (!verbose)
+	if (!cli_verbose)
 		return 0; /* libbpf and libxdp warn about fallbacks we handle ourselves */
 	return vfprintf(stderr, fmt, ap);
 }
@@ -42,7 +44,7 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 static int print_libxdp(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
-	return verbose ? vfprintf(stderr, fmt, ap) : 0;
+	return cli_verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static void usage(FILE *f)
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	if (i < argc && (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))) {
-		verbose = true;
+		cli_verbose = true;
 		i++;
 	}
 	libbpf_set_print(print_libbpf);

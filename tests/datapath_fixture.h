@@ -201,7 +201,7 @@ static inline void fx_ban(struct fx *f, const char *cidr, uint32_t ttl_s)
 {
 	struct eg_lpm_key k = fx_key(cidr);
 
-	CHECK(eg_ban_add(&f->m, &k, ttl_s, EG_ORIGIN_MANUAL, &f->err) == 0, "ban %s: %s", cidr,
+	CHECK(eg_ban_add(&f->m, &k, ttl_s, EG_ORIGIN_MANUAL, NULL, &f->err) == 0, "ban %s: %s", cidr,
 	      f->err.msg);
 }
 

@@ -3,6 +3,7 @@
  * The user-space library: address and CIDR parsing, policy validation, and
  * the ban/allow/policy operations on real (loaded, unattached) maps.
  */
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
@@ -162,10 +163,10 @@ static void bans_go_to_the_right_map_and_come_back(void)
 
 	if (!skel)
 		return;
-	CHECK(eg_ban_add(&m, &host, 600, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
-	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_POLICY, &e) == 0, "%s", e.msg);
-	CHECK(eg_ban_add(&m, &host6, 60, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
-	CHECK(eg_ban_add(&m, &net6, 60, EG_ORIGIN_FLEET, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &host, 600, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_POLICY, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &host6, 60, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &net6, 60, EG_ORIGIN_FLEET, NULL, &e) == 0, "%s", e.msg);
 
 	CHECK(bpf_map_lookup_elem(m.ban_exact, host.addr, &ban) == 0, "host not in the exact map");
 	CHECK(bpf_map_lookup_elem(m.ban_cidr, &net, &ban) == 0, "CIDR not in the trie");
@@ -205,13 +206,115 @@ static void full_ban_list_is_a_clear_error(void)
 
 	if (!skel)
 		return;
-	CHECK(eg_ban_add(&m, &a, 0, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
-	CHECK(eg_ban_add(&m, &b, 0, EG_ORIGIN_MANUAL, &e) == 0, "%s", e.msg);
-	CHECK(eg_ban_add(&m, &c, 0, EG_ORIGIN_MANUAL, &e) == -1, "third ban fit in a map of two");
+	CHECK(eg_ban_add(&m, &a, 0, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &b, 0, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &c, 0, EG_ORIGIN_MANUAL, NULL, &e) == -1, "third ban fit in a map of two");
 	CHECK(!strcmp(e.msg, "cannot add 192.0.2.3 to the ban list: the list is full (raise its size)"),
 	      "message '%s'", e.msg);
 	/* Re-banning an address already there still works on a full map. */
-	CHECK(eg_ban_add(&m, &a, 60, EG_ORIGIN_MANUAL, &e) == 0, "re-ban on full map: %s", e.msg);
+	CHECK(eg_ban_add(&m, &a, 60, EG_ORIGIN_MANUAL, NULL, &e) == 0, "re-ban on full map: %s", e.msg);
+	edgeguard_bpf__destroy(skel);
+}
+
+struct reasons {
+	int n;
+	char host[EG_BAN_REASON_LEN];
+	char net[EG_BAN_REASON_LEN];
+};
+
+static int collect_reasons(const struct eg_ban_entry *b, void *ctx)
+{
+	struct reasons *r = ctx;
+
+	r->n++;
+	memcpy(b->key.prefixlen == 128 ? r->host : r->net, b->reason, EG_BAN_REASON_LEN);
+	return 0;
+}
+
+static bool note_present(const struct eg_maps *m, const struct eg_lpm_key *k)
+{
+	struct eg_ban_note note;
+
+	return bpf_map_lookup_elem(m->ban_notes, k, &note) == 0;
+}
+
+static void ban_reasons_round_trip_and_go_with_the_ban(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 64);
+	struct eg_lpm_key host = key_of("203.0.113.7"), net = key_of("2001:db8:1::/48");
+	struct reasons r = { 0 };
+	struct eg_err e = { "" };
+	struct eg_ban_note note;
+	char got[EG_BAN_REASON_LEN], longest[EG_BAN_REASON_LEN + 1];
+	int64_t before = (int64_t)time(NULL);
+
+	if (!skel)
+		return;
+	CHECK_EQ(eg_map_capacity(m.ban_notes), 128, "notes hold twice max_bans");
+	CHECK(eg_ban_add(&m, &host, 600, EG_ORIGIN_MANUAL, "scraper, ticket 123", &e) == 0, "%s",
+	      e.msg);
+	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_FLEET, "seen at \"edge-2\"", &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_foreach(&m, collect_reasons, &r, &e) == 0, "%s", e.msg);
+	CHECK_EQ(r.n, 2, "bans listed");
+	CHECK(!strcmp(r.host, "scraper, ticket 123"), "host reason '%s'", r.host);
+	CHECK(!strcmp(r.net, "seen at \"edge-2\""), "CIDR reason '%s'", r.net);
+	CHECK(bpf_map_lookup_elem(m.ban_notes, &host, &note) == 0, "no note for the host");
+	CHECK((int64_t)note.created_unix >= before && (int64_t)note.created_unix <= time(NULL),
+	      "note time %llu not now", (unsigned long long)note.created_unix);
+	CHECK(eg_ban_note_get(&m, &net, got) == 1 && !strcmp(got, r.net), "note_get '%s'", got);
+
+	/* Re-banning replaces the reason; without one, the old one goes. */
+	CHECK(eg_ban_add(&m, &host, 60, EG_ORIGIN_MANUAL, "second look", &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_note_get(&m, &host, got) == 1 && !strcmp(got, "second look"), "re-ban '%s'",
+	      got);
+	CHECK(eg_ban_add(&m, &host, 60, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(!note_present(&m, &host), "re-ban without a reason kept the old one");
+	CHECK(eg_ban_add(&m, &host, 60, EG_ORIGIN_MANUAL, "", &e) == 0, "%s", e.msg);
+	CHECK(!note_present(&m, &host), "empty reason stored a note");
+
+	/* Unbanning takes the reason with it. */
+	CHECK(eg_ban_del(&m, &net, &e) == 0, "%s", e.msg);
+	CHECK(!note_present(&m, &net), "note outlived its ban");
+	CHECK_EQ(eg_map_count(m.ban_notes), 0, "notes left");
+
+	/* Refused reasons change nothing. */
+	memset(longest, 'x', EG_BAN_REASON_LEN);
+	longest[EG_BAN_REASON_LEN] = '\0';
+	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_MANUAL, longest, &e) == -1, "too long accepted");
+	CHECK(!strcmp(e.msg, "the ban reason is longer than 127 characters"), "message '%s'", e.msg);
+	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_MANUAL, "two\nlines", &e) == -1,
+	      "newline accepted");
+	CHECK(!strcmp(e.msg, "the ban reason contains a control character"), "message '%s'", e.msg);
+	CHECK(eg_ban_get(&m, &net, &(struct eg_ban){ 0 }) == 0, "a refused ban went in");
+	longest[EG_BAN_REASON_LEN - 1] = '\0';
+	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_MANUAL, longest, &e) == 0, "127 chars: %s", e.msg);
+	CHECK(eg_ban_note_get(&m, &net, got) == 1 && !strcmp(got, longest), "longest reason cut");
+	edgeguard_bpf__destroy(skel);
+}
+
+static void auto_ban_over_a_manual_one_has_no_reason(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 64);
+	struct eg_lpm_key host = key_of("192.0.2.9");
+	struct reasons r = { 0 };
+	struct eg_err e = { "" };
+	struct eg_ban ban;
+
+	if (!skel)
+		return;
+	CHECK(eg_ban_add(&m, &host, 0, EG_ORIGIN_MANUAL, "by hand", &e) == 0, "%s", e.msg);
+	/* What the datapath does: it overwrites the ban and knows nothing of notes. */
+	CHECK(eg_ban_get(&m, &host, &ban) == 1, "ban missing");
+	ban.origin = EG_ORIGIN_AUTO;
+	ban.trigger = EG_R_SYN_RATE;
+	CHECK(bpf_map_update_elem(m.ban_exact, host.addr, &ban, BPF_ANY) == 0, "overwrite");
+	CHECK(eg_ban_foreach(&m, collect_reasons, &r, &e) == 0, "%s", e.msg);
+	CHECK_EQ(r.n, 1, "bans listed");
+	CHECK(!strcmp(r.host, ""), "auto-ban shows the manual reason '%s'", r.host);
+	CHECK(eg_ban_del(&m, &host, &e) == 0, "%s", e.msg);
+	CHECK(!note_present(&m, &host), "note outlived the auto-ban");
 	edgeguard_bpf__destroy(skel);
 }
 
@@ -286,6 +389,8 @@ int main(void)
 	RUN(policy_validation_names_the_field);
 	RUN(bans_go_to_the_right_map_and_come_back);
 	RUN(full_ban_list_is_a_clear_error);
+	RUN(ban_reasons_round_trip_and_go_with_the_ban);
+	RUN(auto_ban_over_a_manual_one_has_no_reason);
 	RUN(allowlist_add_list_delete);
 	RUN(invalid_policy_leaves_the_live_one_alone);
 	return tl_exit_code();

@@ -208,7 +208,7 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 	eg_state_add_ban(&s, &mine, &e);
 	eg_state_add_allow(&s, &allow, &e);
 	/* Already banned (permanently, by hand) before the restore: must stay so. */
-	CHECK(eg_ban_add(&m, &present, 0, EG_ORIGIN_FLEET, &e) == 0, "pre-ban: %s", e.msg);
+	CHECK(eg_ban_add(&m, &present, 0, EG_ORIGIN_FLEET, NULL, &e) == 0, "pre-ban: %s", e.msg);
 	CHECK(eg_allow_add(&m, &allow, &e) == 0, "pre-allow: %s", e.msg);
 
 	boot_before = eg_now_ns();

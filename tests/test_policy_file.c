@@ -154,6 +154,9 @@ static void every_example_parses(void)
 		struct eg_policy_file f;
 		struct eg_err e = { "" };
 
+		/* The one JSON example that is not a policy: the Grafana dashboard. */
+		if (strstr(g.gl_pathv[i], "grafana"))
+			continue;
 		if (eg_policy_file_load(g.gl_pathv[i], &f, &e)) {
 			CHECK(0, "%s", e.msg);
 			continue;

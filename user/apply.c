@@ -18,7 +18,8 @@ int eg_apply_policy_file(const struct eg_maps *m, const struct eg_policy_file *f
 		if (eg_allow_add(m, &f->allow[i], e))
 			return -1;
 	for (size_t i = 0; i < f->nbans; i++)
-		if (eg_ban_add(m, &f->bans[i].key, f->bans[i].ttl_s, EG_ORIGIN_POLICY, e))
+		if (eg_ban_add(m, &f->bans[i].key, f->bans[i].ttl_s, EG_ORIGIN_POLICY,
+			       f->bans[i].reason, e))
 			return -1;
 	return 0;
 }

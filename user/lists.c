@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include "addr.h"
 #include "lists.h"
@@ -16,8 +17,53 @@ static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_k
 	return eg_fail(e, "cannot update the %s for %s: %s", what, cidr, strerror(err));
 }
 
+/* Printed in one table cell and one log line: it must stay a single line. */
+static int check_reason(const char *reason, struct eg_err *e)
+{
+	size_t len = strlen(reason);
+
+	if (len >= EG_BAN_REASON_LEN)
+		return eg_fail(e, "the ban reason is longer than %d characters", EG_BAN_REASON_LEN - 1);
+	for (const unsigned char *p = (const unsigned char *)reason; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return eg_fail(e, "the ban reason contains a control character");
+	return 0;
+}
+
+int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
+		    int64_t created_unix, struct eg_err *e)
+{
+	struct eg_ban_note note = { .created_unix = created_unix > 0 ? (uint64_t)created_unix : 0 };
+	char cidr[EG_CIDR_STRLEN];
+
+	if (!reason || !*reason) {
+		if (!bpf_map_delete_elem(m->ban_notes, k) || errno == ENOENT)
+			return 0;
+		eg_format_cidr(k, cidr, sizeof(cidr));
+		return eg_fail(e, "cannot remove the ban reason of %s: %s", cidr, strerror(errno));
+	}
+	if (check_reason(reason, e))
+		return -1;
+	memcpy(note.reason, reason, strlen(reason) + 1);
+	if (bpf_map_update_elem(m->ban_notes, k, &note, BPF_ANY))
+		return map_full_or(e, "ban reasons", k, errno);
+	return 0;
+}
+
+int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out)
+{
+	struct eg_ban_note note;
+
+	out[0] = '\0';
+	if (bpf_map_lookup_elem(m->ban_notes, k, &note))
+		return 0;
+	note.reason[EG_BAN_REASON_LEN - 1] = '\0'; /* whoever wrote it, never read past the end */
+	memcpy(out, note.reason, strlen(note.reason) + 1);
+	return out[0] != '\0';
+}
+
 int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
-	       unsigned int origin, struct eg_err *e)
+	       unsigned int origin, const char *reason, struct eg_err *e)
 {
 	uint64_t now = eg_now_ns();
 	struct eg_ban ban = {
@@ -30,11 +76,21 @@ int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl
 
 	if (origin >= EG_ORIGIN_MAX)
 		return eg_fail(e, "unknown ban origin %u", origin);
+	/*
+	 * The note goes first: if it cannot be stored nothing has changed, and
+	 * a reader never sees the new ban with the old ban's reason for long.
+	 */
+	if (eg_ban_note_set(m, k, reason, (int64_t)time(NULL), e))
+		return -1;
 	if (eg_key_is_host(k))
 		err = bpf_map_update_elem(m->ban_exact, k->addr, &ban, BPF_ANY);
 	else
 		err = bpf_map_update_elem(m->ban_cidr, k, &ban, BPF_ANY);
-	return err ? map_full_or(e, "ban list", k, errno) : 0;
+	if (!err)
+		return 0;
+	err = errno;
+	bpf_map_delete_elem(m->ban_notes, k); /* a full map: the key had no ban, so no reason */
+	return map_full_or(e, "ban list", k, err);
 }
 
 int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_ban *out)
@@ -56,12 +112,31 @@ int eg_ban_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_er
 		err = bpf_map_delete_elem(m->ban_exact, k->addr);
 	else
 		err = bpf_map_delete_elem(m->ban_cidr, k);
+	err = err ? errno : 0;
+	/* Also when the ban was gone already: a reason without its ban is litter. */
+	if (!err || err == ENOENT)
+		bpf_map_delete_elem(m->ban_notes, k);
 	if (!err)
 		return 0;
 	eg_format_cidr(k, cidr, sizeof(cidr));
-	if (errno == ENOENT)
+	if (err == ENOENT)
 		return eg_fail(e, "%s is not banned", cidr);
-	return eg_fail(e, "cannot unban %s: %s", cidr, strerror(errno));
+	return eg_fail(e, "cannot unban %s: %s", cidr, strerror(err));
+}
+
+/*
+ * The datapath may have replaced a manual ban by an auto-ban without knowing
+ * about notes: a note never describes an auto-ban.
+ */
+static void fill_reason(const struct eg_maps *m, struct eg_ban_entry *ent)
+{
+	int saved = errno;
+
+	if (ent->ban.origin == EG_ORIGIN_AUTO)
+		ent->reason[0] = '\0';
+	else
+		eg_ban_note_get(m, &ent->key, ent->reason);
+	errno = saved;
 }
 
 int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e)
@@ -79,6 +154,7 @@ int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_e
 			continue; /* deleted while we walked */
 		ent.key.prefixlen = 128;
 		memcpy(ent.key.addr, &addr, EG_ADDR_LEN);
+		fill_reason(m, &ent);
 		rc = cb(&ent, ctx);
 		if (rc)
 			return rc;
@@ -93,6 +169,7 @@ int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_e
 		if (bpf_map_lookup_elem(m->ban_cidr, &lk, &ent.ban))
 			continue;
 		ent.key = lk;
+		fill_reason(m, &ent);
 		rc = cb(&ent, ctx);
 		if (rc)
 			return rc;

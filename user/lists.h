@@ -12,6 +12,8 @@
 struct eg_ban_entry {
 	struct eg_lpm_key key;
 	struct eg_ban ban;
+	/* From the ban's note; empty when it has none (always for an auto-ban). */
+	char reason[EG_BAN_REASON_LEN];
 };
 
 struct eg_allow_entry {
@@ -19,11 +21,23 @@ struct eg_allow_entry {
 	struct eg_allow allow;
 };
 
-/* ttl_s 0 = permanent. Re-banning an address replaces its ban (new TTL and origin). */
+/*
+ * ttl_s 0 = permanent. Re-banning an address replaces its ban (new TTL and
+ * origin) and its reason: reason NULL or "" leaves it without one. A reason
+ * of EG_BAN_REASON_LEN or more bytes is refused.
+ */
 int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
-	       unsigned int origin, struct eg_err *e);
-/* Fails with "... is not banned" when there is no such entry. */
+	       unsigned int origin, const char *reason, struct eg_err *e);
+/* Fails with "... is not banned" when there is no such entry. Removes its reason too. */
 int eg_ban_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
+/*
+ * Sets (or with reason NULL/"" removes) the reason of the ban on exactly k,
+ * whether or not the ban exists; for restoring saved state.
+ */
+int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
+		    int64_t created_unix, struct eg_err *e);
+/* The reason stored for exactly k into out (EG_BAN_REASON_LEN bytes): 1 found, 0 none. */
+int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out);
 /* Looks up the entry for exactly this key (not covering CIDRs). 1 found, 0 absent. */
 int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_ban *out);
 

@@ -81,6 +81,7 @@ int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, stru
 	    bpf_map__set_max_entries(skel->maps.eg_conns, s.max_sources) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
+	    bpf_map__set_max_entries(skel->maps.eg_ban_notes, 2 * s.max_bans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_flows, s.max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_verified, s.max_verified))
@@ -151,6 +152,7 @@ void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m)
 	m->conns = bpf_map__fd(skel->maps.eg_conns);
 	m->verified = bpf_map__fd(skel->maps.eg_verified);
 	m->budgets = bpf_map__fd(skel->maps.eg_budgets);
+	m->ban_notes = bpf_map__fd(skel->maps.eg_ban_notes);
 }
 
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e)

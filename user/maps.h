@@ -27,6 +27,7 @@ struct eg_maps {
 	int conns;
 	int verified;
 	int budgets;
+	int ban_notes; /* user space only: ban reasons */
 };
 
 /* Sizes fixed at load time. Zero fields take the defaults from edgeguard.h. */

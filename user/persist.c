@@ -540,6 +540,7 @@ static int snap_ban(const struct eg_ban_entry *be, void *ctx)
 
 	if (be->ban.expires_ns && be->ban.expires_ns <= s->boot_now)
 		return 0; /* the datapath already ignores it */
+	memcpy(b.reason, be->reason, sizeof(b.reason));
 	b.expires_at = be->ban.expires_ns ? boot_to_wall(s, be->ban.expires_ns) : 0;
 	b.created_at = boot_to_wall(s, be->ban.created_ns);
 	return eg_state_add_ban(s->out, &b, s->e) ? 1 : 0;
@@ -569,6 +570,26 @@ int eg_state_snapshot(const struct eg_maps *m, struct eg_state *out, struct eg_e
 	return 0;
 }
 
+/*
+ * An auto-ban's saved reason was made up from its trigger: it gets no note.
+ * A hand-edited file may hold a tab or newline, which a note refuses: those
+ * become spaces rather than costing the ban.
+ */
+static void note_reason(const struct eg_saved_ban *b, char out[EG_BAN_REASON_LEN])
+{
+	size_t i;
+
+	out[0] = '\0';
+	if (b->origin == EG_ORIGIN_AUTO)
+		return;
+	for (i = 0; i < EG_BAN_REASON_LEN - 1 && b->reason[i]; i++) {
+		unsigned char ch = (unsigned char)b->reason[i];
+
+		out[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	out[i] = '\0';
+}
+
 static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, uint32_t ttl_s,
 		       int64_t now, uint64_t now_ns, struct eg_err *e)
 {
@@ -587,9 +608,12 @@ static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, ui
 		.policy = b->policy,
 		.trigger = b->trigger,
 	};
-	char cidr[EG_CIDR_STRLEN];
+	char cidr[EG_CIDR_STRLEN], reason[EG_BAN_REASON_LEN];
 	int err;
 
+	note_reason(b, reason);
+	if (eg_ban_note_set(m, &b->key, reason, b->created_at, e))
+		return -1;
 	if (eg_key_is_host(&b->key))
 		err = bpf_map_update_elem(m->ban_exact, b->key.addr, &ban, BPF_ANY);
 	else
@@ -597,6 +621,7 @@ static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, ui
 	if (!err)
 		return 0;
 	err = errno;
+	bpf_map_delete_elem(m->ban_notes, &b->key);
 	eg_format_cidr(&b->key, cidr, sizeof(cidr));
 	if (err == E2BIG || err == ENOSPC)
 		return eg_fail(e, "cannot restore the ban of %s: the ban list is full", cidr);

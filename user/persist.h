@@ -72,7 +72,7 @@ bool eg_saved_ban_remaining(const struct eg_saved_ban *b, int64_t now, uint32_t 
 
 /*
  * Reads the pinned maps into out (sorted): bans that have not expired, with
- * wall-clock expiries, and every allow. Reasons are left empty.
+ * wall-clock expiries and the reasons of their notes, and every allow.
  */
 int eg_state_snapshot(const struct eg_maps *m, struct eg_state *out, struct eg_err *e);
 
@@ -86,8 +86,8 @@ typedef void (*eg_restore_cb)(const struct eg_saved_ban *b, enum eg_restore_resu
 			      uint32_t ttl_s, void *ctx);
 
 /*
- * Puts the saved bans (with their remaining TTL, origin, policy and trigger)
- * and allows back into the maps at wall-clock time now. Never replaces a live
+ * Puts the saved bans (with their remaining TTL, origin, policy, trigger and,
+ * but for auto-bans, reason) and allows back into the maps at wall-clock time now. Never replaces a live
  * ban or an existing allow. cb (may be NULL) hears about every ban.
  */
 int eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t now,

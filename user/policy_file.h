@@ -10,9 +10,8 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "policy.h"
+#include "policy.h" /* edgeguard.h: EG_BAN_REASON_LEN */
 
-#define EG_BAN_REASON_LEN 128
 /* Refuse absurd inputs before handing them to the JSON parser. */
 #define EG_POLICY_FILE_MAX_BYTES (64U << 20)
 /* Upper bound of every "limits" entry. */
