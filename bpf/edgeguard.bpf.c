@@ -429,9 +429,24 @@ int edgeguard_tc_egress(struct __sk_buff *skb)
 	if (!f)
 		return TC_ACT_OK;
 	f->last_seen_ns = now_ns();
+	if (!f->armed)
+		flow_arm(f);
 	if (!f->verified) {
 		f->verified = 1;
 		verify_source(&f->owner, f->last_seen_ns);
 	}
 	return TC_ACT_OK;
+}
+
+/*
+ * Run by edgeguardd (bpf_prog_test_run) every few seconds: flows whose idle
+ * timer could not be armed would otherwise hold their slot forever.
+ */
+SEC("syscall")
+int edgeguard_sweep_flows(void *ctx)
+{
+	__u64 now = now_ns();
+
+	bpf_for_each_map_elem(&eg_flows, sweep_one, &now, 0);
+	return 0;
 }

@@ -177,6 +177,13 @@ struct eg_flow {
 	__u64 last_seen_ns;
 	struct eg_source_key owner; /* whose eg_conns count this flow holds */
 	__u32 verified;             /* the server sent after the handshake */
+	/*
+	 * The idle timer is running. Arming can fail (the kernel allocates a
+	 * timer without locks, which runs dry in a burst): the flow is kept,
+	 * re-armed on its next server packet, and edgeguardd sweeps what is
+	 * still unarmed and idle.
+	 */
+	__u32 armed;
 };
 
 /*
@@ -222,6 +229,8 @@ enum eg_reason {
 	EG_R_FLOW_REAPED, /* the idle timer ended a flow */
 	EG_R_FLOW_FULL,   /* the flow table was full: flow not tracked */
 	EG_R_VERIFIED,    /* a source became verified */
+	EG_R_FLOW_UNTIMED, /* a flow's idle timer could not be armed (yet) */
+	EG_R_FLOW_SWEPT,  /* an unarmed idle flow ended by edgeguardd's sweep */
 	EG_R_MAX,
 };
 

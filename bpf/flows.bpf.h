@@ -81,6 +81,23 @@ static int flow_idle_check(void *map, struct eg_flow_key *key, struct eg_flow *f
 	return 0;
 }
 
+#define EG_EEXIST 17
+#define EG_EBUSY 16
+
+/* Starts the idle timer; a failure leaves the flow unarmed for a later try. */
+static __always_inline void flow_arm(struct eg_flow *f)
+{
+	long err = bpf_timer_init(&f->idle, &eg_flows, EG_CLOCK_BOOTTIME);
+
+	/* EBUSY: an earlier try got as far as initialising it. */
+	if ((err && err != -EG_EBUSY) || bpf_timer_set_callback(&f->idle, flow_idle_check) ||
+	    bpf_timer_start(&f->idle, flow_idle_ns(), 0)) {
+		count(EG_R_FLOW_UNTIMED);
+		return;
+	}
+	f->armed = 1;
+}
+
 /* The server answered a SYN: track the flow against the client's policy slot. */
 static __always_inline void flow_open(const struct eg_flow_key *key,
 				      const struct eg_source_key *owner)
@@ -93,20 +110,21 @@ static __always_inline void flow_open(const struct eg_flow_key *key,
 	/* Count first: a FIN racing in right after the insert must find the slot taken. */
 	conns_add(owner);
 	err = bpf_map_update_elem(&eg_flows, key, &fresh, BPF_NOEXIST);
-	if (err) {
+	if (err)
 		conns_sub(owner);
-		if (err != -17 /* EEXIST: a retransmitted SYN-ACK */)
-			count(EG_R_FLOW_FULL);
+	if (err && err != -EG_EEXIST) {
+		count(EG_R_FLOW_FULL);
 		return;
 	}
-	count(EG_R_FLOW_OPENED);
+	if (!err)
+		count(EG_R_FLOW_OPENED);
 	f = bpf_map_lookup_elem(&eg_flows, key);
 	if (!f)
 		return;
-	if (bpf_timer_init(&f->idle, &eg_flows, EG_CLOCK_BOOTTIME) ||
-	    bpf_timer_set_callback(&f->idle, flow_idle_check) ||
-	    bpf_timer_start(&f->idle, flow_idle_ns(), 0))
-		flow_end(key, EG_R_FLOW_REAPED); /* an untimed flow could leak its slot */
+	if (err) /* a retransmitted SYN-ACK: the server is still there */
+		f->last_seen_ns = fresh.last_seen_ns;
+	if (!f->armed)
+		flow_arm(f);
 }
 
 /*
@@ -129,6 +147,14 @@ static __always_inline void verify_source(const struct eg_source_key *owner, __u
 	fresh.verified_ns = now;
 	if (bpf_map_update_elem(&eg_verified, owner, &fresh, BPF_NOEXIST) == 0)
 		count(EG_R_VERIFIED);
+}
+
+/* For edgeguardd's sweep: ends a flow whose timer never got armed once it is idle. */
+static long sweep_one(void *map, struct eg_flow_key *key, struct eg_flow *f, __u64 *now)
+{
+	if (!f->armed && *now > f->last_seen_ns && *now - f->last_seen_ns >= flow_idle_ns())
+		flow_end(key, EG_R_FLOW_SWEPT);
+	return 0;
 }
 
 #endif /* EG_FLOWS_BPF_H */

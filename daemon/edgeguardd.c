@@ -25,10 +25,13 @@
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "apply.h"
+#include "control.h"
 #include "events.h"
 #include "lists.h"
+#include "metrics.h"
 #include "persist.h"
 #include "pins.h"
+#include "sweep.h"
 
 #define STATE_DIR_DEFAULT "/var/lib/edgeguard"
 #define MAX_INTERVAL_MS 3600000UL
@@ -45,15 +48,20 @@ struct daemon {
 	struct eg_state saved;
 	struct eg_policy_file pf; /* the policy in force, for its static bans' reasons */
 	bool have_pf;
+	const char *control_group; /* --group: who besides root may use the control socket */
+	struct control *ctl;
+	struct eg_sweeper *sweeper; /* ends idle flows whose kernel timer could not be armed */
 };
 
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: edgeguardd [--policy FILE] [--state-dir DIR] [--events FILE] [--interval-ms N]\n"
+		    "                  [--group NAME]   (who besides root may use " EG_CONTROL_SOCK_NAME ")\n"
 		    "Runs in the foreground next to an attached edgeguard (run 'edgeguard attach IFNAME'\n"
 		    "first). Writes one JSON event per line (default stdout), removes expired bans,\n"
 		    "keeps bans and allows in DIR/" EG_STATE_FILE " (default " STATE_DIR_DEFAULT ").\n"
-		    "SIGHUP re-reads --policy FILE; SIGTERM/SIGINT save the state and exit.\n");
+		    "SIGHUP re-reads --policy FILE; SIGTERM/SIGINT save the state and exit.\n"
+		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen ADDR:PORT|off).\n");
 }
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -170,6 +178,7 @@ static void reap_expired(struct daemon *d)
 		cJSON_AddNumberToObject(o, "ttl",
 					(double)((b->raw.expires_ns - b->raw.created_ns) / 1000000000ULL));
 		ev_emit(o);
+		metrics_count_ban_expired();
 	}
 	eg_state_free(&exp);
 }
@@ -192,6 +201,8 @@ static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
 	const struct eg_saved_ban *old = eg_state_find_ban(&d->saved, &b->key);
 	const char *r = b->origin == EG_ORIGIN_POLICY ? policy_reason(d, &b->key) : NULL;
 
+	if (b->reason[0])
+		return; /* the ban's own note in the maps knows best */
 	if (r)
 		snprintf(b->reason, sizeof(b->reason), "%s", r);
 	else if (old && old->origin == b->origin && old->reason[0])
@@ -297,6 +308,7 @@ static int load_policy(struct daemon *d, struct eg_err *e)
 		eg_policy_file_free(&d->pf);
 	d->pf = pf;
 	d->have_pf = true;
+	metrics_set_policies(&pf.table);
 	o = ev_new("policy_load");
 	cJSON_AddStringToObject(o, "file", pf.path);
 	cJSON_AddStringToObject(o, "hash", pf.hash);
@@ -308,12 +320,16 @@ static int load_policy(struct daemon *d, struct eg_err *e)
 static void reload_policy(struct daemon *d)
 {
 	struct eg_err e = { "" };
+	int rc;
 
 	if (!d->policy_path) {
+		metrics_count_policy_reload(false);
 		emit_error("policy_reject", "SIGHUP without --policy FILE: nothing to reload");
 		return;
 	}
-	if (load_policy(d, &e))
+	rc = load_policy(d, &e);
+	metrics_count_policy_reload(rc == 0);
+	if (rc)
 		emit_error("policy_reject", e.msg);
 }
 
@@ -358,8 +374,12 @@ static bool maps_still_pinned(const struct daemon *d)
 /* false when the daemon should stop: its maps were unpinned. */
 static bool tick(struct daemon *d)
 {
+	struct eg_err e = { "" };
+
 	consume_events(d);
 	reap_expired(d);
+	if (eg_sweeper_run(d->sweeper, &e))
+		emit_error("flow_sweep_error", e.msg);
 	persist(d, false);
 	return maps_still_pinned(d);
 }
@@ -370,9 +390,10 @@ enum stop_cause { STOP_SIGNAL, STOP_DETACHED, STOP_ERROR };
 static enum stop_cause run(struct daemon *d)
 {
 	uint64_t next = mono_ms() + d->interval_ms;
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN },
+		{ .fd = control_fd(d->ctl), .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
 	uint64_t now;
@@ -385,7 +406,7 @@ static enum stop_cause run(struct daemon *d)
 				return STOP_DETACHED;
 			next = now + d->interval_ms;
 		}
-		n = poll(pfd, 2, (int)(next > now ? next - now : 0));
+		n = poll(pfd, 3, (int)(next > now ? next - now : 0));
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "edgeguardd: poll: %s\n", strerror(errno));
 			return STOP_ERROR;
@@ -394,6 +415,8 @@ static enum stop_cause run(struct daemon *d)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			consume_events(d); /* an auto-ban is news now, not at the next tick */
+		if ((pfd[2].revents & POLLIN) && control_service(d->ctl))
+			persist(d, false); /* a change made through the socket is saved at once */
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
@@ -412,6 +435,8 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -438,6 +463,13 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 					MAX_INTERVAL_MS, optarg);
 				return 2;
 			}
+			break;
+		case 'm':
+			if (metrics_configure(optarg))
+				return 2;
+			break;
+		case 'g':
+			d->control_group = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -492,7 +524,11 @@ static int setup(struct daemon *d, const char *events_path)
 	d->rb = ring_buffer__new(d->maps.events, on_ring_event, d, NULL);
 	if (!d->rb)
 		return die("cannot open the event ring buffer: %s", strerror(errno));
-	return 0;
+	d->sweeper = eg_sweeper_open(&e);
+	if (!d->sweeper)
+		return die("%s", e.msg);
+	d->ctl = control_open(&d->maps, d->control_group);
+	return d->ctl ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -509,7 +545,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	eg_state_init(&d.saved);
-	if (setup(&d, events_path))
+	if (setup(&d, events_path) || metrics_start(&d.maps))
 		return 1;
 
 	o = ev_new("start");
@@ -539,6 +575,9 @@ int main(int argc, char **argv)
 			eg_pin_dir());
 	rc = saved && cause == STOP_SIGNAL ? 0 : 1;
 
+	metrics_stop();
+	control_close(d.ctl);
+	eg_sweeper_close(d.sweeper);
 	ring_buffer__free(d.rb);
 	close(d.sigfd);
 	eg_maps_close(&d.maps);

@@ -31,6 +31,8 @@ static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_FLOW_REAPED] = "flow_reaped",
 	[EG_R_FLOW_FULL] = "flow_table_full",
 	[EG_R_VERIFIED] = "verified",
+	[EG_R_FLOW_UNTIMED] = "flow_untimed",
+	[EG_R_FLOW_SWEPT] = "flow_swept",
 };
 
 static const char *const origin_names[EG_ORIGIN_MAX] = {

@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <microhttpd.h>
+#include <zlib.h>
+#include "attach.h"
+#include "lists.h"
+#include "metrics.h"
+
+/*
+ * Anything that walks a map (the LRU of sources alone may hold a million
+ * entries) is done at most this often; counters are read on every scrape.
+ */
+#define SCAN_MAX_AGE_MS 5000
+#define BATCH_ENTRIES 1024
+#define MAX_IFACES 256
+
+/* ---- configuration and daemon-side counters ---- */
+
+static struct {
+	bool off;
+	bool explicit; /* given on the command line: failing to bind is fatal */
+	bool v6;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	char text[80];
+} listen_cfg;
+
+static uint64_t bans_expired;
+static uint64_t reloads_ok, reloads_err;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
+static char policy_names[EG_MAX_POLICIES][EG_POLICY_NAME_LEN];
+static unsigned int policy_slots; /* slots 0..policy_slots-1 are in use; 0 = unknown */
+
+static const struct eg_maps *maps;
+static struct MHD_Daemon *httpd;
+
+void metrics_count_ban_expired(void)
+{
+	__atomic_add_fetch(&bans_expired, 1, __ATOMIC_RELAXED);
+}
+
+void metrics_count_policy_reload(bool ok)
+{
+	__atomic_add_fetch(ok ? &reloads_ok : &reloads_err, 1, __ATOMIC_RELAXED);
+}
+
+void metrics_set_policies(const struct eg_policy_table *t)
+{
+	pthread_mutex_lock(&lock);
+	memset(policy_names, 0, sizeof(policy_names));
+	policy_slots = 0;
+	if (t) {
+		const struct eg_policy_spec *s;
+
+		policy_slots = t->nrules + 1;
+		for (unsigned int i = 0; i < policy_slots && i < EG_MAX_POLICIES; i++) {
+			s = i ? &t->rules[i - 1] : &t->def;
+			snprintf(policy_names[i], EG_POLICY_NAME_LEN, "%s",
+				 s->label[0] ? s->label : i ? s->name : "default");
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v == 0 || v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int metrics_configure(const char *text)
+{
+	char host[64];
+	const char *colon;
+	uint16_t port;
+	size_t n;
+
+	memset(&listen_cfg, 0, sizeof(listen_cfg));
+	listen_cfg.explicit = text != NULL;
+	if (!text)
+		text = METRICS_LISTEN_DEFAULT;
+	snprintf(listen_cfg.text, sizeof(listen_cfg.text), "%s", text);
+	if (!strcmp(text, "off")) {
+		listen_cfg.off = true;
+		return 0;
+	}
+	if (text[0] == '[') {
+		colon = strstr(text, "]:");
+		if (!colon)
+			goto bad;
+		n = (size_t)(colon - text - 1);
+		colon++;
+		listen_cfg.v6 = true;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			goto bad;
+		n = (size_t)(colon - text);
+	}
+	if (n == 0 || n >= sizeof(host) || parse_port(colon + 1, &port))
+		goto bad;
+	memcpy(host, text + (listen_cfg.v6 ? 1 : 0), n);
+	host[n] = '\0';
+	if (listen_cfg.v6) {
+		listen_cfg.sin6.sin6_family = AF_INET6;
+		listen_cfg.sin6.sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host, &listen_cfg.sin6.sin6_addr) != 1)
+			goto bad;
+	} else {
+		listen_cfg.sin.sin_family = AF_INET;
+		listen_cfg.sin.sin_port = htons(port);
+		if (inet_pton(AF_INET, host, &listen_cfg.sin.sin_addr) != 1)
+			goto bad;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "edgeguardd: --metrics-listen wants A.B.C.D:PORT, [IPV6]:PORT or off, not '%s'\n",
+		text);
+	return -1;
+}
+
+/* ---- the exposition text ---- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char *np = realloc(b->p, b->cap * 2 + (size_t)n);
+
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = b->cap * 2 + (size_t)n;
+	}
+}
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values are operator text (policy names): escape what the format reserves. */
+static void put_label_value(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			put(b, "\\%c", *v);
+		else if (*v == '\n')
+			put(b, "\\n");
+		else
+			put(b, "%c", *v);
+	}
+}
+
+/* ---- map scans (cached) ---- */
+
+enum scanned_map { SM_SOURCES, SM_BANS_EXACT, SM_BANS_CIDR, SM_ALLOWS, SM_FLOWS, SM_VERIFIED, SM_MAX };
+
+static const char *const scanned_names[SM_MAX] = {
+	[SM_SOURCES] = "sources",     [SM_BANS_EXACT] = "bans_exact", [SM_BANS_CIDR] = "bans_cidr",
+	[SM_ALLOWS] = "allows",       [SM_FLOWS] = "flows",           [SM_VERIFIED] = "verified",
+};
+
+struct scan {
+	bool valid;
+	uint64_t taken_ms;
+	double duration_s;
+	long entries[SM_MAX]; /* -1: could not be read */
+	uint32_t capacity[SM_MAX];
+	uint64_t bans_active[EG_ORIGIN_MAX];
+	int attached; /* -1: unknown */
+};
+
+static struct scan scan_cache;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Entries of a hash map in batches of BATCH_ENTRIES: a thousand times fewer
+ * syscalls than walking key by key. Falls back to the walk when the kernel
+ * refuses the batch.
+ */
+static long count_hash(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), n;
+	uint64_t token[8]; /* a bucket index for hash maps; room to spare */
+	void *keys, *vals;
+	bool first = true;
+	long total = 0;
+	int err;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	keys = malloc((size_t)BATCH_ENTRIES * info.key_size);
+	vals = malloc((size_t)BATCH_ENTRIES * info.value_size);
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -1;
+	}
+	for (;;) {
+		n = BATCH_ENTRIES;
+		err = bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &n, NULL);
+		if (err && errno != ENOENT) {
+			total = eg_map_count(fd);
+			break;
+		}
+		total += n;
+		if (err)
+			break; /* ENOENT: that was the last batch */
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return total;
+}
+
+struct ban_tally {
+	uint64_t now;
+	uint64_t active[EG_ORIGIN_MAX];
+	long exact, cidr;
+};
+
+static int tally_ban(const struct eg_ban_entry *be, void *ctx)
+{
+	struct ban_tally *t = ctx;
+
+	if (be->key.prefixlen == 128)
+		t->exact++;
+	else
+		t->cidr++;
+	if (be->ban.expires_ns && be->ban.expires_ns <= t->now)
+		return 0; /* enforced no more; the reaper will take it */
+	if (be->ban.origin < EG_ORIGIN_MAX)
+		t->active[be->ban.origin]++;
+	return 0;
+}
+
+static void rescan(struct scan *s)
+{
+	const int fds[SM_MAX] = {
+		[SM_SOURCES] = maps->sources, [SM_BANS_EXACT] = maps->ban_exact,
+		[SM_BANS_CIDR] = maps->ban_cidr, [SM_ALLOWS] = maps->allow,
+		[SM_FLOWS] = maps->flows,     [SM_VERIFIED] = maps->verified,
+	};
+	struct ban_tally t = { .now = eg_now_ns() };
+	struct eg_err e = { "" };
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < SM_MAX; i++)
+		s->capacity[i] = eg_map_capacity(fds[i]);
+	s->entries[SM_SOURCES] = count_hash(maps->sources);
+	s->entries[SM_FLOWS] = count_hash(maps->flows);
+	s->entries[SM_VERIFIED] = count_hash(maps->verified);
+	s->entries[SM_ALLOWS] = eg_map_count(maps->allow); /* LPM tries have no batches */
+	if (eg_ban_foreach(maps, tally_ban, &t, &e) == 0) {
+		/* An exact ban's key is stored as a /128 and the trie never holds one. */
+		s->entries[SM_BANS_EXACT] = t.exact;
+		s->entries[SM_BANS_CIDR] = t.cidr;
+		memcpy(s->bans_active, t.active, sizeof(t.active));
+	} else {
+		s->entries[SM_BANS_EXACT] = s->entries[SM_BANS_CIDR] = -1;
+		memset(s->bans_active, 0, sizeof(s->bans_active));
+	}
+	s->attached = eg_list_attached(NULL, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	s->duration_s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	s->taken_ms = mono_ms();
+	s->valid = true;
+}
+
+/* ---- families ---- */
+
+static bool is_drop(unsigned int reason)
+{
+	switch (reason) {
+	case EG_R_PASSED:
+	case EG_R_ALLOWLISTED:
+	case EG_R_NON_IP:
+	case EG_R_DRY_RUN_WOULD_DROP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void put_packets(struct buf *b, const uint64_t *c)
+{
+	family(b, "edgeguard_packets_total", "counter",
+	       "Packets by XDP verdict and reason, summed over every attached interface (the maps are shared, so there is no per-interface split).");
+	for (unsigned int r = 0; r < EG_R_VERDICTS; r++)
+		put(b, "edgeguard_packets_total{action=\"%s\",reason=\"%s\"} %llu\n",
+		    is_drop(r) ? "drop" : "pass", eg_reason_name(r), (unsigned long long)c[r]);
+}
+
+static void put_events(struct buf *b, const uint64_t *c)
+{
+	static const struct {
+		unsigned int reason;
+		const char *name, *help;
+	} ev[] = {
+		{ EG_R_SYN_SEEN, "edgeguard_syn_seen_total", "TCP SYNs (without ACK) that reached a policy." },
+		{ EG_R_FRAGMENT, "edgeguard_fragments_total", "Non-first IP fragments: source checked, port policy skipped." },
+		{ EG_R_AUTOBAN, "edgeguard_autobans_total", "Sources the datapath banned itself." },
+		{ EG_R_DRY_RUN_WOULD_BAN, "edgeguard_dry_run_would_ban_total", "Auto-bans a dry-run policy would have made." },
+		{ EG_R_BAN_FAILED, "edgeguard_autoban_failures_total", "Auto-bans that could not be stored (ban map full)." },
+		{ EG_R_EVENTS_LOST, "edgeguard_ringbuf_events_lost_total", "Datapath events dropped because the ring buffer was full." },
+		{ EG_R_FLOW_OPENED, "edgeguard_flows_opened_total", "TCP flows tracked from the server's SYN-ACK." },
+		{ EG_R_FLOW_CLOSED, "edgeguard_flows_closed_total", "Tracked flows ended by FIN or RST." },
+		{ EG_R_FLOW_REAPED, "edgeguard_flows_reaped_total", "Tracked flows ended by the idle timer." },
+		{ EG_R_FLOW_FULL, "edgeguard_flow_table_full_total", "Flows left untracked because the flow table was full." },
+		{ EG_R_VERIFIED, "edgeguard_sources_verified_total", "Sources that became verified by completing a handshake." },
+	};
+
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		family(b, ev[i].name, "counter", ev[i].help);
+		put(b, "%s %llu\n", ev[i].name, (unsigned long long)c[ev[i].reason]);
+	}
+}
+
+static void put_policies(struct buf *b)
+{
+	static const struct {
+		unsigned int pc;
+		const char *outcome;
+	} outcomes[] = {
+		{ EG_PC_PASSED, "passed" },       { EG_PC_SYN_DROP, "syn_drop" },
+		{ EG_PC_PKT_DROP, "pkt_drop" },   { EG_PC_WOULD_DROP, "would_drop" },
+		{ EG_PC_CONN_DROP, "conn_drop" }, { EG_PC_BUDGET_DROP, "budget_drop" },
+	};
+	struct eg_policy_counters pc[EG_MAX_POLICIES];
+	char names[EG_MAX_POLICIES][EG_POLICY_NAME_LEN];
+	bool show[EG_MAX_POLICIES] = { false };
+	struct eg_err e = { "" };
+	unsigned int known;
+
+	pthread_mutex_lock(&lock);
+	known = policy_slots;
+	memcpy(names, policy_names, sizeof(names));
+	pthread_mutex_unlock(&lock);
+
+	/* Slots in use, and any slot with history (a slot a reload retired keeps its counts). */
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++) {
+		if (eg_read_policy_counters(maps, s, &pc[s], &e)) {
+			memset(&pc[s], 0, sizeof(pc[s]));
+			continue;
+		}
+		show[s] = s == 0 || s < known || pc[s].c[EG_PC_PACKETS];
+	}
+
+	family(b, "edgeguard_policy_evaluated_packets_total", "counter",
+	       "Packets that reached a policy's rate limits, by policy slot.");
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
+		if (show[s])
+			put(b, "edgeguard_policy_evaluated_packets_total{policy=\"%u\"} %llu\n", s,
+			    (unsigned long long)pc[s].c[EG_PC_PACKETS]);
+	family(b, "edgeguard_policy_packets_total", "counter",
+	       "Packets by policy slot and what the policy did with them.");
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
+		for (size_t i = 0; show[s] && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+			put(b, "edgeguard_policy_packets_total{policy=\"%u\",outcome=\"%s\"} %llu\n", s,
+			    outcomes[i].outcome, (unsigned long long)pc[s].c[outcomes[i].pc]);
+	family(b, "edgeguard_policy_autobans_total", "counter", "Auto-bans by policy slot.");
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
+		if (show[s])
+			put(b, "edgeguard_policy_autobans_total{policy=\"%u\"} %llu\n", s,
+			    (unsigned long long)pc[s].c[EG_PC_AUTOBAN]);
+	family(b, "edgeguard_policy_dry_run_would_ban_total", "counter",
+	       "Auto-bans a dry-run policy would have made, by policy slot.");
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
+		if (show[s])
+			put(b, "edgeguard_policy_dry_run_would_ban_total{policy=\"%u\"} %llu\n", s,
+			    (unsigned long long)pc[s].c[EG_PC_WOULD_BAN]);
+	family(b, "edgeguard_policy_info", "gauge",
+	       "Name of each policy slot in the policy file the daemon loaded (absent when the daemon runs without --policy).");
+	for (unsigned int s = 0; s < known && s < EG_MAX_POLICIES; s++) {
+		put(b, "edgeguard_policy_info{policy=\"%u\",name=\"", s);
+		put_label_value(b, names[s]);
+		put(b, "\"} 1\n");
+	}
+}
+
+static void put_scan(struct buf *b, const struct scan *s)
+{
+	family(b, "edgeguard_bans_active", "gauge", "Bans in force (expired ones excluded), by origin.");
+	for (unsigned int o = 0; o < EG_ORIGIN_MAX; o++)
+		put(b, "edgeguard_bans_active{origin=\"%s\"} %llu\n", eg_origin_name(o),
+		    (unsigned long long)s->bans_active[o]);
+	family(b, "edgeguard_tracked_sources", "gauge",
+	       "Entries of the per-source state LRU: one per (source, policy) pair.");
+	put(b, "edgeguard_tracked_sources %ld\n", s->entries[SM_SOURCES]);
+	family(b, "edgeguard_established_flows", "gauge", "TCP flows tracked by TC egress.");
+	put(b, "edgeguard_established_flows %ld\n", s->entries[SM_FLOWS]);
+	family(b, "edgeguard_map_capacity", "gauge", "max_entries of each map.");
+	for (int i = 0; i < SM_MAX; i++)
+		put(b, "edgeguard_map_capacity{map=\"%s\"} %u\n", scanned_names[i], s->capacity[i]);
+	family(b, "edgeguard_map_entries", "gauge",
+	       "Entries in each map (expired bans included until the daemon reaps them).");
+	for (int i = 0; i < SM_MAX; i++)
+		if (s->entries[i] >= 0)
+			put(b, "edgeguard_map_entries{map=\"%s\"} %ld\n", scanned_names[i], s->entries[i]);
+	family(b, "edgeguard_map_fill_ratio", "gauge", "Entries divided by capacity, 0 to 1.");
+	for (int i = 0; i < SM_MAX; i++)
+		if (s->entries[i] >= 0 && s->capacity[i])
+			put(b, "edgeguard_map_fill_ratio{map=\"%s\"} %.6f\n", scanned_names[i],
+			    (double)s->entries[i] / s->capacity[i]);
+	if (s->attached >= 0) {
+		family(b, "edgeguard_attached_interfaces", "gauge",
+		       "Interfaces in the daemon's network namespace running this datapath.");
+		put(b, "edgeguard_attached_interfaces %d\n", s->attached);
+	}
+	family(b, "edgeguard_map_scan_duration_seconds", "gauge",
+	       "Time the last walk of the maps took (done at most every 5 s, cached between scrapes).");
+	put(b, "edgeguard_map_scan_duration_seconds %.6f\n", s->duration_s);
+}
+
+static void put_daemon(struct buf *b)
+{
+	family(b, "edgeguard_bans_expired_total", "counter",
+	       "Expired bans the daemon removed from the maps.");
+	put(b, "edgeguard_bans_expired_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&bans_expired, __ATOMIC_RELAXED));
+	family(b, "edgeguard_policy_reloads_total", "counter", "Policy reloads on SIGHUP, by result.");
+	put(b, "edgeguard_policy_reloads_total{result=\"ok\"} %llu\n",
+	    (unsigned long long)__atomic_load_n(&reloads_ok, __ATOMIC_RELAXED));
+	put(b, "edgeguard_policy_reloads_total{result=\"error\"} %llu\n",
+	    (unsigned long long)__atomic_load_n(&reloads_err, __ATOMIC_RELAXED));
+	family(b, "edgeguard_build_info", "gauge", "Always 1; the version is in the label.");
+	put(b, "edgeguard_build_info{version=\"%s\"} 1\n", EDGEGUARD_VERSION);
+}
+
+/* The whole exposition, or NULL (out of memory, or the counters cannot be read). */
+static char *render(size_t *len)
+{
+	struct buf b = { .cap = 16384 };
+	uint64_t c[EG_R_MAX];
+	struct eg_err e = { "" };
+	struct scan s;
+
+	if (eg_read_counters(maps, c, &e)) {
+		fprintf(stderr, "edgeguardd: metrics: %s\n", e.msg);
+		return NULL;
+	}
+	/* One scrape at a time runs here (MHD's single thread); the lock is for the names. */
+	if (!scan_cache.valid || mono_ms() - scan_cache.taken_ms >= SCAN_MAX_AGE_MS)
+		rescan(&scan_cache);
+	s = scan_cache;
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return NULL;
+	put_packets(&b, c);
+	put_events(&b, c);
+	put_policies(&b);
+	put_scan(&b, &s);
+	put_daemon(&b);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* ---- HTTP ---- */
+
+/* True when Accept-Encoding lists gzip (or x-gzip) without q=0. */
+static bool wants_gzip(const char *accept)
+{
+	const char *p = accept;
+
+	while (p && *p) {
+		size_t n;
+		const char *end = strchr(p, ','), *semi, *q;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = end ? (size_t)(end - p) : strlen(p);
+		semi = memchr(p, ';', n);
+		size_t tok = semi ? (size_t)(semi - p) : n;
+
+		while (tok && (p[tok - 1] == ' ' || p[tok - 1] == '\t'))
+			tok--;
+		if ((tok == 4 && !strncasecmp(p, "gzip", 4)) ||
+		    (tok == 6 && !strncasecmp(p, "x-gzip", 6))) {
+			q = semi ? strstr(semi, "q=") : NULL;
+			if (!q || q > p + n || strtod(q + 2, NULL) > 0)
+				return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static char *gzip_buf(const char *in, size_t len, size_t *out_len)
+{
+	z_stream z;
+	size_t cap;
+	char *out;
+
+	memset(&z, 0, sizeof(z));
+	/* 15 + 16: a gzip wrapper rather than a bare zlib stream. */
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	cap = deflateBound(&z, len);
+	out = malloc(cap);
+	if (!out) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int status, const char *msg)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	const char *accept;
+	char *body, *gz;
+	size_t len, gz_len;
+	bool gzip;
+
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+	if (!*con_cls) {
+		/* First call is headers only; answer on the second, with any body consumed. */
+		*con_cls = conn;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0; /* a body on a scrape means nothing: discard it */
+		return MHD_YES;
+	}
+	if (strcmp(url, "/metrics"))
+		return reply_text(conn, MHD_HTTP_NOT_FOUND, "edgeguardd serves /metrics only\n");
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or HEAD /metrics\n");
+	body = render(&len);
+	if (!body)
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  "edgeguardd: cannot read the datapath maps\n");
+	accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	gzip = accept && wants_gzip(accept);
+	if (gzip && (gz = gzip_buf(body, len, &gz_len))) {
+		free(body);
+		body = gz;
+		len = gz_len;
+	} else {
+		gzip = false;
+	}
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gzip)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+int metrics_start(const struct eg_maps *m)
+{
+	const struct sockaddr *sa;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	uint16_t port;
+
+	if (!listen_cfg.text[0] && metrics_configure(NULL))
+		return -1;
+	if (listen_cfg.off)
+		return 0;
+	maps = m;
+	if (listen_cfg.v6) {
+		flags |= MHD_USE_IPv6;
+		sa = (const struct sockaddr *)&listen_cfg.sin6;
+		port = ntohs(listen_cfg.sin6.sin6_port);
+	} else {
+		sa = (const struct sockaddr *)&listen_cfg.sin;
+		port = ntohs(listen_cfg.sin.sin_port);
+	}
+	/* MHD binds sa; the port argument only makes its own log lines right. */
+	httpd = MHD_start_daemon(flags, port, NULL, NULL, on_request, NULL,
+				 MHD_OPTION_SOCK_ADDR, sa,
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				 MHD_OPTION_END);
+	if (httpd)
+		return 0;
+	fprintf(stderr, "edgeguardd: cannot serve metrics on %s: %s%s\n", listen_cfg.text,
+		strerror(errno), listen_cfg.explicit ? "" : " (continuing without metrics)");
+	return listen_cfg.explicit ? -1 : 0;
+}
+
+void metrics_stop(void)
+{
+	if (httpd)
+		MHD_stop_daemon(httpd);
+	httpd = NULL;
+}
