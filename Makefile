@@ -8,12 +8,13 @@ ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf -Iuser
-LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz
+LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd
 BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
-        pkg-config gcc make iproute2 iptables xdp-tools iputils-ping
+        pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
+        libmicrohttpd-dev prometheus curl tmux jq groff-base man-db
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))

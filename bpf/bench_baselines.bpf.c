@@ -67,3 +67,56 @@ int rotate_src(struct xdp_md *ctx)
 	bpf_tail_call(ctx, &bench_next, 0);
 	return XDP_ABORTED; /* bench_next[0] empty or incompatible */
 }
+
+/*
+ * The same baselines and wrapper for the TC egress program (`bench flows`).
+ * A prog array serves one program type only, so TC has its own.
+ */
+#define BENCH_TC_ACT_OK 0
+#define BENCH_TC_ACT_SHOT 2
+
+SEC("tc")
+int tc_bare(struct __sk_buff *skb)
+{
+	return BENCH_TC_ACT_OK;
+}
+
+SEC("tc")
+int tc_parse_only(struct __sk_buff *skb)
+{
+	struct eg_pkt p = {};
+	int st = eg_parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, &p);
+
+	__builtin_memcpy(eg_bench_sink, &p, sizeof(p));
+	return st == EG_PARSE_NON_IP ? BENCH_TC_ACT_SHOT : BENCH_TC_ACT_OK;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_tc_next SEC(".maps");
+
+__u32 bench_tc_seq = 0;
+__u32 bench_tc_dst_base = 0; /* host byte order */
+__u32 bench_tc_dst_mask = 0;
+
+/*
+ * On egress the client is the destination: every repetition is a reply to
+ * another client, bench_tc_dst_base + (bench_tc_seq++ & bench_tc_dst_mask).
+ */
+SEC("tc")
+int tc_rotate_dst(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	__u32 seq = bench_tc_seq++;
+
+	if ((void *)(iph + 1) > end)
+		return BENCH_TC_ACT_SHOT;
+	iph->daddr = bpf_htonl(bench_tc_dst_base + (seq & bench_tc_dst_mask));
+	bpf_tail_call(skb, &bench_tc_next, 0);
+	return BENCH_TC_ACT_SHOT; /* bench_tc_next[0] empty or incompatible */
+}
