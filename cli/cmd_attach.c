@@ -203,6 +203,8 @@ int cmd_status(int argc, char **argv)
 			{ "bans_exact", m.ban_exact, 0, 0 },
 			{ "bans_cidr", m.ban_cidr, 0, 0 },
 			{ "allows", m.allow, 0, 0 },
+			{ "flows", m.flows, 0, 0 },
+			{ "verified", m.verified, 0, 0 },
 		};
 		bool have_meta = eg_policy_meta_read(&meta) == 0;
 		int nmaps = sizeof(maps) / sizeof(maps[0]);
