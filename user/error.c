@@ -14,3 +14,16 @@ int eg_fail(struct eg_err *e, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+int eg_fail_at(struct eg_err *e, const char *file, const char *path, const char *fmt, ...)
+{
+	char reason[EG_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (path && *path)
+		return eg_fail(e, "%s: %s: %s", file, path, reason);
+	return eg_fail(e, "%s: %s", file, reason);
+}

@@ -12,4 +12,8 @@ struct eg_err {
 /* Sets e->msg (if e is not NULL) and returns -1, so callers can `return eg_fail(...)`. */
 int eg_fail(struct eg_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The same for a message about a place in a file: "FILE: PATH: reason", or "FILE: reason". */
+int eg_fail_at(struct eg_err *e, const char *file, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -143,21 +143,7 @@ struct lctx {
 	struct eg_err *e;
 };
 
-static int lerr(struct lctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int lerr(struct lctx *c, const char *path, const char *fmt, ...)
-{
-	char reason[EG_ERR_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	if (path && *path)
-		return eg_fail(c->e, "%s: %s: %s", c->file, path, reason);
-	return eg_fail(c->e, "%s: %s", c->file, reason);
-}
+#define lerr(c, path, ...) eg_fail_at((c)->e, (c)->file, (path), __VA_ARGS__)
 
 static int get_int(struct lctx *c, const char *path, const cJSON *v, int64_t lo, int64_t hi,
 		   int64_t *out)

@@ -47,21 +47,7 @@ static const char *const rate_fields[] = { "rate", "burst", "comment", NULL };
 static const char *const ban_fields[] = { "cidr", "ttl", "reason", "comment", NULL };
 
 /* Every message is "FILE: PATH: reason", or "FILE: reason" without a path. */
-static int perr(struct pctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int perr(struct pctx *c, const char *path, const char *fmt, ...)
-{
-	char reason[EG_ERR_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	if (path && *path)
-		return eg_fail(c->e, "%s: %s: %s", c->file, path, reason);
-	return eg_fail(c->e, "%s: %s", c->file, reason);
-}
+#define perr(c, path, ...) eg_fail_at((c)->e, (c)->file, (path), __VA_ARGS__)
 
 static const char *type_name(const cJSON *v)
 {
