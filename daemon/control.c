@@ -54,20 +54,6 @@ struct control {
 	struct client clients[MAX_CLIENTS];
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("edgeguardd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
 /* ---- replies ---- */
 
 static void drop_client(struct control *c, struct client *cl)
@@ -496,7 +482,7 @@ static int resolve_group(const char *name, gid_t *gid)
 	errno = 0;
 	v = strtoul(name, &end, 10);
 	if (!*name || *end || errno || v >= (gid_t)-1)
-		return fail("--group %s: no such group", name);
+		return daemon_fail(-1, "--group %s: no such group", name);
 	*gid = (gid_t)v;
 	return 0;
 }
@@ -514,13 +500,13 @@ static int clear_stale(const char *path)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fail("socket: %s", strerror(errno));
+		return daemon_fail(-1, "socket: %s", strerror(errno));
 	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	close(fd);
 	if (!rc || errno == EAGAIN)
-		return fail("another edgeguardd answers on %s; stop it first", path);
+		return daemon_fail(-1, "another edgeguardd answers on %s; stop it first", path);
 	if (unlink(path) && errno != ENOENT)
-		return fail("cannot remove the stale socket %s: %s", path, strerror(errno));
+		return daemon_fail(-1, "cannot remove the stale socket %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -530,11 +516,11 @@ static int prepare_run_dir(const char *dir, bool group)
 	struct stat st;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return fail("cannot create %s: %s", dir, strerror(errno));
+		return daemon_fail(-1, "cannot create %s: %s", dir, strerror(errno));
 	if (stat(dir, &st))
-		return fail("cannot stat %s: %s", dir, strerror(errno));
+		return daemon_fail(-1, "cannot stat %s: %s", dir, strerror(errno));
 	if (group && (st.st_mode & 0011) != 0011 && chmod(dir, (st.st_mode & 07777) | 0011))
-		return fail("cannot open %s up to the control group: %s", dir, strerror(errno));
+		return daemon_fail(-1, "cannot open %s up to the control group: %s", dir, strerror(errno));
 	return 0;
 }
 
@@ -546,19 +532,19 @@ static int make_listener(struct control *c)
 
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->listen_fd < 0)
-		return fail("socket: %s", strerror(errno));
+		return daemon_fail(-1, "socket: %s", strerror(errno));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	/* Born 0600: no moment in which someone else could connect. */
 	old = umask(0177);
 	rc = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc)
-		return fail("cannot bind %s: %s", c->path, strerror(errno));
+		return daemon_fail(-1, "cannot bind %s: %s", c->path, strerror(errno));
 	c->bound = true;
 	if (c->has_group && (chown(c->path, (uid_t)-1, c->gid) || chmod(c->path, 0660)))
-		return fail("cannot give %s to the control group: %s", c->path, strerror(errno));
+		return daemon_fail(-1, "cannot give %s to the control group: %s", c->path, strerror(errno));
 	if (listen(c->listen_fd, 16))
-		return fail("cannot listen on %s: %s", c->path, strerror(errno));
+		return daemon_fail(-1, "cannot listen on %s: %s", c->path, strerror(errno));
 	return 0;
 }
 
@@ -569,7 +555,7 @@ struct control *control_open(const struct eg_maps *maps, const char *group)
 	const char *dir = eg_run_dir();
 
 	if (!c) {
-		fail("out of memory");
+		daemon_fail(-1, "out of memory");
 		return NULL;
 	}
 	c->maps = maps;
@@ -582,14 +568,14 @@ struct control *control_open(const struct eg_maps *maps, const char *group)
 	c->has_group = group != NULL;
 	if (snprintf(c->path, sizeof(c->path), "%s/%s", dir, EG_CONTROL_SOCK_NAME) >=
 	    (int)sizeof(c->path)) {
-		fail("the control socket path under %s is too long", dir);
+		daemon_fail(-1, "the control socket path under %s is too long", dir);
 		goto fail;
 	}
 	if (prepare_run_dir(dir, c->has_group) || clear_stale(c->path) || make_listener(c))
 		goto fail;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->epfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->listen_fd, &ev)) {
-		fail("epoll: %s", strerror(errno));
+		daemon_fail(-1, "epoll: %s", strerror(errno));
 		goto fail;
 	}
 	return c;

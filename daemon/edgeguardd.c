@@ -64,20 +64,6 @@ static void usage(FILE *fp)
 		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen ADDR:PORT|off).\n");
 }
 
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("edgeguardd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
 static void emit_error(const char *event, const char *msg)
 {
 	cJSON *o = ev_new(event);
@@ -493,23 +479,23 @@ static int setup(struct daemon *d, const char *events_path)
 	FILE *fp;
 
 	if (eg_maps_open_pinned(&d->maps, &e))
-		return die("%s", e.msg);
+		return daemon_fail(1, "%s", e.msg);
 	if (d->policy_path) {
 		/* Checked before anything is touched: a bad file at start is the operator's to fix. */
 		memset(&d->pf, 0, sizeof(d->pf));
 		if (eg_policy_file_load(d->policy_path, &d->pf, &e))
-			return die("%s", e.msg);
+			return daemon_fail(1, "%s", e.msg);
 		eg_policy_file_free(&d->pf);
 	}
 	if (snprintf(d->state_path, sizeof(d->state_path), "%s/%s", d->state_dir, EG_STATE_FILE) >=
 	    (int)sizeof(d->state_path))
-		return die("--state-dir %s: path too long", d->state_dir);
+		return daemon_fail(1, "--state-dir %s: path too long", d->state_dir);
 	if (mkdir(d->state_dir, 0700) && errno != EEXIST)
-		return die("cannot create state directory %s: %s", d->state_dir, strerror(errno));
+		return daemon_fail(1, "cannot create state directory %s: %s", d->state_dir, strerror(errno));
 	if (events_path) {
 		fp = fopen(events_path, "ae");
 		if (!fp)
-			return die("cannot open event file %s: %s", events_path, strerror(errno));
+			return daemon_fail(1, "cannot open event file %s: %s", events_path, strerror(errno));
 		ev_set_output(fp);
 	}
 	sigemptyset(&set);
@@ -517,16 +503,16 @@ static int setup(struct daemon *d, const char *events_path)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return die("sigprocmask: %s", strerror(errno));
+		return daemon_fail(1, "sigprocmask: %s", strerror(errno));
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (d->sigfd < 0)
-		return die("signalfd: %s", strerror(errno));
+		return daemon_fail(1, "signalfd: %s", strerror(errno));
 	d->rb = ring_buffer__new(d->maps.events, on_ring_event, d, NULL);
 	if (!d->rb)
-		return die("cannot open the event ring buffer: %s", strerror(errno));
+		return daemon_fail(1, "cannot open the event ring buffer: %s", strerror(errno));
 	d->sweeper = eg_sweeper_open(&e);
 	if (!d->sweeper)
-		return die("%s", e.msg);
+		return daemon_fail(1, "%s", e.msg);
 	d->ctl = control_open(&d->maps, d->control_group);
 	return d->ctl ? 0 : 1;
 }

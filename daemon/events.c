@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 #include "addr.h"
@@ -79,4 +80,16 @@ void ev_emit(cJSON *o)
 	fputc('\n', fp);
 	fflush(fp);
 	free(line);
+}
+
+int daemon_fail(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("edgeguardd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return rc;
 }

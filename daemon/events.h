@@ -14,6 +14,9 @@
 /* Where events go; stdout until ev_set_output. */
 void ev_set_output(FILE *fp);
 
+/* Prints "edgeguardd: MSG" on stderr and returns rc, for `return daemon_fail(1, ...)`. */
+int daemon_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A new event stamped with the current time ("ts", RFC3339 UTC) and its name. */
 cJSON *ev_new(const char *event);
 /* Same, stamped with a CLOCK_BOOTTIME instant (a datapath event's time). */
