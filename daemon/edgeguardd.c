@@ -27,6 +27,7 @@
 #include "apply.h"
 #include "control.h"
 #include "events.h"
+#include "attach.h"
 #include "lists.h"
 #include "metrics.h"
 #include "persist.h"
@@ -35,6 +36,8 @@
 
 #define STATE_DIR_DEFAULT "/var/lib/edgeguard"
 #define MAX_INTERVAL_MS 3600000UL
+#define EG_MAX_WATCHED_IFACES 64
+#define IFACE_CHECK_MS 5000 /* listing interfaces asks the kernel about each one */
 
 struct daemon {
 	const char *policy_path; /* NULL: the daemon leaves the policy alone */
@@ -51,6 +54,10 @@ struct daemon {
 	const char *control_group; /* --group: who besides root may use the control socket */
 	struct control *ctl;
 	struct eg_sweeper *sweeper; /* ends idle flows whose kernel timer could not be armed */
+	/* Interfaces seen attached at the last look, to log attach and detach. */
+	struct eg_iface ifaces[EG_MAX_WATCHED_IFACES];
+	int nifaces;
+	uint64_t ifaces_checked_ms;
 };
 
 static void usage(FILE *fp)
@@ -87,13 +94,45 @@ static void add_cause(cJSON *o, unsigned int origin, unsigned int policy, unsign
 	cJSON_AddStringToObject(o, "trigger", eg_reason_name(trigger));
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The limit an auto-ban's source exceeded, as the live policy table has it. */
+static void add_limit(cJSON *o, const struct eg_maps *m, unsigned int slot, unsigned int trigger)
+{
+	struct eg_config cfg;
+	struct eg_policy pol;
+	const struct eg_bucket_cfg *b;
+	uint32_t zero = 0, idx;
+	cJSON *l;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &cfg) || slot >= EG_MAX_POLICIES)
+		return;
+	idx = (cfg.active_gen & 1) * EG_MAX_POLICIES + slot;
+	if (bpf_map_lookup_elem(m->policies, &idx, &pol))
+		return;
+	b = trigger == EG_R_SYN_RATE ? &pol.syn : trigger == EG_R_PKT_RATE ? &pol.pkt : NULL;
+	if (!b || !b->rate)
+		return;
+	l = cJSON_AddObjectToObject(o, "limit");
+	cJSON_AddNumberToObject(l, "rate", b->rate);
+	cJSON_AddNumberToObject(l, "burst", b->burst);
+	cJSON_AddNumberToObject(l, "ban_after", pol.ban_after);
+	cJSON_AddNumberToObject(l, "ban_window", pol.ban_window_s);
+}
+
 static int on_ring_event(void *ctx, void *data, size_t len)
 {
 	const struct eg_event *ev = data;
+	struct daemon *d = ctx;
 	struct eg_lpm_key k;
 	cJSON *o;
 
-	(void)ctx;
 	if (len < sizeof(*ev))
 		return 0; /* not ours to interpret; never stop the consumer over it */
 	k.prefixlen = ev->prefixlen;
@@ -104,8 +143,48 @@ static int on_ring_event(void *ctx, void *data, size_t len)
 	cJSON_AddStringToObject(o, "trigger", eg_reason_name(ev->trigger));
 	cJSON_AddNumberToObject(o, "ttl", ev->ttl_s);
 	cJSON_AddNumberToObject(o, "window_drops", ev->window_drops);
+	add_limit(o, &d->maps, ev->policy, ev->trigger);
 	ev_emit(o);
 	return 0;
+}
+
+static const struct eg_iface *find_iface(const struct eg_iface *list, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(list[i].name, name))
+			return &list[i];
+	return NULL;
+}
+
+static void emit_iface(const char *event, const struct eg_iface *i)
+{
+	cJSON *o = ev_new(event);
+
+	cJSON_AddStringToObject(o, "interface", i->name);
+	cJSON_AddStringToObject(o, "xdp_mode", i->mode);
+	ev_emit(o);
+}
+
+/* Attach and detach happen in the CLI; the daemon notices and logs them. */
+static void watch_ifaces(struct daemon *d, bool first)
+{
+	struct eg_iface now[EG_MAX_WATCHED_IFACES];
+	struct eg_err e = { "" };
+	int n = eg_list_attached(now, EG_MAX_WATCHED_IFACES, &e);
+
+	if (n < 0)
+		return;
+	if (n > EG_MAX_WATCHED_IFACES)
+		n = EG_MAX_WATCHED_IFACES;
+	for (int i = 0; i < n && !first; i++)
+		if (!find_iface(d->ifaces, d->nifaces, now[i].name))
+			emit_iface("attach", &now[i]);
+	for (int i = 0; i < d->nifaces && !first; i++)
+		if (!find_iface(now, n, d->ifaces[i].name))
+			emit_iface("detach", &d->ifaces[i]);
+	memcpy(d->ifaces, now, sizeof(now[0]) * (size_t)n);
+	d->nifaces = n;
+	d->ifaces_checked_ms = mono_ms();
 }
 
 static void consume_events(struct daemon *d)
@@ -321,13 +400,6 @@ static void reload_policy(struct daemon *d)
 
 /* ---- main loop ---- */
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint32_t map_id(int fd)
 {
@@ -366,6 +438,8 @@ static bool tick(struct daemon *d)
 	reap_expired(d);
 	if (eg_sweeper_run(d->sweeper, &e))
 		emit_error("flow_sweep_error", e.msg);
+	if (mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
+		watch_ifaces(d, false);
 	persist(d, false);
 	return maps_still_pinned(d);
 }
@@ -534,10 +608,17 @@ int main(int argc, char **argv)
 	if (setup(&d, events_path) || metrics_start(&d.maps))
 		return 1;
 
+	watch_ifaces(&d, true);
 	o = ev_new("start");
 	cJSON_AddNumberToObject(o, "pid", getpid());
 	cJSON_AddStringToObject(o, "state", d.state_path);
 	cJSON_AddStringToObject(o, "maps", eg_pin_dir());
+	{
+		cJSON *arr = cJSON_AddArrayToObject(o, "interfaces");
+
+		for (int i = 0; i < d.nifaces; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(d.ifaces[i].name));
+	}
 	ev_emit(o);
 
 	restore_state(&d);

@@ -20,6 +20,7 @@ EGD=build/edgeguardd
 TOOLS=build/tests
 NS=egr-crash
 HOST_IF=egr-ch
+EXTRA_IF=egr-cx
 CLI_IF=egr-cc
 PORT=18202
 H4=100.82.1.1 ATK=100.82.1.2 GOOD=100.82.1.3 MANUAL=100.82.1.4
@@ -50,6 +51,7 @@ cleanup() {
 	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
 	ip netns del "$NS" 2>/dev/null
 	ip link del "$HOST_IF" 2>/dev/null
+	ip link del "$EXTRA_IF" 2>/dev/null
 	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
 		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
 	fi
@@ -144,6 +146,8 @@ FLOOD_PID=$!
 auto_banned() { grep -q '"origin":"auto"' <<<"$(ban_of "$ATK")"; }
 check flooder_auto_banned wait_until 100 auto_banned
 check daemon_reported_the_autoban wait_until 50 event_seen "\"event\":\"autoban\",\"source\":\"$ATK\""
+# The event says which limit the source exceeded, as the policy file set it.
+check autoban_event_names_the_limit event_seen '"trigger":"syn_rate","ttl":600,"window_drops":20,"limit":{"rate":5,"burst":20,"ban_after":20,"ban_window":10}'
 
 # The daemon dies hard mid-flood.
 { kill -9 "$DAEMON_PID"; wait "$DAEMON_PID"; } 2>/dev/null # no "Killed" line from bash
@@ -185,6 +189,15 @@ for a in "$ATK" "$MANUAL"; do
 		fail "saved_expiry_of_$a" "state.json expiry is ${t:-missing} s away, want (550, 600]"
 	fi
 done
+
+# The daemon logs interfaces attached and detached by the CLI while it runs.
+ip link add "$EXTRA_IF" type veth peer name "${EXTRA_IF}p"
+ip link set "$EXTRA_IF" up
+$EG attach "$EXTRA_IF" >/dev/null
+check attach_event_logged wait_until 150 event_seen "\"event\":\"attach\",\"interface\":\"$EXTRA_IF\""
+$EG detach "$EXTRA_IF" >/dev/null
+check detach_event_logged wait_until 150 event_seen "\"event\":\"detach\",\"interface\":\"$EXTRA_IF\""
+ip link del "$EXTRA_IF"
 
 # Clean stop, detach (the maps go), re-attach (fresh maps), start: restored.
 kill -TERM "$DAEMON_PID" 2>/dev/null
