@@ -203,3 +203,35 @@ wait "$DAEMON_PID"; rc=$?; DAEMON_PID=
 check daemon_stops_when_maps_are_detached test "$rc" -eq 1
 check detach_stop_event_says_why grep -q '"event":"stop","state":"saved","error":".*detached' "$EVENTS"
 check state_survives_the_detach grep -q "\"$C4B\"" "$STATE/state.json"
+
+# Flows whose idle timer could not be armed (kernels where bpf_timer_init
+# fails in bursts) hold a connection slot until edgeguardd's sweep ends them
+# once idle, giving the slot back once. The daemon's clock is real boot time:
+# "idle" means last seen more than connections.idle_timeout seconds ago.
+FI=$TOOLS/flow_insert
+OWNER=100.78.1.5
+counter() { $EG stats --json | tr -d ' \n\t' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+cat >"$WORK/flows.json" <<EOF2
+{ "connections": { "idle_timeout": 300 },
+  "policies": [ { "name": "svc", "port": $PORT, "max_conns": 10 } ] }
+EOF2
+$EG attach "$HOST_IF" >/dev/null || { fail attach_for_sweep "edgeguard attach failed"; exit 1; }
+start_daemon --policy "$WORK/flows.json"
+check daemon_starts_for_sweep kill -0 "$DAEMON_PID"
+# One flow last seen 310 s ago, one just now; both unarmed, same owner.
+check unarmed_idle_flow_inserted "$FI" add "$OWNER" 40001 "$H4" "$PORT" 1 310
+check unarmed_fresh_flow_inserted "$FI" add "$OWNER" 40002 "$H4" "$PORT" 1 0
+check owner_holds_two_slots test "$("$FI" conns "$OWNER" 1)" = 2
+swept=0
+for _ in $(seq 150); do
+	if ! "$FI" has "$OWNER" 40001 "$H4" "$PORT"; then
+		swept=$(counter flow_swept)
+		[ "${swept:-0}" -ge 1 ] && break
+	fi
+	sleep 0.2
+done
+check daemon_sweeps_unarmed_idle_flow test "$("$FI" has "$OWNER" 40001 "$H4" "$PORT"; echo $?)" = 1
+check stats_show_flow_swept test "${swept:-0}" -ge 1
+check sweep_gives_one_slot_back test "$("$FI" conns "$OWNER" 1)" = 1
+check sweep_keeps_fresh_unarmed_flow "$FI" has "$OWNER" 40002 "$H4" "$PORT"
+check no_sweep_errors test "$(grep -c '"event":"flow_sweep_error"' "$EVENTS")" -eq 0

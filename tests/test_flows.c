@@ -955,6 +955,313 @@ FL_CASE(traffic_keeps_flow_until_clock_says_idle)
 		sched_setaffinity(0, sizeof(old), &old);
 }
 
+/* ---- flows whose idle timer could not be armed ---- */
+
+/*
+ * Stores a flow as flow_open leaves one whose timer could not be armed: in
+ * the table, its owner counted, armed 0. A new element's bpf_timer is zero
+ * (user space cannot write the timer field: the kernel skips it on update).
+ */
+static bool insert_unarmed(struct fx *f, const char *client, uint16_t cport, uint32_t slot,
+			   uint64_t last_seen_ns)
+{
+	struct eg_flow_key k = flow_key(client, cport);
+	struct eg_source_key owner = src_key(client, slot);
+	struct eg_flow fl;
+	uint64_t n = 0;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.owner = owner;
+	fl.last_seen_ns = last_seen_ns;
+	if (bpf_map_update_elem(f->m.flows, &k, &fl, BPF_NOEXIST)) {
+		CHECK(false, "inserting flow %s:%u: %s", client, cport, strerror(errno));
+		return false;
+	}
+	bpf_map_lookup_elem(f->m.conns, &owner, &n); /* no entry yet: 0 */
+	n++;
+	CHECK(bpf_map_update_elem(f->m.conns, &owner, &n, BPF_ANY) == 0,
+	      "counting flow %s:%u: %s", client, cport, strerror(errno));
+	return true;
+}
+
+/*
+ * Arming can keep failing for seconds after a burst (measured on 6.18: up to
+ * a thousand packets 10 ms apart), and other tests on the machine may cause
+ * one: retry for up to ARM_TRIES packets, 10 ms apart.
+ */
+#define ARM_TRIES 2000
+
+/*
+ * Sends server packets with tcp_flags on the flow until its timer is armed.
+ * Every packet that fails to arm it must count flow_untimed once and keep
+ * the flow. Returns how many packets it took (0: it was armed already), -1
+ * on failure.
+ */
+static int arm_by_server(struct fx *f, const char *client, uint16_t cport, uint8_t tcp_flags)
+{
+	struct eg_flow fl;
+
+	for (int i = 0; i <= ARM_TRIES; i++) {
+		uint64_t untimed = fx_counter(f, EG_R_FLOW_UNTIMED);
+
+		if (i > 0 && !tc(f, S2C(client, cport, tcp_flags)))
+			return -1;
+		if (!flow_get(f, client, cport, &fl)) {
+			CHECK(false, "flow %s:%u gone after %d server packets", client, cport, i);
+			return -1;
+		}
+		if (fl.armed) {
+			CHECK_EQ(fx_counter(f, EG_R_FLOW_UNTIMED) - untimed, 0,
+				 "flow_untimed moved on the packet that armed the flow");
+			return i;
+		}
+		if (i > 0 && fx_counter(f, EG_R_FLOW_UNTIMED) - untimed != 1) {
+			CHECK_EQ(fx_counter(f, EG_R_FLOW_UNTIMED) - untimed, 1,
+				 "unarmed after a server packet, flow_untimed moved by");
+			return -1;
+		}
+		if (i > 0)
+			sleep_ms(10);
+	}
+	CHECK(false, "flow %s:%u not armed after %d server packets", client, cport, ARM_TRIES);
+	return -1;
+}
+
+/* Runs edgeguardd's sweep once; true when it ran and returned 0. */
+static bool sweep(struct fx *f)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.edgeguard_sweep_flows),
+				     &opts);
+	CHECK(err == 0, "test_run of the sweep: %s", strerror(errno));
+	CHECK_EQ(opts.retval, 0, "sweep returned");
+	return err == 0 && opts.retval == 0;
+}
+
+#define BURST_FLOWS 3000
+#define BURST_CLIENTS 30
+
+/* Flow i of the burst: BURST_CLIENTS clients, BURST_FLOWS / BURST_CLIENTS ports each. */
+#define BURST_CLIENT(i) nth_source(1 + (i) % BURST_CLIENTS)
+#define BURST_PORT(i) ((uint16_t)(20000 + (i) / BURST_CLIENTS))
+
+/* Walks eg_flows: how many entries are armed and how many are not. */
+static void count_armed(struct fx *f, int *armed, int *unarmed)
+{
+	struct eg_flow_key k, next;
+	struct eg_flow fl;
+	void *prev = NULL;
+
+	*armed = *unarmed = 0;
+	while (bpf_map_get_next_key(f->m.flows, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(f->m.flows, &k, &fl))
+			continue;
+		if (fl.armed)
+			(*armed)++;
+		else
+			(*unarmed)++;
+	}
+}
+
+/* Sum of all eg_conns counts; *entries gets how many owners there are. */
+static uint64_t conns_total(struct fx *f, int *entries)
+{
+	struct eg_source_key k, next;
+	void *prev = NULL;
+	uint64_t sum = 0, n;
+
+	*entries = 0;
+	while (bpf_map_get_next_key(f->m.conns, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(f->m.conns, &k, &n))
+			continue;
+		sum += n;
+		(*entries)++;
+	}
+	return sum;
+}
+
+/*
+ * Thousands of flows opened back to back: on kernels where bpf_timer_init()
+ * fails in such bursts, every flow must still be tracked and counted; the
+ * ones left unarmed are exactly the flow_untimed ones.
+ */
+FL_CASE_SIZED(burst_of_synacks_all_tracked, 4096)
+{
+	struct eg_policy_table t = table();
+	struct eg_policy_spec spec = { .max_conns = 1000 };
+	int armed, unarmed, owners, bad = 0, ret;
+	uint64_t untimed;
+
+	install_rule(f, &t, &spec);
+	for (int i = 0; i < BURST_FLOWS; i++)
+		if (run_prog(f, tc_fd(f), S2C(BURST_CLIENT(i), BURST_PORT(i), TH_SYN | TH_ACK),
+			     &ret) || ret != TC_ACT_OK)
+			bad++;
+	CHECK_EQ(bad, 0, "SYN-ACKs that failed or did not pass");
+	CHECK_FLOWC(f, BURST_FLOWS, 0, 0, 0, 0);
+	CHECK_EQ(nflows(f), BURST_FLOWS, "eg_flows entries");
+	CHECK_EQ(conns_total(f, &owners), BURST_FLOWS, "sum of eg_conns counts");
+	CHECK_EQ(owners, BURST_CLIENTS, "eg_conns entries");
+	untimed = fx_counter(f, EG_R_FLOW_UNTIMED);
+	count_armed(f, &armed, &unarmed);
+	CHECK_EQ(unarmed, untimed, "unarmed flows vs flow_untimed (one try per flow)");
+	CHECK_EQ(armed + unarmed, BURST_FLOWS, "flows walked");
+	printf("# %d SYN-ACKs: flow_untimed %llu, armed %d, unarmed %d\n", BURST_FLOWS,
+	       (unsigned long long)untimed, armed, unarmed);
+
+	/* None is idle: the sweep takes nothing. */
+	sweep(f);
+	CHECK_EQ(nflows(f), BURST_FLOWS, "eg_flows entries after a sweep");
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 0, "flow_swept");
+
+	/*
+	 * Once they are all idle, the sweep ends exactly the unarmed ones and
+	 * gives back exactly their slots; the armed ones are left to their timers.
+	 */
+	f->skel->bss->eg_clock_offset_ns += (uint64_t)t.flow_idle_s * NS_PER_SEC + 10 * NS_PER_SEC;
+	sweep(f);
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), unarmed, "flow_swept after the flows went idle");
+	CHECK_EQ(nflows(f), armed, "eg_flows entries after the sweep");
+	CHECK_EQ(conns_total(f, &owners), armed, "sum of eg_conns counts after the sweep");
+	count_armed(f, &armed, &unarmed);
+	CHECK_EQ(unarmed, 0, "unarmed flows left after the sweep");
+	CHECK_FLOWC(f, BURST_FLOWS, 0, 0, 0, 0);
+}
+
+FL_CASE(unarmed_flow_is_rearmed)
+{
+	struct eg_policy_table t = table();
+	unsigned int slot = install_rule(f, &t, &capped);
+	struct eg_source_key owner = src_key(C1, slot);
+	uint64_t stamp = fx_now(f) - 5 * NS_PER_SEC, untimed;
+	struct eg_flow fl;
+	int n;
+
+	insert_unarmed(f, C1, 40001, slot, stamp);
+	insert_unarmed(f, C1, 40002, slot, stamp);
+	CHECK_EQ(conns(f, C1, slot), 2, "conns");
+	/* The client's packets never arm anything: only the server's do. */
+	xdp(f, C2S(C1, 40001, TH_ACK), XDP_PASS, EG_R_PASSED);
+	CHECK(flow_get(f, C1, 40001, &fl) && !fl.armed, "armed by a client packet");
+
+	/* Any server packet of the flow. */
+	n = arm_by_server(f, C1, 40001, TH_ACK);
+	CHECK(n >= 1, "flow 40001 not armed by server ACKs (%d)", n);
+	printf("# 40001 armed after %d server ACK(s)\n", n);
+	CHECK(flow_get(f, C1, 40001, &fl), "flow 40001 gone");
+	CHECK_EQ(fl.armed, 1, "armed");
+	CHECK_EQ(fl.verified, 1, "verified");
+	CHECK(fl.last_seen_ns > stamp, "last_seen_ns not refreshed");
+	CHECK(memcmp(&fl.owner, &owner, sizeof(owner)) == 0, "owner changed");
+
+	/* A retransmitted SYN-ACK: armed, but not opened a second time. */
+	n = arm_by_server(f, C1, 40002, TH_SYN | TH_ACK);
+	CHECK(n >= 1, "flow 40002 not armed by SYN-ACKs (%d)", n);
+	CHECK(flow_get(f, C1, 40002, &fl) && fl.armed && !fl.verified,
+	      "flow 40002 after its SYN-ACK: armed %u verified %u", fl.armed, fl.verified);
+	CHECK_EQ(conns(f, C1, slot), 2, "conns after re-arming");
+	CHECK_FLOWC(f, 0, 0, 0, 0, 1);
+
+	/* Armed flows are not armed again. */
+	untimed = fx_counter(f, EG_R_FLOW_UNTIMED);
+	tc(f, S2C_DATA(C1, 40001));
+	tc(f, S2C(C1, 40002, TH_SYN | TH_ACK));
+	tc(f, S2C(C1, 40002, TH_ACK));
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_UNTIMED), untimed, "flow_untimed on armed flows");
+	CHECK(flow_get(f, C1, 40001, &fl) && fl.armed, "40001 no longer armed");
+	CHECK(flow_get(f, C1, 40002, &fl) && fl.armed, "40002 no longer armed");
+
+	/* They end like any flow: one slot back each, never swept. */
+	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	tc(f, S2C(C1, 40002, TH_RST));
+	CHECK_EQ(conns(f, C1, slot), 0, "conns");
+	CHECK_EQ(nflows(f), 0, "flows");
+	CHECK_FLOWC(f, 0, 2, 0, 0, 1);
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 0, "flow_swept");
+}
+
+/*
+ * The timer armed late really runs: while the server's packet is stamped in
+ * the future the timer finds the flow busy and re-arms, so the flow can be
+ * read at leisure; once the clock passes the stamp the timer reaps it.
+ */
+FL_CASE(rearmed_timer_reaps_flow)
+{
+	struct eg_policy_table t = table();
+	unsigned int slot;
+	struct eg_flow fl;
+
+	t.flow_idle_s = 1;
+	slot = install_rule(f, &t, &capped);
+	insert_unarmed(f, C1, 40001, slot, fx_now(f));
+	f->skel->bss->eg_clock_offset_ns = 1000 * NS_PER_SEC;
+	CHECK(arm_by_server(f, C1, 40001, TH_ACK) >= 1, "flow not armed by server ACKs");
+	CHECK(flow_get(f, C1, 40001, &fl) && fl.armed, "flow not armed");
+	CHECK_EQ(conns(f, C1, slot), 1, "conns while busy");
+
+	f->skel->bss->eg_clock_offset_ns = 1010 * NS_PER_SEC;
+	CHECK(wait_flow_gone(f, C1, 40001), "re-armed flow not reaped within 20 s");
+	CHECK_EQ(conns(f, C1, slot), 0, "conns after the reap");
+	CHECK_FLOWC(f, 0, 0, 1, 0, 1);
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 0, "flow_swept");
+}
+
+FL_CASE(sweep_ends_only_unarmed_idle_flows)
+{
+	struct eg_policy_table t = table();
+	unsigned int slot = install_rule(f, &t, &capped);
+	uint64_t idle = (uint64_t)t.flow_idle_s * NS_PER_SEC, now;
+	struct eg_flow fl;
+
+	/* C1's armed flow, then the clock jumps so that it looks long idle. */
+	establish(f, C1, 40001);
+	CHECK(arm_by_server(f, C1, 40001, TH_SYN | TH_ACK) >= 0, "C1's flow never armed");
+	f->skel->bss->eg_clock_offset_ns = 1000 * NS_PER_SEC;
+	now = fx_now(f);
+	insert_unarmed(f, C1, 40002, slot, now - idle - 10 * NS_PER_SEC);
+	insert_unarmed(f, C2, 40001, slot, now);
+	CHECK_EQ(conns(f, C1, slot), 2, "conns of C1");
+	CHECK_EQ(conns(f, C2, slot), 1, "conns of C2");
+
+	sweep(f);
+	CHECK(!flow_get(f, C1, 40002, NULL), "unarmed idle flow not swept");
+	CHECK(flow_get(f, C1, 40001, &fl) && fl.armed, "armed idle flow swept");
+	CHECK(flow_get(f, C2, 40001, &fl) && !fl.armed, "unarmed fresh flow swept");
+	CHECK_EQ(nflows(f), 2, "flows");
+	CHECK_EQ(conns(f, C1, slot), 1, "conns of C1 after the sweep");
+	CHECK_EQ(conns(f, C2, slot), 1, "conns of C2 after the sweep");
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 1, "flow_swept");
+	CHECK_FLOWC(f, 1, 0, 0, 0, 0);
+
+	/* Again: nothing left to sweep. */
+	sweep(f);
+	CHECK_EQ(nflows(f), 2, "flows after a second sweep");
+	CHECK_EQ(conns(f, C1, slot), 1, "conns of C1 after a second sweep");
+	CHECK_EQ(conns(f, C2, slot), 1, "conns of C2 after a second sweep");
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 1, "flow_swept after a second sweep");
+
+	/* A late FIN of the swept flow gives back nothing more. */
+	xdp(f, C2S(C1, 40002, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	CHECK_EQ(conns(f, C1, slot), 1, "conns of C1 after a late FIN");
+	CHECK_FLOWC(f, 1, 0, 0, 0, 0);
+
+	/* Once C2's flow is idle too it goes; the armed one is the timer's. */
+	f->skel->bss->eg_clock_offset_ns += idle + NS_PER_SEC;
+	sweep(f);
+	CHECK(!flow_get(f, C2, 40001, NULL), "C2's flow not swept once idle");
+	CHECK(flow_get(f, C1, 40001, NULL), "armed flow swept");
+	CHECK_EQ(conns(f, C2, slot), 0, "conns of C2");
+	CHECK_EQ(conns(f, C1, slot), 1, "conns of C1");
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 2, "flow_swept");
+	CHECK_FLOWC(f, 1, 0, 0, 0, 0);
+}
+
 int main(void)
 {
 	RUN(synack_opens_exactly_one_flow);
@@ -979,5 +1286,9 @@ int main(void)
 	RUN(verified_expires_after_ttl);
 	RUN(idle_timer_reaps_flow);
 	RUN(traffic_keeps_flow_until_clock_says_idle);
+	RUN(burst_of_synacks_all_tracked);
+	RUN(unarmed_flow_is_rearmed);
+	RUN(rearmed_timer_reaps_flow);
+	RUN(sweep_ends_only_unarmed_idle_flows);
 	return tl_exit_code();
 }
