@@ -202,6 +202,19 @@ struct eg_budget {
 };
 
 /*
+ * The datapath's own sweep of flows whose idle timer could not be armed: one
+ * timer, armed the first time a flow's arming fails, so unarmed flows give
+ * their slot back even when no daemon runs.
+ */
+struct eg_sweep_timer {
+	struct bpf_timer timer;
+	__u32 armed;
+	__u32 _pad;
+};
+
+#define EG_SWEEP_PERIOD_S 10
+
+/*
  * Counter reasons. Every packet moves exactly one of the verdict reasons
  * (below EG_R_VERDICTS); the rest count events that ride on a verdict.
  */
@@ -230,7 +243,7 @@ enum eg_reason {
 	EG_R_FLOW_FULL,   /* the flow table was full: flow not tracked */
 	EG_R_VERIFIED,    /* a source became verified */
 	EG_R_FLOW_UNTIMED, /* a flow's idle timer could not be armed (yet) */
-	EG_R_FLOW_SWEPT,  /* an unarmed idle flow ended by edgeguardd's sweep */
+	EG_R_FLOW_SWEPT,  /* an unarmed idle flow ended by a sweep (the datapath or edgeguardd) */
 	EG_R_MAX,
 };
 

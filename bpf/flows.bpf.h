@@ -84,6 +84,43 @@ static int flow_idle_check(void *map, struct eg_flow_key *key, struct eg_flow *f
 #define EG_EEXIST 17
 #define EG_EBUSY 16
 
+/* Ends a flow whose timer never got armed, once it is idle (both sweeps use this). */
+static long sweep_one(void *map, struct eg_flow_key *key, struct eg_flow *f, __u64 *now)
+{
+	if (!f->armed && *now > f->last_seen_ns && *now - f->last_seen_ns >= flow_idle_ns())
+		flow_end(key, EG_R_FLOW_SWEPT);
+	return 0;
+}
+
+static int sweeper_fired(void *map, __u32 *key, struct eg_sweep_timer *sw)
+{
+	__u64 now = now_ns();
+
+	bpf_for_each_map_elem(&eg_flows, sweep_one, &now, 0);
+	bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS, 0);
+	return 0;
+}
+
+/*
+ * Arms the datapath's sweep timer once. It may fail in the same burst that
+ * left a flow unarmed; the next failure tries again, and edgeguardd's sweep
+ * does not depend on it.
+ */
+static __always_inline void sweeper_ensure(void)
+{
+	__u32 zero = 0;
+	struct eg_sweep_timer *sw = bpf_map_lookup_elem(&eg_sweep_timer, &zero);
+	long err;
+
+	if (!sw || sw->armed)
+		return;
+	err = bpf_timer_init(&sw->timer, &eg_sweep_timer, EG_CLOCK_BOOTTIME);
+	if ((err && err != -EG_EBUSY) || bpf_timer_set_callback(&sw->timer, sweeper_fired) ||
+	    bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS, 0))
+		return;
+	sw->armed = 1;
+}
+
 /* Starts the idle timer; a failure leaves the flow unarmed for a later try. */
 static __always_inline void flow_arm(struct eg_flow *f)
 {
@@ -93,6 +130,7 @@ static __always_inline void flow_arm(struct eg_flow *f)
 	if ((err && err != -EG_EBUSY) || bpf_timer_set_callback(&f->idle, flow_idle_check) ||
 	    bpf_timer_start(&f->idle, flow_idle_ns(), 0)) {
 		count(EG_R_FLOW_UNTIMED);
+		sweeper_ensure();
 		return;
 	}
 	f->armed = 1;
@@ -149,12 +187,5 @@ static __always_inline void verify_source(const struct eg_source_key *owner, __u
 		count(EG_R_VERIFIED);
 }
 
-/* For edgeguardd's sweep: ends a flow whose timer never got armed once it is idle. */
-static long sweep_one(void *map, struct eg_flow_key *key, struct eg_flow *f, __u64 *now)
-{
-	if (!f->armed && *now > f->last_seen_ns && *now - f->last_seen_ns >= flow_idle_ns())
-		flow_end(key, EG_R_FLOW_SWEPT);
-	return 0;
-}
 
 #endif /* EG_FLOWS_BPF_H */

@@ -130,6 +130,13 @@ struct {
 	__type(value, struct eg_budget);
 } eg_budgets SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct eg_sweep_timer);
+} eg_sweep_timer SEC(".maps");
+
 static __always_inline void count(__u32 reason)
 {
 	__u64 *c = bpf_map_lookup_elem(&eg_counters, &reason);

@@ -1134,6 +1134,46 @@ FL_CASE_SIZED(burst_of_synacks_all_tracked, 4096)
 	CHECK_FLOWC(f, BURST_FLOWS, 0, 0, 0, 0);
 }
 
+/*
+ * Without any daemon: the first flow that cannot be armed arms the
+ * datapath's own sweep timer, which ends unarmed flows once they are idle.
+ */
+FL_CASE_SIZED(datapath_sweeps_unarmed_flows_itself, 1 << 15)
+{
+	struct eg_policy_table t = table();
+	struct eg_policy_spec spec = { .max_conns = 100000 };
+	struct eg_sweep_timer sw;
+	int fd = bpf_map__fd(f->skel->maps.eg_sweep_timer), armed, unarmed, owners, ret;
+	uint32_t zero = 0;
+	int sent = 0;
+
+	memset(&sw, 0, sizeof(sw));
+	install_rule(f, &t, &spec);
+	/* Until some flow fails to arm and the sweep timer itself got armed. */
+	while (sent < 30000 && !(fx_counter(f, EG_R_FLOW_UNTIMED) && sw.armed)) {
+		for (int i = 0; i < 1000; i++, sent++)
+			run_prog(f, tc_fd(f), S2C(nth_source(1 + sent % 1000),
+						  (uint16_t)(10000 + sent / 1000),
+						  TH_SYN | TH_ACK), &ret);
+		bpf_map_lookup_elem(fd, &zero, &sw);
+	}
+	printf("# %d SYN-ACKs: flow_untimed %llu, sweep timer armed %u\n", sent,
+	       (unsigned long long)fx_counter(f, EG_R_FLOW_UNTIMED), sw.armed);
+	if (!fx_counter(f, EG_R_FLOW_UNTIMED)) {
+		printf("# every flow armed its timer on this kernel: nothing for the sweep to do\n");
+		return;
+	}
+	CHECK(sw.armed, "the datapath's sweep timer never got armed");
+	count_armed(f, &armed, &unarmed);
+	/* Idle by the program's clock; the timer fires in real time, within its period. */
+	f->skel->bss->eg_clock_offset_ns += (uint64_t)t.flow_idle_s * NS_PER_SEC + 10 * NS_PER_SEC;
+	for (int i = 0; i < 400 && fx_counter(f, EG_R_FLOW_SWEPT) < (uint64_t)unarmed; i++)
+		sleep_ms(100);
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), unarmed, "flows swept by the datapath");
+	CHECK_EQ(nflows(f), armed, "eg_flows entries after the sweep");
+	CHECK_EQ(conns_total(f, &owners), armed, "sum of eg_conns counts after the sweep");
+}
+
 FL_CASE(unarmed_flow_is_rearmed)
 {
 	struct eg_policy_table t = table();
@@ -1290,5 +1330,6 @@ int main(void)
 	RUN(unarmed_flow_is_rearmed);
 	RUN(rearmed_timer_reaps_flow);
 	RUN(sweep_ends_only_unarmed_idle_flows);
+	RUN(datapath_sweeps_unarmed_flows_itself);
 	return tl_exit_code();
 }
