@@ -102,9 +102,11 @@ static int sweeper_fired(void *map, __u32 *key, struct eg_sweep_timer *sw)
 }
 
 /*
- * Arms the datapath's sweep timer once. It may fail in the same burst that
- * left a flow unarmed; the next failure tries again, and edgeguardd's sweep
- * does not depend on it.
+ * Arms the datapath's sweep timer once, with the first tracked flow: early,
+ * while the kernel can still allocate timers (in a burst it may stop being
+ * able to for a long while, and then this could not be armed either). Once
+ * armed it re-arms itself without allocating. edgeguardd's sweep does not
+ * depend on it.
  */
 static __always_inline void sweeper_ensure(void)
 {
@@ -130,7 +132,6 @@ static __always_inline void flow_arm(struct eg_flow *f)
 	if ((err && err != -EG_EBUSY) || bpf_timer_set_callback(&f->idle, flow_idle_check) ||
 	    bpf_timer_start(&f->idle, flow_idle_ns(), 0)) {
 		count(EG_R_FLOW_UNTIMED);
-		sweeper_ensure();
 		return;
 	}
 	f->armed = 1;
@@ -156,6 +157,7 @@ static __always_inline void flow_open(const struct eg_flow_key *key,
 	}
 	if (!err)
 		count(EG_R_FLOW_OPENED);
+	sweeper_ensure();
 	f = bpf_map_lookup_elem(&eg_flows, key);
 	if (!f)
 		return;
