@@ -40,6 +40,8 @@ static __always_inline int cidr_banned(const struct eg_addr *src, __u64 *now)
 	struct eg_lpm_key key = { .prefixlen = 128 };
 	int i;
 
+	if (!list_in_use(EG_LIST_BAN_CIDR))
+		return 0;
 	__builtin_memcpy(key.addr, src, EG_ADDR_LEN);
 	for (i = 0; i < EG_MAX_BAN_NESTING; i++) {
 		struct eg_ban *b = bpf_map_lookup_elem(&eg_ban_cidr, &key);
@@ -125,9 +127,13 @@ static __always_inline void auto_ban(const struct eg_source_key *sk, const struc
 		prefixlen = v6_prefix;
 		ban.prefixlen = prefixlen;
 		err = bpf_map_update_elem(&eg_ban_cidr, &key, &ban, BPF_ANY);
+		if (!err)
+			list_note_insert(EG_LIST_BAN_CIDR);
 	} else {
 		ban.prefixlen = prefixlen;
 		err = bpf_map_update_elem(&eg_ban_exact, &sk->addr, &ban, BPF_ANY);
+		if (!err)
+			list_note_insert(EG_LIST_BAN_EXACT);
 	}
 	if (err) {
 		count(EG_R_BAN_FAILED);
@@ -196,11 +202,35 @@ static __always_inline int budget_take(__u32 slot, const struct eg_bucket_cfg *b
 	return __sync_val_compare_and_swap(&g->tat, old, next) == old;
 }
 
-/* The per-source state: a verified source's own entry, else the shared LRU. */
+/*
+ * A source's first packet always conforms (empty buckets), so its entry is
+ * stored already charged with it: one insert instead of insert + lookup +
+ * update. Returns the insert's error.
+ */
+static __always_inline long source_create(const struct eg_source_key *sk,
+					  const struct eg_policy *pol, int is_syn, __u64 now)
+{
+	struct eg_source fresh = {
+		.packets = 1,
+		.syns = is_syn ? 1 : 0,
+		.last_seen_ns = now,
+	};
+
+	if (is_syn && pol->syn.rate)
+		fresh.syn_tat = bucket_take(&pol->syn, 0, now);
+	if (pol->pkt.rate)
+		fresh.pkt_tat = bucket_take(&pol->pkt, 0, now);
+	return bpf_map_update_elem(&eg_sources, sk, &fresh, BPF_NOEXIST);
+}
+
+/*
+ * The per-source state: a verified source's own entry, else the shared LRU.
+ * NULL with *created set: a new entry already holds this packet, which passes.
+ */
 static __always_inline struct eg_source *source_state(const struct eg_source_key *sk,
 						      const struct eg_policy *pol,
 						      const struct eg_config *cfg, int is_syn,
-						      __u64 now, __u32 *reason)
+						      __u64 now, __u32 *reason, int *created)
 {
 	struct eg_source *s;
 
@@ -216,13 +246,17 @@ static __always_inline struct eg_source *source_state(const struct eg_source_key
 		}
 	}
 	s = bpf_map_lookup_elem(&eg_sources, sk);
-	if (!s) {
-		struct eg_source fresh = {};
-
-		bpf_map_update_elem(&eg_sources, sk, &fresh, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&eg_sources, sk);
+	if (s)
+		return s;
+	switch (source_create(sk, pol, is_syn, now)) {
+	case 0:
+		*created = 1;
+		return NULL;
+	case -EG_EEXIST: /* another CPU created it first: charge this packet there */
+		return bpf_map_lookup_elem(&eg_sources, sk);
+	default:
+		return NULL;
 	}
-	return s;
 }
 
 static __always_inline int drop_or_dry_run(const struct eg_policy *pol,
@@ -249,6 +283,7 @@ static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_
 	__u32 reason = 0, pc_drop = 0, window_drops;
 	int is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
 		     (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
+	int created = 0;
 
 	idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
 	pol = bpf_map_lookup_elem(&eg_policies, &idx);
@@ -264,9 +299,11 @@ static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_
 	if (is_syn && pol->max_conns && conns_of(&sk) >= pol->max_conns)
 		return drop_or_dry_run(pol, pc, EG_R_CONN_LIMIT, EG_PC_CONN_DROP);
 
-	s = source_state(&sk, pol, cfg, is_syn, now, &reason);
+	s = source_state(&sk, pol, cfg, is_syn, now, &reason, &created);
 	if (reason == EG_R_BUDGET)
 		return drop_or_dry_run(pol, pc, EG_R_BUDGET, EG_PC_BUDGET_DROP);
+	if (created)
+		count_policy(pc, EG_PC_PASSED);
 	if (!s)
 		return verdict(EG_R_PASSED, XDP_PASS);
 	s->packets += 1;
@@ -347,15 +384,19 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	if (st == EG_PARSE_BAD_L3)
 		return verdict(EG_R_MALFORMED, XDP_DROP);
 
-	lkey.prefixlen = 128;
-	__builtin_memcpy(lkey.addr, &p.src, EG_ADDR_LEN);
-	if (bpf_map_lookup_elem(&eg_allow, &lkey))
-		return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS));
+	if (list_in_use(EG_LIST_ALLOW)) {
+		lkey.prefixlen = 128;
+		__builtin_memcpy(lkey.addr, &p.src, EG_ADDR_LEN);
+		if (bpf_map_lookup_elem(&eg_allow, &lkey))
+			return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS));
+	}
 
 	now = 0;
-	ban = bpf_map_lookup_elem(&eg_ban_exact, &p.src);
-	if (ban && ban_active(ban, &now))
-		return verdict(EG_R_BANNED, XDP_DROP);
+	if (list_in_use(EG_LIST_BAN_EXACT)) {
+		ban = bpf_map_lookup_elem(&eg_ban_exact, &p.src);
+		if (ban && ban_active(ban, &now))
+			return verdict(EG_R_BANNED, XDP_DROP);
+	}
 	if (cidr_banned(&p.src, &now))
 		return verdict(EG_R_BANNED_CIDR, XDP_DROP);
 

@@ -86,6 +86,21 @@ struct eg_allow {
 	__u64 created_ns;
 };
 
+/*
+ * Elements of eg_list_empty: 1 means the list is known to be empty, so the
+ * datapath skips its lookup (a helper call each, a third of a known source's
+ * cost). 0, the state of a new map, means "look". Whoever inserts into a list
+ * stores 0 after the insert; only user space stores 1, after seeing the list
+ * empty, and then looks again (eg_list_settle() in user/lists.c says why
+ * that is race-free).
+ */
+enum eg_list {
+	EG_LIST_ALLOW = 0,
+	EG_LIST_BAN_EXACT,
+	EG_LIST_BAN_CIDR,
+	EG_LIST_MAX,
+};
+
 /* Longest ban reason, NUL included: static bans in policy files and notes alike. */
 #define EG_BAN_REASON_LEN 128
 
@@ -203,8 +218,8 @@ struct eg_budget {
 
 /*
  * The datapath's own sweep of flows whose idle timer could not be armed: one
- * timer, armed the first time a flow's arming fails, so unarmed flows give
- * their slot back even when no daemon runs.
+ * timer, armed with the first tracked flow, so unarmed flows give their slot
+ * back even when no daemon runs.
  */
 struct eg_sweep_timer {
 	struct bpf_timer timer;

@@ -48,6 +48,14 @@ struct {
 	__type(value, struct eg_ban_note);
 } eg_ban_notes SEC(".maps");
 
+/* One element per enum eg_list, each written on its own so no writer clobbers another's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_LIST_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} eg_list_empty SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EG_DEFAULT_MAX_SOURCES);
@@ -155,6 +163,24 @@ static __always_inline void count_policy(struct eg_policy_counters *pc, __u32 wh
 {
 	if (pc && which < EG_PC_MAX)
 		pc->c[which] += 1;
+}
+
+/* An inlined array read instead of a lookup in a list that is known to be empty. */
+static __always_inline int list_in_use(__u32 list)
+{
+	__u32 *empty = bpf_map_lookup_elem(&eg_list_empty, &list);
+
+	return !empty || !*empty;
+}
+
+/* After an insert: from now on the datapath looks in this list again. */
+static __always_inline void list_note_insert(__u32 list)
+{
+	__u32 *empty = bpf_map_lookup_elem(&eg_list_empty, &list);
+
+	/* An atomic, so the insert is visible before the mark; bans are rare. */
+	if (empty)
+		__sync_fetch_and_and(empty, 0);
 }
 
 static __always_inline __u64 now_ns(void)

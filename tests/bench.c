@@ -506,6 +506,9 @@ static void part_testrun(bool want_mem)
 		die("cidr ban", strerror(errno));
 	if (add_cidr(b.m.allow, allowed, 32, false))
 		die("allow", strerror(errno));
+	/* Written past the library: tell the datapath to look in these lists now. */
+	eg_list_note_insert(&b.m, EG_LIST_BAN_CIDR);
+	eg_list_note_insert(&b.m, EG_LIST_ALLOW);
 	bench_case(&b, "6a banned, exact (1 ban)", egfd, bex, lbex, REPEAT, false, XDP_DROP,
 		   EG_R_BANNED);
 	bench_case(&b, "6b banned, CIDR /24 (1 CIDR)", egfd, bcidr, lbcidr, REPEAT, false,

@@ -328,6 +328,60 @@ FX_CASE(permanent_bans_never_expire)
 	expect_frame(f, SPEC(.src = "2001:db8:1::1"), XDP_DROP, EG_R_BANNED_CIDR);
 }
 
+static uint32_t list_mark(struct fx *f, uint32_t list)
+{
+	uint32_t v = 7;
+
+	CHECK(bpf_map_lookup_elem(f->m.list_empty, &list, &v) == 0, "read eg_list_empty[%u]", list);
+	return v;
+}
+
+static void del_ban(struct fx *f, const char *cidr)
+{
+	struct eg_lpm_key k = fx_key(cidr);
+
+	CHECK(eg_ban_del(&f->m, &k, &f->err) == 0, "unban %s: %s", cidr, f->err.msg);
+}
+
+/* Empty lists are skipped (eg_list_empty); an insert or a delete must keep that honest. */
+FX_CASE(empty_list_marks_follow_the_lists)
+{
+	struct eg_lpm_key allowed = fx_key(V4_CLEAN);
+
+	for (uint32_t l = 0; l < EG_LIST_MAX; l++)
+		CHECK_EQ(list_mark(f, l), 1, "a fresh datapath: list empty");
+	fx_ban(f, V4_EXACT, 0);
+	fx_ban(f, "203.0.113.8", 0);
+	fx_ban(f, V4_NET, 0);
+	fx_allow(f, V4_CLEAN);
+	for (uint32_t l = 0; l < EG_LIST_MAX; l++)
+		CHECK_EQ(list_mark(f, l), 0, "after an insert: list in use");
+	expect_frame(f, SPEC(.src = V4_EXACT), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SPEC(.src = V4_IN_NET), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = V4_CLEAN), XDP_PASS, EG_R_ALLOWLISTED);
+
+	/* One of two exact bans gone: the other still counts. */
+	del_ban(f, V4_EXACT);
+	CHECK_EQ(list_mark(f, EG_LIST_BAN_EXACT), 0, "one exact ban left");
+	expect_frame(f, SPEC(.src = V4_EXACT), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = "203.0.113.8"), XDP_DROP, EG_R_BANNED);
+
+	del_ban(f, "203.0.113.8");
+	del_ban(f, V4_NET);
+	CHECK(eg_allow_del(&f->m, &allowed, &f->err) == 0, "unallow: %s", f->err.msg);
+	for (uint32_t l = 0; l < EG_LIST_MAX; l++)
+		CHECK_EQ(list_mark(f, l), 1, "all deleted: list empty");
+	expect_frame(f, SPEC(.src = "203.0.113.8"), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = V4_IN_NET), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = V4_CLEAN), XDP_PASS, EG_R_PASSED);
+
+	/* Banned again after the list was marked empty. */
+	fx_ban(f, V4_EXACT, 0);
+	fx_ban(f, V6_NET, 0);
+	expect_frame(f, SPEC(.src = V4_EXACT), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SPEC(.src = V6_IN_NET), XDP_DROP, EG_R_BANNED_CIDR);
+}
+
 int main(void)
 {
 	RUN(bypass_vlan_and_qinq);
@@ -353,5 +407,6 @@ int main(void)
 	RUN(expiry_cidr_ipv4);
 	RUN(expiry_cidr_ipv6);
 	RUN(permanent_bans_never_expire);
+	RUN(empty_list_marks_follow_the_lists);
 	return tl_exit_code();
 }

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "attach.h"
+#include "lists.h"
 #include "pins.h"
 #include "tc_attach.h"
 #include "edgeguard.skel.h"
@@ -138,6 +139,8 @@ static int init_config(struct eg_err *e)
 	if (eg_maps_open_pinned(&m, e))
 		return -1;
 	rc = eg_config_init(m.config, e);
+	/* Lets the datapath skip the lists that are empty (user/lists.c). */
+	eg_lists_settle(&m);
 	eg_maps_close(&m);
 	return rc;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
@@ -86,8 +87,10 @@ int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl
 		err = bpf_map_update_elem(m->ban_exact, k->addr, &ban, BPF_ANY);
 	else
 		err = bpf_map_update_elem(m->ban_cidr, k, &ban, BPF_ANY);
-	if (!err)
+	if (!err) {
+		eg_list_note_insert(m, eg_key_is_host(k) ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR);
 		return 0;
+	}
 	err = errno;
 	bpf_map_delete_elem(m->ban_notes, k); /* a full map: the key had no ban, so no reason */
 	return map_full_or(e, "ban list", k, err);
@@ -116,8 +119,10 @@ int eg_ban_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_er
 	/* Also when the ban was gone already: a reason without its ban is litter. */
 	if (!err || err == ENOENT)
 		bpf_map_delete_elem(m->ban_notes, k);
-	if (!err)
+	if (!err) {
+		eg_list_settle(m, eg_key_is_host(k) ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR);
 		return 0;
+	}
 	eg_format_cidr(k, cidr, sizeof(cidr));
 	if (err == ENOENT)
 		return eg_fail(e, "%s is not banned", cidr);
@@ -185,6 +190,7 @@ int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 
 	if (bpf_map_update_elem(m->allow, k, &a, BPF_ANY))
 		return map_full_or(e, "allowlist", k, errno);
+	eg_list_note_insert(m, EG_LIST_ALLOW);
 	return 0;
 }
 
@@ -192,8 +198,10 @@ int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 {
 	char cidr[EG_CIDR_STRLEN];
 
-	if (!bpf_map_delete_elem(m->allow, k))
+	if (!bpf_map_delete_elem(m->allow, k)) {
+		eg_list_settle(m, EG_LIST_ALLOW);
 		return 0;
+	}
 	eg_format_cidr(k, cidr, sizeof(cidr));
 	if (errno == ENOENT)
 		return eg_fail(e, "%s is not on the allowlist", cidr);
@@ -220,4 +228,56 @@ int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct 
 	if (errno != ENOENT)
 		return eg_fail(e, "cannot walk the allowlist: %s", strerror(errno));
 	return 0;
+}
+
+static int list_fd(const struct eg_maps *m, enum eg_list list)
+{
+	return list == EG_LIST_ALLOW ? m->allow : list == EG_LIST_BAN_EXACT ? m->ban_exact :
+									    m->ban_cidr;
+}
+
+static void list_mark(const struct eg_maps *m, enum eg_list list, uint32_t empty)
+{
+	uint32_t key = list;
+
+	bpf_map_update_elem(m->list_empty, &key, &empty, BPF_ANY);
+}
+
+static bool list_is_empty(const struct eg_maps *m, enum eg_list list)
+{
+	struct eg_lpm_key first; /* the larger of the two key types */
+
+	return bpf_map_get_next_key(list_fd(m, list), NULL, &first) && errno == ENOENT;
+}
+
+void eg_list_note_insert(const struct eg_maps *m, enum eg_list list)
+{
+	list_mark(m, list, 0);
+}
+
+/*
+ * Inserters (these functions, persist.c, the datapath's auto-ban) insert
+ * first and then store 0; only this function stores 1, after finding the
+ * list empty, and then looks again. So when the last store to the mark was
+ * our 1, any entry present now was inserted after our second look (we would
+ * have seen it and stored 0), and its inserter's 0 comes after our 1: a
+ * contradiction. An entry can therefore never sit behind a mark of 1 for
+ * longer than its inserter takes to store 0 - the same as being inserted a
+ * moment later. A failed store of 1 only costs speed; a failed look or a
+ * failed store of 0 errs towards 0 (bpf_map_get_next_key failing for any
+ * reason but ENOENT counts as "not empty").
+ */
+void eg_list_settle(const struct eg_maps *m, enum eg_list list)
+{
+	if (!list_is_empty(m, list))
+		return;
+	list_mark(m, list, 1);
+	if (!list_is_empty(m, list))
+		list_mark(m, list, 0);
+}
+
+void eg_lists_settle(const struct eg_maps *m)
+{
+	for (int l = 0; l < EG_LIST_MAX; l++)
+		eg_list_settle(m, (enum eg_list)l);
 }

@@ -51,4 +51,14 @@ int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e);
 
+/*
+ * The datapath skips lists marked empty in eg_list_empty. Code that writes a
+ * list map itself, not through the functions above, must call
+ * eg_list_note_insert() after every insert.
+ */
+void eg_list_note_insert(const struct eg_maps *m, enum eg_list list);
+/* Marks the list empty if it is; called after deletes and at load. */
+void eg_list_settle(const struct eg_maps *m, enum eg_list list);
+void eg_lists_settle(const struct eg_maps *m);
+
 #endif

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps.h"
+#include "lists.h"
 #include "edgeguard.skel.h"
 
 static const char *const reason_names[EG_R_MAX] = {
@@ -113,6 +114,7 @@ int eg_config_init(int config_fd, struct eg_err *e)
 struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
 {
 	struct edgeguard_bpf *skel;
+	struct eg_maps m;
 	int err;
 
 	skel = edgeguard_bpf__open();
@@ -132,6 +134,8 @@ struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
 	}
 	if (eg_config_init(bpf_map__fd(skel->maps.eg_config), e))
 		goto fail;
+	eg_maps_from_skel(skel, &m);
+	eg_lists_settle(&m); /* a new eg_list_empty says "look" everywhere */
 	return skel;
 fail:
 	edgeguard_bpf__destroy(skel);
@@ -155,6 +159,7 @@ void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m)
 	m->verified = bpf_map__fd(skel->maps.eg_verified);
 	m->budgets = bpf_map__fd(skel->maps.eg_budgets);
 	m->ban_notes = bpf_map__fd(skel->maps.eg_ban_notes);
+	m->list_empty = bpf_map__fd(skel->maps.eg_list_empty);
 }
 
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e)

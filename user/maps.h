@@ -28,6 +28,7 @@ struct eg_maps {
 	int verified;
 	int budgets;
 	int ban_notes; /* user space only: ban reasons */
+	int list_empty; /* enum eg_list -> 1 when known empty (user/lists.c) */
 };
 
 /* Sizes fixed at load time. Zero fields take the defaults from edgeguard.h. */

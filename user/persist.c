@@ -604,8 +604,11 @@ static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, ui
 		err = bpf_map_update_elem(m->ban_exact, b->key.addr, &ban, BPF_ANY);
 	else
 		err = bpf_map_update_elem(m->ban_cidr, &b->key, &ban, BPF_ANY);
-	if (!err)
+	if (!err) {
+		eg_list_note_insert(m, eg_key_is_host(&b->key) ? EG_LIST_BAN_EXACT :
+								 EG_LIST_BAN_CIDR);
 		return 0;
+	}
 	err = errno;
 	bpf_map_delete_elem(m->ban_notes, &b->key);
 	eg_format_cidr(&b->key, cidr, sizeof(cidr));
@@ -643,8 +646,10 @@ int eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t 
 	}
 	for (size_t i = 0; i < s->nallows; i++) {
 		/* BPF_NOEXIST: an LPM lookup cannot tell an exact entry from a covering one. */
-		if (!bpf_map_update_elem(m->allow, &s->allows[i], &a, BPF_NOEXIST) || errno == EEXIST)
+		if (!bpf_map_update_elem(m->allow, &s->allows[i], &a, BPF_NOEXIST) || errno == EEXIST) {
+			eg_list_note_insert(m, EG_LIST_ALLOW);
 			continue;
+		}
 		eg_format_cidr(&s->allows[i], cidr, sizeof(cidr));
 		return eg_fail(e, "cannot restore the allow of %s: %s", cidr, strerror(errno));
 	}
