@@ -262,6 +262,19 @@ enum eg_reason {
 	EG_R_MAX,
 };
 
+/*
+ * Verdict counters per interface: each interface runs its own instance of
+ * the XDP program, which counts into the slot attach gave it (rodata
+ * eg_iface_slot). Slot 0 belongs to instances without an interface (the unit
+ * tests); eg_ifaces names the slots 1..EG_MAX_IFACES-1 in use.
+ */
+#define EG_MAX_IFACES 64
+
+struct eg_iface_slot {
+	__u32 ifindex; /* 0: slot free */
+	char name[16]; /* IF_NAMESIZE, NUL-terminated */
+};
+
 /* Per-policy counters: one per-CPU array slot per policy. */
 enum eg_policy_counter {
 	EG_PC_PACKETS = 0,

@@ -92,6 +92,29 @@ struct {
 	__type(value, __u64);
 } eg_counters SEC(".maps");
 
+/*
+ * This instance's row of eg_iface_counters. Every interface loads its own
+ * instance and attach sets this before load, so the datapath never has to
+ * look an interface up; 0 is for instances with no interface (tests).
+ */
+const volatile __u32 eg_iface_slot = 0;
+
+/* Verdict reasons by interface: [slot * EG_R_VERDICTS + reason]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EG_MAX_IFACES * EG_R_VERDICTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} eg_iface_counters SEC(".maps");
+
+/* slot -> interface, for user space only: written by attach, cleared by detach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct eg_iface_slot);
+} eg_ifaces SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, EG_MAX_POLICIES);
@@ -155,6 +178,12 @@ static __always_inline void count(__u32 reason)
 
 static __always_inline int verdict(__u32 reason, int action)
 {
+	/* eg_iface_slot is frozen rodata: a constant to the verifier, no map read. */
+	__u32 key = eg_iface_slot * EG_R_VERDICTS + reason;
+	__u64 *c = bpf_map_lookup_elem(&eg_iface_counters, &key);
+
+	if (c)
+		*c += 1;
 	count(reason);
 	return action;
 }

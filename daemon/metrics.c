@@ -336,13 +336,29 @@ static bool is_drop(unsigned int reason)
 	}
 }
 
-static void put_packets(struct buf *b, const uint64_t *c)
+/* Every interface in eg_ifaces, from its own row of eg_iface_counters. */
+static void put_packets(struct buf *b)
 {
+	struct eg_iface_slot all[EG_MAX_IFACES];
+	uint64_t c[EG_R_VERDICTS];
+	struct eg_err e = { "" };
+
 	family(b, "edgeguard_packets_total", "counter",
-	       "Packets by XDP verdict and reason, summed over every attached interface (the maps are shared, so there is no per-interface split).");
-	for (unsigned int r = 0; r < EG_R_VERDICTS; r++)
-		put(b, "edgeguard_packets_total{action=\"%s\",reason=\"%s\"} %llu\n",
-		    is_drop(r) ? "drop" : "pass", eg_reason_name(r), (unsigned long long)c[r]);
+	       "Packets by interface, XDP verdict and reason (counted from the interface's attach).");
+	if (eg_read_ifaces(maps, all, &e)) {
+		fprintf(stderr, "edgeguardd: metrics: %s\n", e.msg);
+		return;
+	}
+	for (uint32_t s = 1; s < EG_MAX_IFACES; s++) {
+		if (!all[s].ifindex || eg_read_iface_counters(maps, s, c, &e))
+			continue;
+		for (unsigned int r = 0; r < EG_R_VERDICTS; r++) {
+			put(b, "edgeguard_packets_total{interface=\"");
+			put_label_value(b, all[s].name);
+			put(b, "\",action=\"%s\",reason=\"%s\"} %llu\n", is_drop(r) ? "drop" : "pass",
+			    eg_reason_name(r), (unsigned long long)c[r]);
+		}
+	}
 }
 
 static void put_events(struct buf *b, const uint64_t *c)
@@ -500,7 +516,7 @@ static char *render(size_t *len)
 	b.p = malloc(b.cap);
 	if (!b.p)
 		return NULL;
-	put_packets(&b, c);
+	put_packets(&b);
 	put_events(&b, c);
 	put_policies(&b);
 	put_scan(&b, &s);

@@ -13,6 +13,12 @@ CLI_IF=egc-c
 PORT=18080
 H4=203.0.113.65 C4=203.0.113.66 C4B=203.0.113.67
 H6=2001:db8:e9::1 C6=2001:db8:e9::2
+# A second interface for the per-interface counters: 203.0.113.68/30 (inside
+# the first link's /29, so the more specific route takes it).
+NS2=egc-cli2
+HOST2_IF=egc-h2
+CLI2_IF=egc-c2
+H4_2=203.0.113.69 C4_2=203.0.113.70
 export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-cli
 export EDGEGUARD_RUN_DIR
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egc-run.XXXXXX)
@@ -21,7 +27,10 @@ SERVER_PID=
 
 cleanup() {
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	ip link show "$HOST2_IF" >/dev/null 2>&1 && $EG detach "$HOST2_IF" >/dev/null 2>&1
 	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
+	ip netns del "$NS2" 2>/dev/null
+	ip link del "$HOST2_IF" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	ip link del "$HOST_IF" 2>/dev/null
 	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
@@ -44,6 +53,12 @@ in_ns() { ip netns exec "$NS" "$@"; }
 connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
 refused() { ! connects "$@"; }
 counter() { $EG stats --json | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
+# check_delta NAME GOT WANT
+check_delta() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "moved by '$2', want $3"; fi; }
+# iface_counter IFNAME REASON: that interface's verdict counter (empty when not listed).
+iface_counter() {
+	$EG stats --json | jq -r --arg i "$1" --arg r "$2" '.interfaces[$i][$r] // empty'
+}
 
 # The lab.
 ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
@@ -156,6 +171,42 @@ hash_before=$(grep -o '"hash":[^,]*' <<<"$status")
 out=$($EG policy load "$WORK/bad.json" 2>&1); rc=$?
 check policy_load_of_bad_file_fails test "$rc" -eq 1
 check bad_load_leaves_policy_in_force test "$(grep -o '"hash":[^,]*' <<<"$($EG status --json)")" = "$hash_before"
+
+# Per-interface counters: a second interface gets a slot of its own; drops
+# there move its counters and the global ones, never the first interface's.
+ip netns add "$NS2"
+ip link add "$HOST2_IF" type veth peer name "$CLI2_IF" netns "$NS2"
+ip addr add "$H4_2/30" dev "$HOST2_IF"
+ip link set "$HOST2_IF" up
+ip netns exec "$NS2" ip addr add "$C4_2/30" dev "$CLI2_IF"
+ip netns exec "$NS2" ip link set "$CLI2_IF" up
+out=$($EG attach "$HOST2_IF" 2>&1); rc=$?
+check attach_second_interface test "$rc" -eq 0
+stats=$($EG stats --json)
+check stats_lists_both_interfaces \
+	test "$(jq -r '.interfaces | keys | join(",")' <<<"$stats")" = "$HOST_IF,$HOST2_IF"
+check stats_keeps_top_level_counters test "$(jq -r '.banned' <<<"$stats")" = "$(counter banned)"
+check second_interface_starts_at_zero test "$(iface_counter "$HOST2_IF" banned)" = 0
+check ping_over_second_interface bash -c "ip netns exec $NS2 ping -c 3 -i 0.2 -W 2 $H4_2 >/dev/null"
+passed2=$(iface_counter "$HOST2_IF" passed)
+check second_interface_counts_its_passes test "${passed2:-0}" -ge 3
+g_before=$(counter banned)
+b1_before=$(iface_counter "$HOST_IF" banned)
+$EG ban "$C4_2" >/dev/null
+ip netns exec "$NS2" ping -c 5 -i 0.2 -W 1 "$H4_2" >/dev/null 2>&1
+check_delta second_interface_banned_moved "$(iface_counter "$HOST2_IF" banned)" 5
+check_delta first_interface_banned_unmoved "$(( $(iface_counter "$HOST_IF" banned) - b1_before ))" 0
+check_delta global_banned_moved_as_much "$(( $(counter banned) - g_before ))" 5
+check stats_text_shows_interface_table \
+	bash -c "$EG stats | grep -A20 '^interface $HOST2_IF:' | grep -Eq '^  banned +5\$'"
+$EG unban "$C4_2" >/dev/null
+out=$($EG detach "$HOST2_IF" 2>&1); rc=$?
+check detach_second_interface test "$rc" -eq 0 -a -e "$EDGEGUARD_BPF_DIR"
+check detach_frees_the_slot test -z "$(iface_counter "$HOST2_IF" passed)"
+check detach_keeps_the_other_slot test -n "$(iface_counter "$HOST_IF" passed)"
+$EG attach "$HOST2_IF" >/dev/null
+check reattached_slot_starts_at_zero test "$(iface_counter "$HOST2_IF" banned)" = 0
+$EG detach "$HOST2_IF" >/dev/null
 
 # Detach removes what attach made.
 out=$($EG detach "$HOST_IF" 2>&1); rc=$?

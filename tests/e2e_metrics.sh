@@ -77,7 +77,8 @@ poll_metric() {
 	done
 	echo "$got"
 }
-counter() { $EG stats --json | tr -d ' \n\t' | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+# The global counter: it comes before the per-interface ones under "interfaces".
+counter() { $EG stats --json | tr -d ' \n\t' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 
 # prom_query PROMQL: the value of the first result (empty when none).
 prom_query() {
@@ -151,10 +152,17 @@ if promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1; then
 else
 	fail promtool_check_metrics "$(tr '\n' ' ' <"$WORK/promtool.out")"
 fi
+# One interface carries all the traffic: its series equal the global counters.
 check_eq banned_packets_match_datapath \
-	"$(metric 'edgeguard_packets_total{action="drop",reason="banned"}')" "$banned"
+	"$(metric "edgeguard_packets_total{interface=\"$HOST_IF\",action=\"drop\",reason=\"banned\"}")" \
+	"$banned"
 check_eq passed_is_a_pass_action \
-	"$(grep -c '^edgeguard_packets_total{action="pass",reason="passed"} ' "$WORK/metrics.txt")" 1
+	"$(grep -c "^edgeguard_packets_total{interface=\"$HOST_IF\",action=\"pass\",reason=\"passed\"} " "$WORK/metrics.txt")" 1
+check_eq every_packet_series_names_the_interface \
+	"$(grep -c '^edgeguard_packets_total{' "$WORK/metrics.txt")" \
+	"$(grep -c "^edgeguard_packets_total{interface=\"$HOST_IF\"," "$WORK/metrics.txt")"
+check_eq one_series_per_verdict_reason \
+	"$(grep -c "^edgeguard_packets_total{interface=\"$HOST_IF\"," "$WORK/metrics.txt")" 11
 check_eq manual_ban_active "$(poll_metric 'edgeguard_bans_active{origin="manual"}' 1)" 1
 check_eq expired_ban_not_active "$(metric 'edgeguard_bans_active{origin="auto"}')" 0
 check_eq bans_expired_counted "$(metric edgeguard_bans_expired_total)" 1
@@ -194,7 +202,8 @@ prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb"
 PROM_PID=$!
 check_eq prometheus_scrapes_the_daemon "$(poll_prom 'up{job="edgeguard"}' 1)" 1
 check_eq prometheus_sees_banned_packets \
-	"$(poll_prom 'edgeguard_packets_total{reason="banned"}' "$banned")" "$banned"
+	"$(poll_prom 'sum without (interface) (edgeguard_packets_total{reason="banned"})' "$banned")" \
+	"$banned"
 check_eq prometheus_sees_manual_ban "$(poll_prom 'edgeguard_bans_active{origin="manual"}' 1)" 1
 check_eq prometheus_sees_expired_ban "$(poll_prom 'edgeguard_bans_expired_total' 1)" 1
 check_eq datapath_counter_unchanged "$(counter banned)" "$banned"

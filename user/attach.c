@@ -131,8 +131,70 @@ static int size_maps(struct edgeguard_bpf *skel, const struct eg_sizes *want, st
 	return eg_sizes_apply(skel, &s, e);
 }
 
-static int init_config(struct eg_err *e)
+/* Whether the interface a slot names still runs our program. */
+static bool slot_live(const struct eg_iface_slot *s, uint32_t config_id)
 {
+	struct xdp_multiprog *mp;
+	bool live = find_ours((int)s->ifindex, config_id, &mp) != NULL;
+
+	xdp_multiprog__close(mp);
+	return live;
+}
+
+/*
+ * The slot of eg_iface_counters this interface counts into: the one holding
+ * its ifindex (it was detached behind our back and keeps its history), else
+ * a stale one with its name (the interface was deleted without a detach and
+ * made again: one series per name), else the first free one, else any stale
+ * one. A slot taken over from another interface starts at zero.
+ */
+static int pick_slot(const char *ifname, int ifindex, uint32_t config_id, uint32_t *slot,
+		     struct eg_err *e)
+{
+	struct eg_iface_slot all[EG_MAX_IFACES];
+	struct eg_maps m;
+	uint32_t s, free_slot = 0, same_name = 0;
+	int rc = 0;
+
+	*slot = 1;
+	if (!eg_pins_exist())
+		return 0; /* the maps will be new: every slot is free and zero */
+	if (eg_maps_open_pinned(&m, e))
+		return -1;
+	if (eg_read_ifaces(&m, all, e)) {
+		eg_maps_close(&m);
+		return -1;
+	}
+	for (s = 1; s < EG_MAX_IFACES; s++) {
+		if (all[s].ifindex == (uint32_t)ifindex)
+			goto out; /* keeps its counters */
+		if (!all[s].ifindex && !free_slot)
+			free_slot = s;
+		if (all[s].ifindex && !same_name && !strncmp(all[s].name, ifname, sizeof(all[s].name)))
+			same_name = s;
+	}
+	if (same_name && !slot_live(&all[same_name], config_id))
+		s = same_name;
+	else if (free_slot)
+		s = free_slot;
+	else
+		for (s = 1; s < EG_MAX_IFACES && slot_live(&all[s], config_id); s++)
+			;
+	if (s == EG_MAX_IFACES)
+		rc = eg_fail(e, "too many interfaces: edgeguard runs on at most %d; detach one first",
+			     EG_MAX_IFACES - 1);
+	else
+		rc = eg_reset_iface_counters(&m, s, e);
+out:
+	eg_maps_close(&m);
+	*slot = s;
+	return rc;
+}
+
+/* After a successful attach: config defaults, list marks, and the slot's name. */
+static int finish_attach(const char *ifname, int ifindex, uint32_t slot, struct eg_err *e)
+{
+	struct eg_iface_slot is = { .ifindex = (uint32_t)ifindex };
 	struct eg_maps m;
 	int rc;
 
@@ -141,6 +203,31 @@ static int init_config(struct eg_err *e)
 	rc = eg_config_init(m.config, e);
 	/* Lets the datapath skip the lists that are empty (user/lists.c). */
 	eg_lists_settle(&m);
+	snprintf(is.name, sizeof(is.name), "%s", ifname);
+	if (!rc && bpf_map_update_elem(m.ifaces, &slot, &is, BPF_ANY))
+		rc = eg_fail(e, "cannot record interface slot %u of %s: %s", slot, ifname,
+			     strerror(errno));
+	eg_maps_close(&m);
+	return rc;
+}
+
+/* Frees the interface's slot, zeroed so whoever gets it next starts from zero. */
+static int release_slot(int ifindex, struct eg_err *e)
+{
+	struct eg_iface_slot all[EG_MAX_IFACES], none = { 0 };
+	struct eg_maps m;
+	int rc;
+
+	if (eg_maps_open_pinned(&m, e))
+		return -1;
+	rc = eg_read_ifaces(&m, all, e);
+	for (uint32_t s = 1; !rc && s < EG_MAX_IFACES; s++) {
+		if (all[s].ifindex != (uint32_t)ifindex)
+			continue;
+		rc = eg_reset_iface_counters(&m, s, e);
+		if (!rc && bpf_map_update_elem(m.ifaces, &s, &none, BPF_ANY))
+			rc = eg_fail(e, "cannot free interface slot %u: %s", s, strerror(errno));
+	}
 	eg_maps_close(&m);
 	return rc;
 }
@@ -182,14 +269,16 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 	struct eg_err why = { "" };
 	int ifindex = ifindex_of(ifname, e);
 	bool attached = false;
+	uint32_t config_id, slot;
 
 	if (ifindex < 0)
 		return -1;
-	ours = find_ours(ifindex, pinned_config_id(), &mp);
+	config_id = pinned_config_id();
+	ours = find_ours(ifindex, config_id, &mp);
 	xdp_multiprog__close(mp);
 	if (ours)
 		return 1;
-	if (eg_bpffs_ensure(e))
+	if (eg_bpffs_ensure(e) || pick_slot(ifname, ifindex, config_id, &slot, e))
 		return -1;
 
 	/* Native first under auto; each try needs a fresh object for libxdp to load. */
@@ -205,6 +294,7 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 		skel = edgeguard_bpf__open();
 		if (!skel)
 			return eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
+		skel->rodata->eg_iface_slot = slot;
 		if (size_maps(skel, sizes, e) || eg_pins_assign(skel->obj, e)) {
 			edgeguard_bpf__destroy(skel);
 			return -1;
@@ -217,7 +307,7 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 			return eg_fail(e, "cannot attach to %s: %s (run as root)", ifname, why.msg);
 		return eg_fail(e, "cannot attach to %s: %s", ifname, why.msg);
 	}
-	return init_config(e);
+	return finish_attach(ifname, ifindex, slot, e);
 }
 
 int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
@@ -244,7 +334,7 @@ int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
 		libxdp_strerror(err, msg, sizeof(msg));
 		return eg_fail(e, "cannot detach from %s: %s", ifname, msg);
 	}
-	if (eg_tc_detach(ifindex, e))
+	if (eg_tc_detach(ifindex, e) || release_slot(ifindex, e))
 		return -1;
 	*was_last = eg_list_attached(NULL, 0, NULL) == 0;
 	return 0;

@@ -113,15 +113,27 @@ int eg_config_init(int config_fd, struct eg_err *e)
 
 struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
 {
+	return eg_load_for_slot(sizes, 0, e);
+}
+
+struct edgeguard_bpf *eg_load_for_slot(const struct eg_sizes *sizes, uint32_t iface_slot,
+				       struct eg_err *e)
+{
 	struct edgeguard_bpf *skel;
 	struct eg_maps m;
 	int err;
 
+	if (iface_slot >= EG_MAX_IFACES) {
+		eg_fail(e, "interface slot %u out of range (at most %u)", iface_slot,
+			EG_MAX_IFACES - 1);
+		return NULL;
+	}
 	skel = edgeguard_bpf__open();
 	if (!skel) {
 		eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
 		return NULL;
 	}
+	skel->rodata->eg_iface_slot = iface_slot;
 	if (eg_sizes_apply(skel, sizes, e))
 		goto fail;
 	err = edgeguard_bpf__load(skel);
@@ -160,6 +172,8 @@ void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m)
 	m->budgets = bpf_map__fd(skel->maps.eg_budgets);
 	m->ban_notes = bpf_map__fd(skel->maps.eg_ban_notes);
 	m->list_empty = bpf_map__fd(skel->maps.eg_list_empty);
+	m->iface_counters = bpf_map__fd(skel->maps.eg_iface_counters);
+	m->ifaces = bpf_map__fd(skel->maps.eg_ifaces);
 }
 
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e)
@@ -205,6 +219,71 @@ int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 		for (int i = 0; i < EG_PC_MAX; i++)
 			out->c[i] += vals[c].c[i];
 	free(vals);
+	return 0;
+}
+
+int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[EG_R_VERDICTS],
+			   struct eg_err *e)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (slot >= EG_MAX_IFACES)
+		return eg_fail(e, "interface slot %u out of range", slot);
+	if (ncpu <= 0)
+		return eg_fail(e, "cannot count CPUs: %s", strerror(-ncpu));
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return eg_fail(e, "out of memory");
+	for (uint32_t r = 0; r < EG_R_VERDICTS; r++) {
+		uint32_t key = slot * EG_R_VERDICTS + r;
+
+		out[r] = 0;
+		if (bpf_map_lookup_elem(m->iface_counters, &key, vals)) {
+			free(vals);
+			return eg_fail(e, "cannot read counter %s of interface slot %u: %s",
+				       eg_reason_name(r), slot, strerror(errno));
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[r] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_err *e)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *zeros;
+
+	if (slot >= EG_MAX_IFACES)
+		return eg_fail(e, "interface slot %u out of range", slot);
+	if (ncpu <= 0)
+		return eg_fail(e, "cannot count CPUs: %s", strerror(-ncpu));
+	zeros = calloc((size_t)ncpu, sizeof(*zeros));
+	if (!zeros)
+		return eg_fail(e, "out of memory");
+	for (uint32_t r = 0; r < EG_R_VERDICTS; r++) {
+		uint32_t key = slot * EG_R_VERDICTS + r;
+
+		if (bpf_map_update_elem(m->iface_counters, &key, zeros, BPF_ANY)) {
+			free(zeros);
+			return eg_fail(e, "cannot reset the counters of interface slot %u: %s", slot,
+				       strerror(errno));
+		}
+	}
+	free(zeros);
+	return 0;
+}
+
+int eg_read_ifaces(const struct eg_maps *m, struct eg_iface_slot out[EG_MAX_IFACES],
+		   struct eg_err *e)
+{
+	for (uint32_t s = 0; s < EG_MAX_IFACES; s++) {
+		if (bpf_map_lookup_elem(m->ifaces, &s, &out[s]))
+			return eg_fail(e, "cannot read interface slot %u: %s", s, strerror(errno));
+		out[s].name[sizeof(out[s].name) - 1] = '\0';
+	}
 	return 0;
 }
 

@@ -29,6 +29,8 @@ struct eg_maps {
 	int budgets;
 	int ban_notes; /* user space only: ban reasons */
 	int list_empty; /* enum eg_list -> 1 when known empty (user/lists.c) */
+	int iface_counters; /* verdict reasons by interface slot */
+	int ifaces;         /* interface slot -> struct eg_iface_slot */
 };
 
 /* Sizes fixed at load time. Zero fields take the defaults from edgeguard.h. */
@@ -50,6 +52,9 @@ int eg_config_init(int config_fd, struct eg_err *e);
 
 /* Opens and loads the datapath with the given sizes; nothing is attached. */
 struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e);
+/* The same, counting per-interface verdicts into iface_slot (eg_load uses 0). */
+struct edgeguard_bpf *eg_load_for_slot(const struct eg_sizes *sizes, uint32_t iface_slot,
+				       struct eg_err *e);
 
 /* Fills m from a loaded skeleton. */
 void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m);
@@ -61,6 +66,15 @@ uint64_t eg_now_ns(void);
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e);
 int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 			    struct eg_policy_counters *out, struct eg_err *e);
+
+/* Verdict counters of one interface slot, summed over CPUs. */
+int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[EG_R_VERDICTS],
+			   struct eg_err *e);
+/* Zeroes one interface slot's verdict counters. */
+int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_err *e);
+/* Every entry of eg_ifaces; ifindex 0 marks a free slot. */
+int eg_read_ifaces(const struct eg_maps *m, struct eg_iface_slot out[EG_MAX_IFACES],
+		   struct eg_err *e);
 
 const char *eg_reason_name(unsigned int reason);
 const char *eg_origin_name(unsigned int origin);

@@ -111,6 +111,8 @@ int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
 		{ "eg_budgets", &m->budgets },
 		{ "eg_ban_notes", &m->ban_notes },
 		{ "eg_list_empty", &m->list_empty },
+		{ "eg_iface_counters", &m->iface_counters },
+		{ "eg_ifaces", &m->ifaces },
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -129,7 +131,8 @@ void eg_maps_close(struct eg_maps *m)
 	int *fds[] = { &m->allow,    &m->ban_exact,   &m->ban_cidr, &m->sources,
 		       &m->config,   &m->policies,    &m->port_policy, &m->counters,
 		       &m->policy_counters, &m->events, &m->flows, &m->conns,
-		       &m->verified, &m->budgets, &m->ban_notes, &m->list_empty };
+		       &m->verified, &m->budgets, &m->ban_notes, &m->list_empty,
+		       &m->iface_counters, &m->ifaces };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
