@@ -23,7 +23,7 @@
 #define EG_DEFAULT_MAX_SOURCES (1U << 20)
 #define EG_DEFAULT_MAX_BANS (1U << 16)
 #define EG_DEFAULT_MAX_ALLOWS (1U << 14)
-#define EG_DEFAULT_MAX_FLOWS (1U << 20)
+#define EG_DEFAULT_MAX_FLOWS (1U << 18)
 #define EG_DEFAULT_MAX_VERIFIED (1U << 16)
 #define EG_DEFAULT_V6_PREFIX 64
 #define EG_DEFAULT_FLOW_IDLE_S 300      /* a flow with no packet for this long is reaped */

@@ -1418,10 +1418,10 @@ static void part_flows(void)
 	printf("\n  Memory (memlock from /proc/self/fdinfo; 'per entry' = memlock / max_entries):\n"
 	       "  %-34s %10s %10s %14s %12s %10s\n", "map", "max_ent", "entries", "memlock", "",
 	       "per entry");
-	printf("  %-34s %10u %10u %12lld B %8.2f MiB %8.1f B\n", "eg_flows (default 1<<20), empty",
+	printf("  %-34s %10u %10u %12lld B %8.2f MiB %8.1f B\n", "eg_flows (1<<20), empty",
 	       FLOW_TABLE, 0, flows_empty, flows_empty / 1048576.0, (double)flows_empty / FLOW_TABLE);
-	flows_memrow("eg_flows (default 1<<20), 1M flows", b.m.flows, FLOW_TABLE, 1000000);
-	flows_memrow("eg_conns (= max_sources, default)", b.m.conns,
+	flows_memrow("eg_flows (1<<20), 1M flows", b.m.flows, FLOW_TABLE, 1000000);
+	flows_memrow("eg_conns (= max_flows)", b.m.conns,
 		     bpf_map__max_entries(b.eg->maps.eg_conns), 0);
 	flows_memrow("eg_verified (default)", b.m.verified,
 		     bpf_map__max_entries(b.eg->maps.eg_verified), 0);

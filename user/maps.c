@@ -81,7 +81,8 @@ int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, stru
 
 	eg_sizes_fill(&s);
 	if (bpf_map__set_max_entries(skel->maps.eg_sources, s.max_sources) ||
-	    bpf_map__set_max_entries(skel->maps.eg_conns, s.max_sources) ||
+	    /* Only a source with a tracked flow has a count: no more than flows. */
+	    bpf_map__set_max_entries(skel->maps.eg_conns, s.max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_notes, 2 * s.max_bans) ||
