@@ -3,6 +3,8 @@
 # The root namespace is the protected host (edgeguard attaches to its veth end);
 # the client lives in namespace egc-cli. Pins go to a directory of this test's own.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 EG=build/edgeguard
@@ -23,36 +25,18 @@ export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-cli
 export EDGEGUARD_RUN_DIR
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egc-run.XXXXXX)
 WORK=$(mktemp -d /tmp/egc-work.XXXXXX)
-SERVER_PID=
 
 cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	ip link show "$HOST2_IF" >/dev/null 2>&1 && $EG detach "$HOST2_IF" >/dev/null 2>&1
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS2" 2>/dev/null
-	ip link del "$HOST2_IF" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	stop_server
+	lab_detach "$HOST2_IF" "$HOST_IF"
+	lab_remove "$NS2" "$HOST2_IF"
+	lab_remove "$NS" "$HOST_IF"
+	lab_cleanup_pins
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-# check NAME COMMAND...: the command's success is the assertion.
-check() {
-	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
-}
-
-in_ns() { ip netns exec "$NS" "$@"; }
-connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
-refused() { ! connects "$@"; }
-counter() { $EG stats --json | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
 # check_delta NAME GOT WANT
 check_delta() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "moved by '$2', want $3"; fi; }
 # iface_counter IFNAME REASON: that interface's verdict counter (empty when not listed).
@@ -61,19 +45,10 @@ iface_counter() {
 }
 
 # The lab.
-ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
-ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
-ip addr add "$H4/29" dev "$HOST_IF"
+veth_pair "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "$C4" "$C4B" || die lab "cannot set up $HOST_IF/$CLI_IF"
 ip addr add "$H6/64" dev "$HOST_IF" nodad
-ip link set "$HOST_IF" up
-in_ns ip addr add "$C4/29" dev "$CLI_IF"
-in_ns ip addr add "$C4B/29" dev "$CLI_IF"
 in_ns ip addr add "$C6/64" dev "$CLI_IF" nodad
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
-"$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" "[$H6]:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+start_server 50 --seconds 120 "$H4:$PORT" "[$H6]:$PORT"
 
 # Attach, idempotently; refuse what does not exist or is misspelt.
 out=$($EG attach "$HOST_IF" 2>&1); rc=$?
@@ -174,12 +149,7 @@ check bad_load_leaves_policy_in_force test "$(grep -o '"hash":[^,]*' <<<"$($EG s
 
 # Per-interface counters: a second interface gets a slot of its own; drops
 # there move its counters and the global ones, never the first interface's.
-ip netns add "$NS2"
-ip link add "$HOST2_IF" type veth peer name "$CLI2_IF" netns "$NS2"
-ip addr add "$H4_2/30" dev "$HOST2_IF"
-ip link set "$HOST2_IF" up
-ip netns exec "$NS2" ip addr add "$C4_2/30" dev "$CLI2_IF"
-ip netns exec "$NS2" ip link set "$CLI2_IF" up
+veth_pair "$HOST2_IF" "$CLI2_IF" "$NS2" 30 "$H4_2" "$C4_2"
 out=$($EG attach "$HOST2_IF" 2>&1); rc=$?
 check attach_second_interface test "$rc" -eq 0
 stats=$($EG stats --json)

@@ -15,11 +15,13 @@
 #
 # Everything it creates starts with "egf-" and is removed on any exit.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 T=e2e_conns
 EG=build/edgeguard
-BIN=build/tests
+TOOLS=build/tests
 NS=egf-conns
 HOST_IF=egf-ch
 CLI_IF=egf-cc
@@ -34,101 +36,46 @@ CONNECT_MS=1500
 export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-conns
 export EDGEGUARD_RUN_DIR=
 WORK=
-SERVER=
+SERVER_PID=
 HOLDERS=()
-IPT_RULES=()
-failed=0
-
-ok() { echo "ok - $T: $1"; }
-not_ok() { echo "not ok - $T: $1: $2"; failed=1; }
-# expect NAME WHY ARITHMETIC-EXPRESSION
-expect() { if (($3)); then ok "$1"; else not_ok "$1" "$2"; fi; }
-die() { not_ok "$1" "$2"; exit 1; }
-
-stop_pid() { # PID: TERM, then KILL after 3 s at most
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 30); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 
 # shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
-	local pid rule
 	trap - EXIT INT TERM HUP
 	exec 4>&- 5>&- 6>&-
-	for pid in "${HOLDERS[@]}" $SERVER; do
-		stop_pid "$pid"
-	done
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	for rule in "${IPT_RULES[@]}"; do
-		# shellcheck disable=SC2086
-		iptables -w 5 -D $rule 2>/dev/null
-	done
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	stop_pids "${HOLDERS[@]}" "$SERVER_PID"
+	lab_detach "$HOST_IF"
+	ipt_undo
+	lab_remove "$NS" "$HOST_IF"
+	lab_cleanup_pins
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	[ -n "$EDGEGUARD_RUN_DIR" ] && rm -rf "$EDGEGUARD_RUN_DIR"
 }
 trap cleanup EXIT
 trap 'not_ok interrupted "by a signal"; exit 1' INT TERM HUP
 
-for b in tcp_server tcp_hold; do
-	[ -x "$BIN/$b" ] || die setup "$BIN/$b is missing: run make all"
-done
-[ -x "$EG" ] || die setup "$EG is missing: run make all"
-for c in ip iptables ss flock; do
-	command -v "$c" >/dev/null || die setup "$c is not installed"
-done
+need_files "$TOOLS/tcp_server" "$TOOLS/tcp_hold" "$EG"
+need_commands ip iptables ss flock
 
 WORK=$(mktemp -d /tmp/egf-conns.XXXXXX)
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egf-conns-run.XXXXXX)
 # Two runs of this test at once would fight over the same names.
-exec 9>/tmp/egf-e2e-conns.lock
-flock -w 80 9 || die setup "another e2e_conns run holds /tmp/egf-e2e-conns.lock"
+take_lock /tmp/egf-e2e-conns.lock 80
 
 # Leftovers of an earlier run that was killed hard (the names are ours alone).
-ip netns del "$NS" 2>/dev/null
-ip link del "$HOST_IF" 2>/dev/null
+lab_remove "$NS" "$HOST_IF"
 
-for _ in $(seq 20); do
-	PORT=$((20000 + RANDOM % 30000))
-	ss -Htln "sport = :$PORT" | grep -q . || break
-done
+PORT=$(free_port) || die setup "no free port"
 
 # --- lab -----------------------------------------------------------------------
 # One queue each way: a client's FIN and its next SYN reach XDP in order.
-ip netns add "$NS" || die setup "cannot create namespace $NS"
-ip link add "$HOST_IF" numtxqueues 1 numrxqueues 1 type veth \
-	peer name "$CLI_IF" numtxqueues 1 numrxqueues 1 netns "$NS" &&
-	sysctl -qw "net.ipv6.conf.$HOST_IF.disable_ipv6=1" &&
-	ip addr add "$HOST/29" dev "$HOST_IF" &&
-	ip link set "$HOST_IF" up &&
-	ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$CLI_IF.disable_ipv6=1" &&
-	ip -n "$NS" addr add "$CA/29" dev "$CLI_IF" &&
-	ip -n "$NS" addr add "$CB/29" dev "$CLI_IF" &&
-	ip -n "$NS" link set "$CLI_IF" up &&
-	ip -n "$NS" link set lo up || die setup "cannot set up $HOST_IF/$CLI_IF"
+veth_pair --one-queue --no-ipv6 "$HOST_IF" "$CLI_IF" "$NS" 29 "$HOST" "$CA" "$CB" ||
+	die setup "cannot set up $HOST_IF/$CLI_IF"
 # Let our traffic past the host firewall whatever its policy.
-for rule in "INPUT -i $HOST_IF -j ACCEPT" "OUTPUT -o $HOST_IF -j ACCEPT"; do
-	# shellcheck disable=SC2086
-	iptables -w 5 -I $rule || die setup "iptables -I $rule failed"
-	IPT_RULES+=("$rule")
-done
+ipt_accept "$HOST_IF"
 
-"$BIN/tcp_server" --hold --seconds 85 "$HOST:$PORT" >"$WORK/server.out" 2>&1 &
-SERVER=$!
-for _ in $(seq 50); do
-	grep -qsx listening "$WORK/server.out" && break
-	sleep 0.1
-done
-grep -qsx listening "$WORK/server.out" || die setup "tcp_server did not start: $(cat "$WORK/server.out")"
+start_server 50 --hold --seconds 85 "$HOST:$PORT" ||
+	die setup "tcp_server did not start: $(cat "$WORK/server.log")"
 
 cat >"$WORK/policy.json" <<EOF
 {
@@ -141,13 +88,12 @@ out=$($EG attach "$HOST_IF" --policy "$WORK/policy.json" 2>&1) ||
 	die setup "edgeguard attach failed: $out"
 
 # --- helpers ---------------------------------------------------------------------
-counter() { $EG stats --json 2>/dev/null | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
 field() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" <<<"$1"; } # LINE KEY
 
 # start_holder NAME FD SRC: a tcp_hold in the client namespace, driven via fd FD.
 start_holder() {
 	mkfifo "$WORK/$1.in"
-	ip netns exec "$NS" "$BIN/tcp_hold" --bind "$3" --heartbeat-ms $BEAT_MS \
+	ip netns exec "$NS" "$TOOLS/tcp_hold" --bind "$3" --heartbeat-ms $BEAT_MS \
 		--timeout-ms $CONNECT_MS --seconds 80 "$HOST:$PORT" \
 		<"$WORK/$1.in" >"$WORK/$1.out" 2>&1 &
 	HOLDERS+=("$!")

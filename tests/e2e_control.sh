@@ -7,6 +7,8 @@
 # refuses them even when the file is opened up.
 # The root namespace is the protected host; the client lives in egk-ctl.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 EG=$PWD/build/edgeguard
@@ -26,87 +28,37 @@ WORK=$(mktemp -d /tmp/egk-work.XXXXXX)
 SOCK=$EDGEGUARD_RUN_DIR/control.sock
 STATE=$WORK/state
 EVENTS=$WORK/events.jsonl
-SERVER_PID=
-DAEMON_PID=
 
 cleanup() {
-	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	kill_daemon
+	stop_server
+	lab_teardown "$NS" "$HOST_IF"
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-check() {
-	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
-}
-
-in_ns() { ip netns exec "$NS" "$@"; }
-connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 --bind "$2" "$1" >/dev/null 2>&1; }
-refused() { ! connects "$@"; }
 as_nobody() { setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$@"; }
 
 # The daemon's metrics listener (when built in) would collide with other tests' daemons.
-EXTRA=()
-$EGD --help 2>&1 | grep -q -- --metrics-listen && EXTRA=(--metrics-listen off)
+$EGD --help 2>&1 | grep -q -- --metrics-listen && DAEMON_ARGS=(--metrics-listen off)
 
-start_daemon() {
-	$EGD --state-dir "$STATE" --events "$EVENTS" --interval-ms 200 "${EXTRA[@]}" "$@" \
-		2>>"$WORK/daemon.err" &
-	DAEMON_PID=$!
-	wait_for "\"event\":\"start\",\"pid\":$DAEMON_PID" && wait_sock
-}
-stop_daemon() {
-	kill -TERM "$DAEMON_PID" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-	wait "$DAEMON_PID" 2>/dev/null
-	DAEMON_PID=
-}
 # The daemon answers once its restore is done and it polls: bounded, 10 s.
-wait_sock() {
-	for _ in $(seq 100); do
-		$TOOLS/ctl_send "$SOCK" '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok":true' && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_for() {
-	for _ in $(seq 100); do
-		grep -qF -- "$1" "$EVENTS" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# The JSON object of ADDRESS in `edgeguard bans --json`, on one line (empty when absent).
-ban_of() { $EG bans --json | tr -d '\n\t' | grep -o "{\"address\":\"$1\"[^}]*}"; }
+pings() { $TOOLS/ctl_send "$SOCK" '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok":true'; }
+wait_sock() { wait_until 100 pings; }
+# start_ctl_daemon ARGS...: started and answering on the control socket.
+start_ctl_daemon() { start_daemon "$@" && wait_sock; }
 reason_is() { ban_of "$1" | grep -qF "\"reason\":$2"; }
 not_banned() { [ -z "$(ban_of "$1")" ]; }
 mode_of() { stat -c %a "$1"; }
 
 # The lab.
-ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
-ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
-ip addr add "$H4/29" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-for a in "$X" "$Y" "$Z"; do in_ns ip addr add "$a/29" dev "$CLI_IF"; done
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
-"$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+veth_pair "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "$X" "$Y" "$Z" || die lab "cannot set up $HOST_IF/$CLI_IF"
+start_server 50 --seconds 120 "$H4:$PORT"
 $EG attach "$HOST_IF" >/dev/null || { fail attach "edgeguard attach failed"; exit 1; }
 check connects_before_bans connects "$H4:$PORT" "$X"
 
-start_daemon || { fail daemon_starts "no start event or no answer on $SOCK"; exit 1; }
+start_ctl_daemon || { fail daemon_starts "no start event or no answer on $SOCK"; exit 1; }
 ok daemon_starts
 check socket_mode_is_0600 test "$(mode_of "$SOCK")" = 600
 check socket_owned_by_root test "$(stat -c %u "$SOCK")" = 0
@@ -126,7 +78,7 @@ check neighbour_unaffected connects "$H4:$PORT" "$Y"
 check bans_json_shows_reason reason_is "$X" '"scraper, ticket 123"'
 check bans_text_has_reason_column grep -q "^$X .*manual .*scraper, ticket 123\$" <<<"$($EG bans)"
 check bans_text_header_has_reason grep -q "^ADDRESS .*TRIGGER .*REASON\$" <<<"$($EG bans)"
-for _ in $(seq 50); do grep -qs "scraper, ticket 123" "$STATE/state.json" && break; sleep 0.1; done
+wait_until 50 grep -qs "scraper, ticket 123" "$STATE/state.json"
 check reason_saved_promptly grep -q "scraper, ticket 123" "$STATE/state.json"
 out=$($EG ban "$Z" --reason "$(printf 'two\nlines')" 2>&1); rc=$?
 check control_character_refused_via_daemon test "$rc" -eq 1
@@ -134,7 +86,7 @@ check control_character_message grep -q "contains a control character" <<<"$out"
 daemon_err_unban=$($EG unban 100.81.1.6 2>&1); daemon_rc_unban=$?
 
 # The daemon dies hard: the CLI falls back to the maps, reasons stay.
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+kill_daemon
 check stale_socket_left_behind test -S "$SOCK"
 out=$($EG ban "$Y" --ttl 600 2>"$WORK/fallback.err"); rc=$?
 check fallback_ban_exit_0 test "$rc" -eq 0
@@ -149,11 +101,11 @@ out=$($EG unban 100.81.1.6 2>&1); rc=$?
 check same_error_either_path test "$rc" -eq 1 -a "$daemon_rc_unban" -eq 1 -a "$out" = "$daemon_err_unban"
 
 # Restart: reasons still there, from the maps and in the state file.
-start_daemon || fail daemon_restarts "no start event or no answer"
+start_ctl_daemon || fail daemon_restarts "no start event or no answer"
 check restart_sees_the_ban wait_for "\"source\":\"$X\",\"status\":\"present\""
 check reason_kept_across_restart reason_is "$X" '"scraper, ticket 123"'
 check fallback_reason_kept_across_restart reason_is "$Y" '"crawler"'
-for _ in $(seq 50); do grep -qs '"crawler"' "$STATE/state.json" && break; sleep 0.1; done
+wait_until 50 grep -qs '"crawler"' "$STATE/state.json"
 check restarted_daemon_saves_fallback_reason grep -q '"crawler"' "$STATE/state.json"
 out=$($EG unban "$X"); rc=$?
 check unban_via_daemon test "$rc" -eq 0 -a "$out" = "unbanned $X"
@@ -166,11 +118,11 @@ out=$(as_nobody "$EG" ban "$Z" --reason intruder 2>&1); rc=$?
 check nobody_fails_exit_1 test "$rc" -eq 1
 check nobody_told_why grep -q "control socket .*Permission denied" <<<"$out"
 check nobody_banned_nothing not_banned "$Z"
-stop_daemon
+stop_daemon 100
 check socket_removed_on_stop test ! -e "$SOCK"
 
 # --group: the socket is 0660 for that group and the directory lets it through.
-start_daemon --group "$GID" || fail daemon_starts_with_group "no start event or no answer"
+start_ctl_daemon --group "$GID" || fail daemon_starts_with_group "no start event or no answer"
 check group_socket_mode_0660 test "$(mode_of "$SOCK")" = 660
 check group_socket_group test "$(stat -c %g "$SOCK")" = "$GID"
 check group_run_dir_searchable test "$(mode_of "$EDGEGUARD_RUN_DIR")" = 711
@@ -195,5 +147,5 @@ check peercred_stranger_still_connects connects "$H4:$PORT" "$Z"
 out=$(as_nobody "$TOOLS/ctl_send" "$SOCK" '{"cmd":"bans"}')
 check peercred_refuses_reads_too grep -q '"refused":true' <<<"$out"
 check daemon_alive_after_refusals wait_sock
-stop_daemon
+stop_daemon 100
 exit 0

@@ -13,6 +13,8 @@
 #
 # Everything it creates starts with "egr-" and is removed on any exit.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 EG=build/edgeguard
@@ -31,55 +33,31 @@ WORK=$(mktemp -d /tmp/egr-crash.XXXXXX)
 STATE=$WORK/state
 EVENTS=$WORK/events.jsonl
 POLICY=$WORK/websocket.json
-SERVER_PID=
-DAEMON_PID=
 FLOOD_PID=
-
-stop_pid() { # PID: TERM, then KILL after 3 s at most
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
+CONNECT_TIMEOUT_MS=900
+# No metrics endpoint: other tests' daemons may want the default port.
+DAEMON_ARGS=(--metrics-listen off)
 
 cleanup() {
 	trap - EXIT INT TERM
-	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	stop_pid "$FLOOD_PID"
-	stop_pid "$SERVER_PID"
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
+	kill_daemon
+	stop_pids "$FLOOD_PID" "$SERVER_PID"
+	lab_detach "$HOST_IF"
+	lab_remove "$NS" "$HOST_IF"
 	ip link del "$EXTRA_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	lab_cleanup_pins
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-check() {
-	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
-}
-
-in_ns() { ip netns exec "$NS" "$@"; }
-connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 900 --bind "$2" "$1" >/dev/null 2>&1; }
-refused() { ! connects "$@"; }
-counter() { $EG stats --json | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
-# The object of ADDRESS in `edgeguard bans --json`, on one line (empty when absent).
-ban_of() { $EG bans --json | tr -d ' \n\t' | grep -o "{\"address\":\"$1\",[^}]*}"; }
-ttl_of() { ban_of "$1" | sed -n 's/.*"expires_in":\([0-9]*\).*/\1/p'; }
 # ttl_in NAME ADDRESS LOW HIGH ORIGIN: the ban is there, from ORIGIN, LOW < expires_in <= HIGH.
 ttl_in() {
 	local b t
 	b=$(ban_of "$2")
 	t=$(ttl_of "$2")
-	if [ -n "$t" ] && [ "$t" -gt "$3" ] && [ "$t" -le "$4" ] && grep -q "\"origin\":\"$5\"" <<<"$b"; then
+	if [ -n "$t" ] && [ "$t" != null ] && [ "$t" -gt "$3" ] && [ "$t" -le "$4" ] &&
+		grep -q "\"origin\":\"$5\"" <<<"$b"; then
 		ok "$1"
 	else
 		fail "$1" "want a $5 ban with expires_in in ($3, $4], got '${b:-no ban}'"
@@ -92,42 +70,12 @@ saved_ttl() {
 		grep -o "{\"source\":\"$1\",\"expires_at\":[0-9]*" | sed 's/.*://')
 	[ -n "$at" ] && echo $((at - $(date +%s)))
 }
-# wait_until TENTHS COMMAND...: polls the command, bounded.
-wait_until() {
-	local n=$1; shift
-	for _ in $(seq "$n"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 saved_both() { [ -n "$(saved_ttl "$ATK")" ] && [ -n "$(saved_ttl "$MANUAL")" ]; }
-event_seen() { grep -qF -- "$1" "$EVENTS" 2>/dev/null; }
-
-start_daemon() {
-	# No metrics endpoint: other tests' daemons may want the default port.
-	$EGD --state-dir "$STATE" --events "$EVENTS" --interval-ms 200 --metrics-listen off \
-		2>>"$WORK/daemon.err" &
-	DAEMON_PID=$!
-	wait_until 100 event_seen "\"event\":\"start\",\"pid\":$DAEMON_PID"
-}
 
 # The lab.
-ip netns del "$NS" 2>/dev/null
-ip link del "$HOST_IF" 2>/dev/null
-ip netns add "$NS" || { fail lab "cannot create namespace $NS"; exit 1; }
-if ! ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"; then
-	fail lab "cannot create $HOST_IF"
-	exit 1
-fi
-ip addr add "$H4/29" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-for a in "$ATK" "$GOOD" "$MANUAL"; do in_ns ip addr add "$a/29" dev "$CLI_IF"; done
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
-"$TOOLS/tcp_server" --seconds 55 "$H4:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_until 100 grep -qs listening "$WORK/server.log"
+lab_remove "$NS" "$HOST_IF"
+veth_pair "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "$ATK" "$GOOD" "$MANUAL" || die lab "cannot set up $HOST_IF/$CLI_IF"
+start_server 100 --seconds 55 "$H4:$PORT"
 
 # The shipped WebSocket policy (syn 5/s burst 20, ban after 20 drops in 10 s
 # for 600 s) on our port.
@@ -140,7 +88,7 @@ fi
 check daemon_started start_daemon
 
 # A bounded flood (8 s at most) from the attacker; the kernel bans it by itself.
-in_ns "$TOOLS/syn_flood" --src "$ATK" --dst "$H4" --dport "$PORT" --count 8000 --pps 1000 \
+ip netns exec "$NS" "$TOOLS/syn_flood" --src "$ATK" --dst "$H4" --dport "$PORT" --count 8000 --pps 1000 \
 	--seconds 8 >"$WORK/flood.out" 2>&1 &
 FLOOD_PID=$!
 auto_banned() { grep -q '"origin":"auto"' <<<"$(ban_of "$ATK")"; }
@@ -150,8 +98,7 @@ check daemon_reported_the_autoban wait_until 50 event_seen "\"event\":\"autoban\
 check autoban_event_names_the_limit event_seen '"trigger":"syn_rate","ttl":600,"window_drops":20,"limit":{"rate":5,"burst":20,"ban_after":20,"ban_window":10}'
 
 # The daemon dies hard mid-flood.
-{ kill -9 "$DAEMON_PID"; wait "$DAEMON_PID"; } 2>/dev/null # no "Killed" line from bash
-DAEMON_PID=
+kill_daemon
 flood_running=no
 kill -0 "$FLOOD_PID" 2>/dev/null && flood_running=yes
 banned0=$(counter banned)
@@ -171,7 +118,7 @@ check flooder_refused_after_kill refused "$H4:$PORT" "$ATK"
 # No daemon: the CLI writes the ban into the pinned maps itself.
 check manual_ban_without_daemon eval "$EG ban $MANUAL --ttl 600 >/dev/null"
 check manual_ban_enforced_without_daemon refused "$H4:$PORT" "$MANUAL"
-wait_until 120 eval '! kill -0 "$FLOOD_PID" 2>/dev/null'
+wait_until 120 gone "$FLOOD_PID"
 stop_pid "$FLOOD_PID"
 FLOOD_PID=
 sed 's/^/# flood: /' "$WORK/flood.out"
@@ -200,11 +147,8 @@ check detach_event_logged wait_until 150 event_seen "\"event\":\"detach\",\"inte
 ip link del "$EXTRA_IF"
 
 # Clean stop, detach (the maps go), re-attach (fresh maps), start: restored.
-kill -TERM "$DAEMON_PID" 2>/dev/null
-wait_until 50 eval '! kill -0 "$DAEMON_PID" 2>/dev/null'
-wait "$DAEMON_PID"
+stop_daemon 50
 rc=$?
-DAEMON_PID=
 check daemon_stops_cleanly test "$rc" -eq 0
 $EG detach "$HOST_IF" >/dev/null
 check pins_removed_by_detach test ! -e "$EDGEGUARD_BPF_DIR"

@@ -4,6 +4,8 @@
 # state.json), expiry and policy reloads show up as JSON event lines.
 # The root namespace is the protected host; the client lives in egn-daemon.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 EG=build/edgeguard
@@ -21,74 +23,19 @@ WORK=$(mktemp -d /tmp/egn-work.XXXXXX)
 STATE=$WORK/state
 EVENTS=$WORK/events.jsonl
 POLICY=$WORK/policy.json
-SERVER_PID=
-DAEMON_PID=
 
 cleanup() {
-	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	kill_daemon
+	stop_server
+	lab_teardown "$NS" "$HOST_IF"
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-check() {
-	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
-}
-
-in_ns() { ip netns exec "$NS" "$@"; }
-connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
-refused() { ! connects "$@"; }
-
-start_daemon() {
-	$EGD --state-dir "$STATE" --events "$EVENTS" --interval-ms 200 "$@" 2>>"$WORK/daemon.err" &
-	DAEMON_PID=$!
-	# Started = its "start" line plus the restore that follows it is on disk.
-	wait_for "\"event\":\"start\",\"pid\":$DAEMON_PID"
-}
-# SIGTERM and wait: bounded, the daemon answers within one poll.
-stop_daemon() {
-	kill -TERM "$DAEMON_PID" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-	wait "$DAEMON_PID"
-	local rc=$?
-	DAEMON_PID=
-	return $rc
-}
-# wait_for PATTERN: polls the event file, at most 10 s.
-wait_for() {
-	for _ in $(seq 100); do
-		grep -qF -- "$1" "$EVENTS" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# expires_in of ADDRESS in `edgeguard bans --json` (empty when absent, null when permanent).
-ttl_of() {
-	$EG bans --json | tr -d ' \n\t' | grep -o "{\"address\":\"$1\",\"expires_in\":[^,]*" | sed 's/.*://'
-}
-policy_hash() { $EG status --json | tr -d ' \n\t' | grep -o '"hash":"[0-9a-f]*"' | head -1; }
-
 # The lab.
-ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
-ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
-ip addr add "$H4/29" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-for a in "$C4" "$C4B" "$C4C"; do in_ns ip addr add "$a/29" dev "$CLI_IF"; done
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
-"$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+veth_pair "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "$C4" "$C4B" "$C4C" || die lab "cannot set up $HOST_IF/$CLI_IF"
+start_server 50 --seconds 120 "$H4:$PORT"
 cat >"$POLICY" <<EOF
 { "policies": [ { "name": "svc", "port": $PORT, "syn": { "rate": 1000, "burst": 2000 } } ],
   "bans": [ { "cidr": "100.78.1.6", "ttl": 0, "reason": "say \"no\" to .6" } ] }
@@ -113,11 +60,11 @@ check policy_load_event_at_start wait_for '"event":"policy_load"'
 $EG ban "$C4" --ttl 600 >/dev/null
 $EG ban "$C4B" >/dev/null
 $EG ban 2001:db8:77::/48 --ttl 600 >/dev/null
-for _ in $(seq 50); do grep -q "\"$C4B\"" "$STATE/state.json" 2>/dev/null && break; sleep 0.1; done
+wait_until 50 grep -qs "\"$C4B\"" "$STATE/state.json"
 check state_file_holds_the_bans grep -q "\"$C4B\"" "$STATE/state.json"
 
 # The daemon dies hard: the kernel keeps enforcing.
-kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+kill_daemon
 check ban_enforced_after_daemon_killed refused "$H4:$PORT"
 check permanent_ban_enforced_after_daemon_killed refused "$H4:$PORT" "$C4B"
 check unbanned_neighbour_unaffected connects "$H4:$PORT" "$C4C"
@@ -155,14 +102,12 @@ check daemon_survives_a_bad_reload kill -0 "$DAEMON_PID"
 sed 's/"rate": 1000/"rate": 900/' "$WORK/good.json" >"$POLICY"
 loads_before=$(grep -c '"event":"policy_load"' "$EVENTS")
 kill -HUP "$DAEMON_PID"
-for _ in $(seq 100); do
-	[ "$(grep -c '"event":"policy_load"' "$EVENTS")" -gt "$loads_before" ] && break
-	sleep 0.1
-done
+more_loads() { [ "$(grep -c '"event":"policy_load"' "$EVENTS")" -gt "$loads_before" ]; }
+wait_until 100 more_loads
 check sighup_valid_policy_loaded test "$(grep -c '"event":"policy_load"' "$EVENTS")" -gt "$loads_before"
 new_hash=$(policy_hash)
 check status_shows_the_new_hash test -n "$new_hash" -a "$new_hash" != "$hash_before"
-check load_event_carries_the_hash grep -q "\"event\":\"policy_load\".*${new_hash#\"hash\":}" "$EVENTS"
+check load_event_carries_the_hash grep -q "\"event\":\"policy_load\".*\"$new_hash\"" "$EVENTS"
 
 # Clean stop: state saved, "stop" line, exit 0.
 stop_daemon; rc=$?
@@ -198,8 +143,7 @@ check restored_permanent_ban_enforced refused "$H4:$PORT" "$C4B"
 
 # Detach under a running daemon: it saves what it holds and stops, not lingers on dead maps.
 $EG detach "$HOST_IF" >/dev/null
-for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$DAEMON_PID"; rc=$?; DAEMON_PID=
+reap_daemon 50; rc=$?
 check daemon_stops_when_maps_are_detached test "$rc" -eq 1
 check detach_stop_event_says_why grep -q '"event":"stop","state":"saved","error":".*detached' "$EVENTS"
 check state_survives_the_detach grep -q "\"$C4B\"" "$STATE/state.json"
@@ -210,7 +154,6 @@ check state_survives_the_detach grep -q "\"$C4B\"" "$STATE/state.json"
 # "idle" means last seen more than connections.idle_timeout seconds ago.
 FI=$TOOLS/flow_insert
 OWNER=100.78.1.5
-counter() { $EG stats --json | tr -d ' \n\t' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 cat >"$WORK/flows.json" <<EOF2
 { "connections": { "idle_timeout": 300 },
   "policies": [ { "name": "svc", "port": $PORT, "max_conns": 10 } ] }

@@ -15,10 +15,12 @@
 #
 # Everything it creates starts with "ege-" and is removed on any exit.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 T=e2e_datapath
-BIN=build/tests
+TOOLS=build/tests
 NS_G=ege-good
 NS_A=ege-atk
 G_HOST=192.0.2.201
@@ -39,134 +41,64 @@ FLOOD_COUNT=5000
 FLOOD_PPS=2000
 FLOOD_SECONDS=5
 
-failed=0
 WORK=
 PIDS=()
-IPT_RULES=()
-
-ok() { echo "ok - $T: $1"; }
-not_ok() { echo "not ok - $T: $1: $2"; failed=1; }
-# expect NAME WHY ARITHMETIC-EXPRESSION
-expect() { if (($3)); then ok "$1"; else not_ok "$1" "$2"; fi; }
-# Setup failures end the run: nothing after them would mean anything.
-die() { not_ok "$1" "$2"; exit 1; }
 
 # shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
-	local pid
 	trap - EXIT INT TERM HUP
 	exec 3>&- # EOF tells the harness to report and detach
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		# Bounded: whatever has not gone after 3 s is killed outright.
-		for _ in $(seq 30); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	for rule in "${IPT_RULES[@]}"; do
-		# shellcheck disable=SC2086
-		iptables -w 5 -D $rule 2>/dev/null
-	done
-	ip netns del "$NS_G" 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
-	ip link del ege-g0 2>/dev/null
-	ip link del ege-a0 2>/dev/null
+	stop_pids "${PIDS[@]}"
+	ipt_undo
+	lab_remove "$NS_G" ege-g0
+	lab_remove "$NS_A" ege-a0
 	[ -n "$WORK" ] && rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'not_ok interrupted "by a signal"; exit 130' INT TERM HUP
 
-for b in e2e_harness tcp_server tcp_connect syn_flood; do
-	[ -x "$BIN/$b" ] || die setup "$BIN/$b is missing: run make all"
-done
-for c in ip iptables nstat ss flock; do
-	command -v "$c" >/dev/null || die setup "$c is not installed"
-done
+need_files "$TOOLS/e2e_harness" "$TOOLS/tcp_server" "$TOOLS/tcp_connect" "$TOOLS/syn_flood"
+need_commands ip iptables nstat ss flock
 
 # Two runs of this test at once would fight over the same names.
 WORK=$(mktemp -d /tmp/ege-e2e.XXXXXX)
-exec 9>/tmp/ege-e2e-datapath.lock
-flock -w 50 9 || die setup "another e2e_datapath run holds /tmp/ege-e2e-datapath.lock"
+take_lock /tmp/ege-e2e-datapath.lock 50
 
 # Leftovers of an earlier run that was killed hard (the names are ours alone).
-ip netns del "$NS_G" 2>/dev/null
-ip netns del "$NS_A" 2>/dev/null
-ip link del ege-g0 2>/dev/null
-ip link del ege-a0 2>/dev/null
+lab_remove "$NS_G" ege-g0
+lab_remove "$NS_A" ege-a0
 if ip -4 -o addr show | grep -v ' ege-' | grep -qE " ($G_HOST|$A_HOST)/"; then
 	die setup "$G_HOST or $A_HOST is already used by another interface in the root namespace"
 fi
 
 # A port nobody listens on, so the server can bind it.
-for _ in $(seq 20); do
-	PORT=$((20000 + RANDOM % 30000))
-	ss -Htln "sport = :$PORT" | grep -q . || break
-done
+PORT=$(free_port) || die setup "no free port"
 
 # --- topology ---------------------------------------------------------------
-# veth sysctls: no IPv6 (no ND/MLD chatter in the counters), no reverse-path
-# filtering. Only our own interfaces are touched.
-veth_sysctls() { # NS-OR-EMPTY IFACE
-	local run=()
-	[ -n "$1" ] && run=(ip netns exec "$1")
-	"${run[@]}" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" \
-		"net.ipv4.conf.$2.rp_filter=0" >/dev/null
-}
-
-setup_pair() { # ROOT-IF PEER-IF NS HOST-ADDR CLIENT-ADDR
-	# One queue each way so the datapath sees the flood in order on one CPU.
-	ip link add "$1" numtxqueues 1 numrxqueues 1 type veth \
-		peer name "$2" numtxqueues 1 numrxqueues 1 netns "$3" &&
-		veth_sysctls "" "$1" && veth_sysctls "$3" "$2" &&
-		ip addr add "$4/30" dev "$1" &&
-		ip link set "$1" up &&
-		ip -n "$3" addr add "$5/30" dev "$2" &&
-		ip -n "$3" link set "$2" up &&
-		ip -n "$3" link set lo up
-}
-
-if ! ip netns add "$NS_G" || ! ip netns add "$NS_A"; then
-	die setup "cannot create namespaces"
-fi
-setup_pair ege-g0 ege-g1 "$NS_G" "$G_HOST" "$G_CLIENT" || die setup "cannot set up ege-g0/ege-g1"
-setup_pair ege-a0 ege-a1 "$NS_A" "$A_HOST" "$A_CLIENT" || die setup "cannot set up ege-a0/ege-a1"
+# One queue each way (the datapath sees the flood in order on one CPU), no
+# IPv6 (no ND/MLD chatter in the counters), no reverse-path filtering.
+# Only our own interfaces are touched.
+veth_pair --one-queue --no-ipv6 --no-rp-filter ege-g0 ege-g1 "$NS_G" 30 "$G_HOST" "$G_CLIENT" ||
+	die setup "cannot set up ege-g0/ege-g1"
+veth_pair --one-queue --no-ipv6 --no-rp-filter ege-a0 ege-a1 "$NS_A" 30 "$A_HOST" "$A_CLIENT" ||
+	die setup "cannot set up ege-a0/ege-a1"
 
 # Let our traffic past the host firewall whatever its policy (rules scoped to
 # our interfaces, removed on exit).
-for rule in "INPUT -i ege-g0 -j ACCEPT" "INPUT -i ege-a0 -j ACCEPT" \
-	    "OUTPUT -o ege-g0 -j ACCEPT" "OUTPUT -o ege-a0 -j ACCEPT"; do
-	# shellcheck disable=SC2086
-	iptables -w 5 -I $rule || die setup "iptables -I $rule failed"
-	IPT_RULES+=("$rule")
-done
+ipt_accept ege-g0 ege-a0
 # A real flooder never answers the host's SYN-ACKs; without this rule the
 # attacker's kernel would send RSTs that blur the packet accounting below.
 ip netns exec "$NS_A" iptables -w 5 -A OUTPUT -p tcp --tcp-flags RST RST -j DROP ||
 	die setup "cannot add the RST rule in $NS_A"
 
 # --- server and datapath -----------------------------------------------------
-wait_for_line() { # FILE LINE PID TENTHS
-	for _ in $(seq "$4"); do
-		grep -qx "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-"$BIN/tcp_server" --seconds 55 "$G_HOST:$PORT" "$A_HOST:$PORT" >"$WORK/server.out" 2>&1 &
-PIDS+=("$!")
-wait_for_line "$WORK/server.out" listening $! 50 ||
-	die setup "tcp_server did not start: $(cat "$WORK/server.out")"
+start_server 50 --seconds 55 "$G_HOST:$PORT" "$A_HOST:$PORT" ||
+	die setup "tcp_server did not start: $(cat "$WORK/server.log")"
+PIDS+=("$SERVER_PID")
 
 # The harness runs until we close fd 3 (its stdin), or 50 s at most.
 mkfifo "$WORK/harness.in"
-"$BIN/e2e_harness" --iface ege-g0 --iface ege-a0 --port "$PORT" \
+"$TOOLS/e2e_harness" --iface ege-g0 --iface ege-a0 --port "$PORT" \
 	--syn-rate $SYN_RATE --syn-burst $SYN_BURST --ban-after $BAN_AFTER \
 	--ban-window $BAN_WINDOW --ban-ttl $BAN_TTL --mode enforce --seconds 50 \
 	<"$WORK/harness.in" >"$WORK/harness.out" 2>"$WORK/harness.err" &
@@ -199,18 +131,18 @@ done
 
 # --- traffic -----------------------------------------------------------------
 # The good client spans the whole flood: before, during and after it.
-ip netns exec "$NS_G" timeout 30 "$BIN/tcp_connect" --count $GOOD_COUNT \
+ip netns exec "$NS_G" timeout 30 "$TOOLS/tcp_connect" --count $GOOD_COUNT \
 	--interval-ms $GOOD_INTERVAL_MS --timeout-ms 1000 "$G_HOST:$PORT" \
 	>"$WORK/good.out" 2>&1 &
 GOOD=$!
 PIDS+=("$GOOD")
 sleep 1
-ip netns exec "$NS_A" timeout 10 "$BIN/syn_flood" --src $A_CLIENT --dst $A_HOST \
+ip netns exec "$NS_A" timeout 10 "$TOOLS/syn_flood" --src $A_CLIENT --dst $A_HOST \
 	--dport "$PORT" --count $FLOOD_COUNT --pps $FLOOD_PPS --seconds $FLOOD_SECONDS \
 	>"$WORK/flood.out" 2>&1
 # Now banned, the attacker cannot even make one honest connection. Its SYNs
 # (the first and any retransmit) are counted by its own kernel.
-ip netns exec "$NS_A" timeout 10 "$BIN/tcp_connect" --count 1 --timeout-ms 500 \
+ip netns exec "$NS_A" timeout 10 "$TOOLS/tcp_connect" --count 1 --timeout-ms 500 \
 	"$A_HOST:$PORT" >"$WORK/probe.out" 2>&1
 wait $GOOD
 
@@ -220,29 +152,20 @@ done
 
 # EOF on its stdin: the harness prints its report and detaches.
 exec 3>&-
-for _ in $(seq 100); do
-	kill -0 $HARNESS 2>/dev/null || break
-	sleep 0.1
-done
+wait_until 100 gone $HARNESS
 wait $HARNESS
 HARNESS_RC=$?
 XDP_AFTER="ege-g0=$(xdp_state ege-g0) ege-a0=$(xdp_state ege-a0)"
 
 # --- figures -------------------------------------------------------------------
 H=$WORK/harness.out
+# counter NAME: from the harness's report (not lib.sh's: nothing is pinned here).
 counter() { awk -F= -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' "$H"; }
 # source ADDR policy=N packets=.. syns=.. drops=..
 source_field() { # ADDR POLICY FIELD
 	awk -v a="$1" -v p="policy=$2" -v f="$3" '$1 == "source" && $2 == a && $3 == p {
 		for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) v = kv[2] } }
 		END { print v + 0 }' "$H"
-}
-kv() { # FILE KEY: KEY=VALUE from a tool's one-line summary
-	sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$1" | tail -1 | awk '{ print $1 + 0 }'
-}
-nstat_sum() { # NS COUNTER...
-	local ns=$1; shift
-	ip netns exec "$ns" nstat -asz "$@" 2>/dev/null | awk '$1 !~ /^#/ { s += $2 } END { print s + 0 }'
 }
 
 GOOD_ATTEMPTS=$(kv "$WORK/good.out" attempts)

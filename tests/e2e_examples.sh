@@ -3,14 +3,13 @@
 # promtool, the systemd unit passes systemd-analyze, the Grafana dashboard is
 # JSON, and every metric they use is one the daemon documents (docs/metrics.md).
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 WORK=$(mktemp -d /tmp/egx-work.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 trap "exit 1" INT TERM
-
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
 
 # tools that must be there (make deps installs them).
 for tool in promtool jq; do

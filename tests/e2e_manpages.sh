@@ -8,15 +8,14 @@
 # daemon/edgeguardd.c has an entry in edgeguardd(8)'s OPTIONS.
 # No root, no namespaces, nothing to clean up but a temporary directory.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 WORK=$(mktemp -d /tmp/egr-man.XXXXXX)
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 trap "exit 1" INT TERM
-
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
 
 for c in groff man; do
 	if ! command -v "$c" >/dev/null; then

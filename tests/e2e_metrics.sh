@@ -6,6 +6,8 @@
 # the same values through its query API.
 # The root namespace is the protected host; the client lives in egm-metrics.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 EG=build/edgeguard
@@ -21,48 +23,17 @@ EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egm-run.XXXXXX)
 WORK=$(mktemp -d /tmp/egm-work.XXXXXX)
 EVENTS=$WORK/events.jsonl
 POLICY=$WORK/policy.json
-SERVER_PID=
-DAEMON_PID=
 PROM_PID=
 
 cleanup() {
 	[ -n "$PROM_PID" ] && kill -9 "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
-	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	kill_daemon
+	stop_server
+	lab_teardown "$NS" "$HOST_IF"
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
-
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-check() {
-	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
-}
-# check_eq NAME GOT WANT
-check_eq() {
-	if [ -n "$2" ] && [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi
-}
-
-# A TCP port nobody listens on now (random, so concurrent runs do not collide).
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$(shuf -i 20000-60000 -n 1)
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
-in_ns() { ip netns exec "$NS" "$@"; }
-connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 1000 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
 
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics"; }
 # metric VALUE of the sample whose name{labels} is exactly $1, from a fresh scrape.
@@ -77,8 +48,6 @@ poll_metric() {
 	done
 	echo "$got"
 }
-# The global counter: it comes before the per-interface ones under "interfaces".
-counter() { $EG stats --json | tr -d ' \n\t' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 
 # prom_query PROMQL: the value of the first result (empty when none).
 prom_query() {
@@ -100,17 +69,9 @@ MPORT=$(free_port) && PPORT=$(free_port) || { fail ports "no free loopback port"
 while [ "$PPORT" = "$MPORT" ]; do PPORT=$(free_port); done
 
 # The lab.
-ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
-ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
-ip addr add "$H4/29" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-for a in "$C4" "$C4B"; do in_ns ip addr add "$a/29" dev "$CLI_IF"; done
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
+veth_pair "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "$C4" "$C4B" || die lab "cannot set up $HOST_IF/$CLI_IF"
 SPORT=$(free_port)
-"$TOOLS/tcp_server" --seconds 120 "$H4:$SPORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+start_server 50 --seconds 120 "$H4:$SPORT"
 cat >"$POLICY" <<EOF
 { "policies": [ { "name": "web", "port": $SPORT, "syn": { "rate": 1000, "burst": 2000 } } ] }
 EOF
@@ -125,7 +86,7 @@ check bad_listen_address_message grep -q "metrics-listen" <<<"$out"
 $EGD --state-dir "$WORK/state" --events "$EVENTS" --interval-ms 200 --policy "$POLICY" \
 	--metrics-listen "127.0.0.1:$MPORT" 2>>"$WORK/daemon.err" &
 DAEMON_PID=$!
-for _ in $(seq 100); do scrape >/dev/null 2>&1 && break; sleep 0.1; done
+wait_until 100 eval 'scrape >/dev/null 2>&1'
 check metrics_served sh -c "curl -sf --max-time 5 -o /dev/null http://127.0.0.1:$MPORT/metrics"
 
 # Someone else asked for the same address: fatal, before the state is touched.
@@ -139,9 +100,10 @@ check busy_address_error_names_it grep -q "127.0.0.1:$MPORT" "$WORK/daemon2.err"
 $EG ban "$C4" --ttl 600 >/dev/null
 for _ in 1 2 3 4; do connects "$H4:$SPORT"; done
 $EG ban "$C4B" --ttl 1 >/dev/null
-for _ in $(seq 100); do grep -q "\"event\":\"expire\",\"source\":\"$C4B\"" "$EVENTS" && break; sleep 0.1; done
+wait_for "\"event\":\"expire\",\"source\":\"$C4B\""
 kill -HUP "$DAEMON_PID"
-for _ in $(seq 100); do [ "$(grep -c '"event":"policy_load"' "$EVENTS")" -ge 2 ] && break; sleep 0.1; done
+two_loads() { [ "$(grep -c '"event":"policy_load"' "$EVENTS")" -ge 2 ]; }
+wait_until 100 two_loads
 
 banned=$(counter banned)
 check banned_traffic_counted test -n "$banned" -a "${banned:-0}" -ge 4
@@ -208,8 +170,6 @@ check_eq prometheus_sees_manual_ban "$(poll_prom 'edgeguard_bans_active{origin="
 check_eq prometheus_sees_expired_ban "$(poll_prom 'edgeguard_bans_expired_total' 1)" 1
 check_eq datapath_counter_unchanged "$(counter banned)" "$banned"
 
-kill -TERM "$DAEMON_PID" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$DAEMON_PID"; rc=$?; DAEMON_PID=
+stop_daemon 50; rc=$?
 check daemon_stops_cleanly_with_metrics test "$rc" -eq 0
 check metrics_gone_after_stop sh -c "! curl -sf --max-time 2 -o /dev/null http://127.0.0.1:$MPORT/metrics"

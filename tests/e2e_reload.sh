@@ -11,6 +11,8 @@
 #
 # Everything it creates starts with "egr-" and is removed on any exit.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 EG=build/edgeguard
@@ -28,66 +30,33 @@ export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-reload
 export EDGEGUARD_RUN_DIR
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egr-run.XXXXXX)
 WORK=$(mktemp -d /tmp/egr-reload.XXXXXX)
-SERVER_PID=
+CONNECT_TIMEOUT_MS=500
 
 cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	stop_server
+	lab_teardown "$NS" "$HOST_IF"
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-check() {
-	local name=$1; shift
-	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
-}
-
-in_ns() { ip netns exec "$NS" "$@"; }
-connects() { in_ns "$TOOLS/tcp_connect" --count 1 --timeout-ms 500 ${2:+--bind "$2"} "$1" >/dev/null 2>&1; }
-refused() { ! connects "$@"; }
 # tries N SRC: N back-to-back attempts, each given 200 ms (well under the 1 s
 # initial SYN retransmission, so every attempt is exactly one SYN); prints ok=M.
 tries() {
 	in_ns "$TOOLS/tcp_connect" --count "$1" --timeout-ms 200 --bind "$2" "$H4:$PORT" 2>/dev/null |
 		sed -n 's/.*ok=\([0-9]*\).*/\1/p'
 }
-counter() { $EG stats --json | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
 # Every counter but non_ip (ARP may refresh a neighbour at any time), one per line.
 counters_but_arp() { $EG stats --json | tr -d ' \t' | grep -v '"non_ip"'; }
-policy_hash() { $EG status --json | tr -d ' \n\t' | grep -o '"hash":"[0-9a-f]*"' | head -1 | cut -d'"' -f4; }
 file_hash() { $EG policy check "$1" 2>/dev/null | sed -n 's/.*hash \([0-9a-f]*\)).*/\1/p'; }
-ttl_of() {
-	$EG bans --json | tr -d ' \n\t' | grep -o "{\"address\":\"$1\",\"expires_in\":[^,]*" | sed 's/.*://'
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The lab.
-ip netns del "$NS" 2>/dev/null
-ip link del "$HOST_IF" 2>/dev/null
-ip netns add "$NS" || { fail lab "cannot create namespace $NS"; exit 1; }
-if ! ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"; then
-	fail lab "cannot create $HOST_IF"
-	exit 1
-fi
+lab_remove "$NS" "$HOST_IF"
 # No IPv6 on the link: no ND/MLD packets moving the counters.
-sysctl -qw "net.ipv6.conf.$HOST_IF.disable_ipv6=1" >/dev/null
-in_ns sysctl -qw "net.ipv6.conf.$CLI_IF.disable_ipv6=1" >/dev/null
-ip addr add "$H4/29" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-for a in "${TRIAL_SRCS[@]}" "$BANNED"; do in_ns ip addr add "$a/29" dev "$CLI_IF"; done
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
-"$TOOLS/tcp_server" --seconds 55 "$H4:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+veth_pair --no-ipv6 "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "${TRIAL_SRCS[@]}" "$BANNED" ||
+	die lab "cannot set up $HOST_IF/$CLI_IF"
+start_server 100 --seconds 55 "$H4:$PORT"
 
 # A: 1 SYN/s per source, burst 3. B: same port (same policy slot), burst 5.
 cat >"$WORK/a.json" <<EOF

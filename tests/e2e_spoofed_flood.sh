@@ -20,11 +20,13 @@
 #
 # Everything it creates starts with "egf-" and is removed on any exit.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 T=e2e_spoofed_flood
 EG=build/edgeguard
-BIN=build/tests
+TOOLS=build/tests
 NS_G=egf-good
 NS_A=egf-atk
 G_HOST=100.79.0.17
@@ -48,126 +50,66 @@ export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-spoof
 export EDGEGUARD_RUN_DIR=
 WORK=
 PIDS=()
-IPT_RULES=()
 ROUTE_ADDED=
-failed=0
-
-ok() { echo "ok - $T: $1"; }
-not_ok() { echo "not ok - $T: $1: $2"; failed=1; }
-# expect NAME WHY ARITHMETIC-EXPRESSION
-expect() { if (($3)); then ok "$1"; else not_ok "$1" "$2"; fi; }
-die() { not_ok "$1" "$2"; exit 1; }
 
 # shellcheck disable=SC2317 # reached through the EXIT trap
 cleanup() {
-	local pid rule
 	trap - EXIT INT TERM HUP
 	exec 4>&-
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		# Bounded: whatever has not gone after 3 s is killed outright.
-		for _ in $(seq 30); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	for i in egf-gh egf-ah; do
-		ip link show "$i" >/dev/null 2>&1 && $EG detach "$i" >/dev/null 2>&1
-	done
+	stop_pids "${PIDS[@]}"
+	lab_detach egf-gh egf-ah
 	[ -n "$ROUTE_ADDED" ] && ip route del "$SPOOF_NET" via "$A_CLIENT" dev egf-ah 2>/dev/null
-	for rule in "${IPT_RULES[@]}"; do
-		# shellcheck disable=SC2086
-		iptables -w 5 -D $rule 2>/dev/null
-	done
-	ip netns del "$NS_G" 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
-	ip link del egf-gh 2>/dev/null
-	ip link del egf-ah 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	ipt_undo
+	lab_remove "$NS_G" egf-gh
+	lab_remove "$NS_A" egf-ah
+	lab_cleanup_pins
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	[ -n "$EDGEGUARD_RUN_DIR" ] && rm -rf "$EDGEGUARD_RUN_DIR"
 }
 trap cleanup EXIT
 trap 'not_ok interrupted "by a signal"; exit 1' INT TERM HUP
 
-for b in tcp_server tcp_hold tcp_connect syn_flood; do
-	[ -x "$BIN/$b" ] || die setup "$BIN/$b is missing: run make all"
-done
-[ -x "$EG" ] || die setup "$EG is missing: run make all"
-for c in ip iptables nstat ss flock; do
-	command -v "$c" >/dev/null || die setup "$c is not installed"
-done
+need_files "$TOOLS/tcp_server" "$TOOLS/tcp_hold" "$TOOLS/tcp_connect" "$TOOLS/syn_flood" "$EG"
+need_commands ip iptables nstat ss flock
 
 WORK=$(mktemp -d /tmp/egf-spoof.XXXXXX)
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egf-spoof-run.XXXXXX)
 # Two runs of this test at once would fight over the same names and route.
-exec 9>/tmp/egf-e2e-spoof.lock
-flock -w 80 9 || die setup "another e2e_spoofed_flood run holds /tmp/egf-e2e-spoof.lock"
+take_lock /tmp/egf-e2e-spoof.lock 80
 
 # Leftovers of an earlier run that was killed hard (the names are ours alone).
-ip netns del "$NS_G" 2>/dev/null
-ip netns del "$NS_A" 2>/dev/null
-ip link del egf-gh 2>/dev/null
-ip link del egf-ah 2>/dev/null
+lab_remove "$NS_G" egf-gh
+lab_remove "$NS_A" egf-ah
 if [ -n "$(ip route show "$SPOOF_NET")" ]; then
 	die setup "the root namespace already routes $SPOOF_NET: $(ip route show "$SPOOF_NET")"
 fi
 
-for _ in $(seq 20); do
-	PORT=$((20000 + RANDOM % 30000))
-	ss -Htln "sport = :$PORT" | grep -q . || break
-done
+PORT=$(free_port) || die setup "no free port"
 
 # --- lab -----------------------------------------------------------------------
 # No IPv6 (no ND chatter), one queue each way (the flood reaches XDP in
-# order on one CPU), and no reverse-path filter on the root ends only.
-setup_pair() { # ROOT-IF PEER-IF NS HOST-ADDR CLIENT-ADDR
-	ip link add "$1" numtxqueues 1 numrxqueues 1 type veth \
-		peer name "$2" numtxqueues 1 numrxqueues 1 netns "$3" &&
-		sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1" "net.ipv4.conf.$1.rp_filter=0" &&
-		ip netns exec "$3" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" &&
-		ip addr add "$4/30" dev "$1" &&
-		ip link set "$1" up &&
-		ip -n "$3" addr add "$5/30" dev "$2" &&
-		ip -n "$3" link set "$2" up &&
-		ip -n "$3" link set lo up
-}
-if ! ip netns add "$NS_G" || ! ip netns add "$NS_A"; then
-	die setup "cannot create namespaces"
-fi
-setup_pair egf-gh egf-gc "$NS_G" "$G_HOST" "$G_CLIENT" || die setup "cannot set up egf-gh/egf-gc"
-setup_pair egf-ah egf-ac "$NS_A" "$A_HOST" "$A_CLIENT" || die setup "cannot set up egf-ah/egf-ac"
+# order on one CPU), and no reverse-path filter (the root ends take SYNs from
+# spoofed sources; the peers only ever hear from their host's address).
+veth_pair --one-queue --no-ipv6 --no-rp-filter egf-gh egf-gc "$NS_G" 30 "$G_HOST" "$G_CLIENT" ||
+	die setup "cannot set up egf-gh/egf-gc"
+veth_pair --one-queue --no-ipv6 --no-rp-filter egf-ah egf-ac "$NS_A" 30 "$A_HOST" "$A_CLIENT" ||
+	die setup "cannot set up egf-ah/egf-ac"
 # Answers to spoofed sources go back to the attacker's namespace, which does
 # not forward (ip_forward is 0 in a new namespace) and so drops them.
 ip route add "$SPOOF_NET" via "$A_CLIENT" dev egf-ah || die setup "cannot route $SPOOF_NET"
 ROUTE_ADDED=1
 [ "$(ip netns exec "$NS_A" cat /proc/sys/net/ipv4/ip_forward)" = 0 ] ||
 	die setup "$NS_A forwards packets"
-for rule in "INPUT -i egf-gh -j ACCEPT" "INPUT -i egf-ah -j ACCEPT" \
-	    "OUTPUT -o egf-gh -j ACCEPT" "OUTPUT -o egf-ah -j ACCEPT"; do
-	# shellcheck disable=SC2086
-	iptables -w 5 -I $rule || die setup "iptables -I $rule failed"
-	IPT_RULES+=("$rule")
-done
+ipt_accept egf-gh egf-ah
 # Neighbours resolved now, so no flood packet or SYN-ACK waits in a neighbour queue.
 ip netns exec "$NS_A" ping -c 1 -W 2 "$A_HOST" >/dev/null 2>&1 ||
 	die setup "no ping from $NS_A to $A_HOST"
 ip netns exec "$NS_G" ping -c 1 -W 2 "$G_HOST" >/dev/null 2>&1 ||
 	die setup "no ping from $NS_G to $G_HOST"
 
-"$BIN/tcp_server" --hold --seconds 85 "$G_HOST:$PORT" "$A_HOST:$PORT" >"$WORK/server.out" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 50); do
-	grep -qsx listening "$WORK/server.out" && break
-	sleep 0.1
-done
-grep -qsx listening "$WORK/server.out" || die setup "tcp_server did not start: $(cat "$WORK/server.out")"
+start_server 50 --hold --seconds 85 "$G_HOST:$PORT" "$A_HOST:$PORT" ||
+	die setup "tcp_server did not start: $(cat "$WORK/server.log")"
+PIDS+=("$SERVER_PID")
 
 cat >"$WORK/policy.json" <<EOF
 {
@@ -182,20 +124,13 @@ for i in egf-gh egf-ah; do
 done
 
 # --- helpers ---------------------------------------------------------------------
-counter() { $EG stats --json 2>/dev/null | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
-kv() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$1" | tail -1 | awk '{ print $1 + 0 }'; } # FILE KEY
-nstat_sum() { # NS COUNTER...
-	local ns=$1
-	shift
-	ip netns exec "$ns" nstat -asz "$@" 2>/dev/null | awk '$1 !~ /^#/ { s += $2 } END { print s + 0 }'
-}
 tx_dropped() { ip netns exec "$NS_A" cat /sys/class/net/egf-ac/statistics/tx_dropped; }
 
 # --- the good client becomes verified ------------------------------------------------
 # One held connection and a heartbeat the server echoes: the server sends on
 # the tracked flow, which verifies the client's address.
 mkfifo "$WORK/good.in"
-ip netns exec "$NS_G" "$BIN/tcp_hold" --count 1 --heartbeat-ms 100 --timeout-ms 2000 \
+ip netns exec "$NS_G" "$TOOLS/tcp_hold" --count 1 --heartbeat-ms 100 --timeout-ms 2000 \
 	--seconds 30 "$G_HOST:$PORT" <"$WORK/good.in" >"$WORK/hold.out" 2>&1 &
 HOLD=$!
 PIDS+=("$HOLD")
@@ -220,13 +155,13 @@ G_SYNS0=$(nstat_sum "$NS_G" TcpActiveOpens TcpRetransSegs)
 DROPS0=$(tx_dropped)
 
 # The good client spans the flood: it starts first and ends after it.
-ip netns exec "$NS_G" timeout 60 "$BIN/tcp_connect" --count $GOOD_COUNT \
+ip netns exec "$NS_G" timeout 60 "$TOOLS/tcp_connect" --count $GOOD_COUNT \
 	--interval-ms $GOOD_INTERVAL_MS --timeout-ms $GOOD_TIMEOUT_MS "$G_HOST:$PORT" \
 	>"$WORK/good.out" 2>&1 &
 GOOD=$!
 PIDS+=("$GOOD")
 sleep 0.2
-ip netns exec "$NS_A" timeout 20 "$BIN/syn_flood" --src-cidr "$SPOOF_NET" --dst "$A_HOST" \
+ip netns exec "$NS_A" timeout 20 "$TOOLS/syn_flood" --src-cidr "$SPOOF_NET" --dst "$A_HOST" \
 	--dport "$PORT" --count $FLOOD_COUNT --pps $FLOOD_PPS --seconds $FLOOD_SECONDS \
 	>"$WORK/flood.out" 2>&1
 wait "$GOOD"

@@ -4,6 +4,8 @@
 # root namespace's veth end; top must rank the flooder first, in JSON and on
 # a live screen driven through tmux. Pins go to a directory of this test's own.
 set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 EG=$PWD/build/edgeguard
@@ -18,30 +20,16 @@ export EDGEGUARD_RUN_DIR
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egt-run.XXXXXX)
 WORK=$(mktemp -d /tmp/egt-work.XXXXXX)
 TMUX_SOCK=egt-top-$$
-SERVER_PID=
 
 cleanup() {
 	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	ip link show "$HOST_IF" >/dev/null 2>&1 && $EG detach "$HOST_IF" >/dev/null 2>&1
-	ip netns del "$NS" 2>/dev/null
-	ip link del "$HOST_IF" 2>/dev/null
-	if [ -d "$EDGEGUARD_BPF_DIR" ]; then
-		rm -f "$EDGEGUARD_BPF_DIR"/* && rmdir "$EDGEGUARD_BPF_DIR"
-	fi
+	stop_server
+	lab_teardown "$NS" "$HOST_IF"
 	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1: $2"; }
-# expect NAME WHY COMMAND...: the command's success is the assertion.
-expect() {
-	local name=$1 why=$2; shift 2
-	if "$@"; then ok "$name"; else fail "$name" "$why"; fi
-}
-in_ns() { ip netns exec "$NS" "$@"; }
 # jq_true FILTER JSON: the filter's result is true (or, for '.', the text parses).
 jq_true() { jq -e "$1" <<<"$2" >/dev/null 2>&1; }
 top_json() { $EG top --once --json --interval 0.2 "$@" 2>"$WORK/top.err"; }
@@ -58,16 +46,16 @@ wait_screen() {
 
 # Not attached: a clear message and exit status 1, before anything exists.
 out=$($EG top --once 2>&1); rc=$?
-expect not_attached_exits_1 "rc=$rc, '$out'" test "$rc" -eq 1
-expect not_attached_says_so "'$out'" grep -qi "not attached\|attach" <<<"$out"
+check_why not_attached_exits_1 "rc=$rc, '$out'" test "$rc" -eq 1
+check_why not_attached_says_so "'$out'" grep -qi "not attached\|attach" <<<"$out"
 
 # Usage errors are status 2 and touch nothing.
 $EG top --once --sort loudest >/dev/null 2>&1; rc=$?
-expect bad_sort_is_a_usage_error "rc=$rc" test "$rc" -eq 2
+check_why bad_sort_is_a_usage_error "rc=$rc" test "$rc" -eq 2
 $EG top --json >/dev/null 2>&1; rc=$?
-expect json_without_once_is_a_usage_error "rc=$rc" test "$rc" -eq 2
+check_why json_without_once_is_a_usage_error "rc=$rc" test "$rc" -eq 2
 $EG top --once -n 0 >/dev/null 2>&1; rc=$?
-expect zero_rows_is_a_usage_error "rc=$rc" test "$rc" -eq 2
+check_why zero_rows_is_a_usage_error "rc=$rc" test "$rc" -eq 2
 
 # The lab.
 cat >"$WORK/policy.json" <<EOF
@@ -77,72 +65,63 @@ cat >"$WORK/policy.json" <<EOF
   ]
 }
 EOF
-ip netns add "$NS" || { fail lab "cannot create namespace"; exit 1; }
-ip link add "$HOST_IF" type veth peer name "$CLI_IF" netns "$NS"
-ip addr add "$H4/29" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-in_ns ip addr add "$FLOODER/29" dev "$CLI_IF"
-in_ns ip addr add "$QUIET/29" dev "$CLI_IF"
-in_ns ip link set "$CLI_IF" up
-in_ns ip link set lo up
-"$TOOLS/tcp_server" --seconds 120 "$H4:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -qs listening "$WORK/server.log" && break; sleep 0.1; done
+veth_pair "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "$FLOODER" "$QUIET" || die lab "cannot set up $HOST_IF/$CLI_IF"
+start_server 100 --seconds 120 "$H4:$PORT"
 
 out=$($EG attach "$HOST_IF" --policy "$WORK/policy.json" 2>&1); rc=$?
-expect attach_succeeds "rc=$rc: $out" test "$rc" -eq 0
+check_why attach_succeeds "rc=$rc: $out" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || exit 1
 
 # The quiet client makes two connections; the flooder sends 300 SYNs against 5/s.
 in_ns "$TOOLS/tcp_connect" --count 2 --interval-ms 100 --timeout-ms 3000 --bind "$QUIET" \
 	"$H4:$PORT" >"$WORK/quiet.log" 2>&1
-expect quiet_client_connects "$(cat "$WORK/quiet.log")" grep -q "ok=2" "$WORK/quiet.log"
+check_why quiet_client_connects "$(cat "$WORK/quiet.log")" grep -q "ok=2" "$WORK/quiet.log"
 in_ns "$TOOLS/syn_flood" --src "$FLOODER" --dst "$H4" --dport "$PORT" --count 300 --seconds 20 \
 	>"$WORK/flood.log" 2>&1
 
 json=$(top_json -n 5 --sort drops); rc=$?
-expect once_json_succeeds "rc=$rc: $(cat "$WORK/top.err")" test "$rc" -eq 0
-expect once_json_parses "'$json'" jq_true . "$json"
+check_why once_json_succeeds "rc=$rc: $(cat "$WORK/top.err")" test "$rc" -eq 0
+check_why once_json_parses "'$json'" jq_true . "$json"
 first=$(jq -r '.sources[0].source' <<<"$json" 2>/dev/null)
-expect flooder_is_first "first row is '$first'" test "$first" = "$FLOODER"
+check_why flooder_is_first "first row is '$first'" test "$first" = "$FLOODER"
 drops=$(jq -r '.sources[0].drops' <<<"$json" 2>/dev/null)
-expect flooder_has_drops "drops=$drops" test "${drops:-0}" -gt 0 2>/dev/null
+check_why flooder_has_drops "drops=$drops" test "${drops:-0}" -gt 0 2>/dev/null
 label=$(jq -r '.sources[0].policy_label' <<<"$json" 2>/dev/null)
-expect flooder_row_names_the_policy "label='$label'" test "$label" = egt-api
+check_why flooder_row_names_the_policy "label='$label'" test "$label" = egt-api
 quiet=$(jq -r --arg q "$QUIET" '[.sources[] | select(.source == $q)][0].drops' <<<"$json" 2>/dev/null)
-expect quiet_client_listed_with_0_drops "drops='$quiet'" test "$quiet" = 0
+check_why quiet_client_listed_with_0_drops "drops='$quiet'" test "$quiet" = 0
 qconns=$(jq -r --arg q "$QUIET" '[.sources[] | select(.source == $q)][0].syns' <<<"$json" 2>/dev/null)
-expect quiet_client_syns_counted "syns='$qconns'" test "$qconns" = 2
+check_why quiet_client_syns_counted "syns='$qconns'" test "$qconns" = 2
 tracked=$(jq -r '.totals.tracked_sources' <<<"$json" 2>/dev/null)
-expect totals_count_tracked_sources "tracked_sources=$tracked" test "${tracked:-0}" -ge 2 2>/dev/null
-expect totals_have_drop_reasons "'$json'" jq_true '.totals.drops_per_s_by_reason | has("syn_rate")' "$json"
+check_why totals_count_tracked_sources "tracked_sources=$tracked" test "${tracked:-0}" -ge 2 2>/dev/null
+check_why totals_have_drop_reasons "'$json'" jq_true '.totals.drops_per_s_by_reason | has("syn_rate")' "$json"
 
 json=$(top_json -n 1 --sort drops)
 n=$(jq '.sources | length' <<<"$json" 2>/dev/null)
-expect n_1_gives_one_row "rows=$n" test "$n" = 1
+check_why n_1_gives_one_row "rows=$n" test "$n" = 1
 
 # A ban shows in the BAN column.
 $EG ban "$FLOODER" --ttl 600 >/dev/null 2>&1
 json=$(top_json -n 5 --sort syns)
 ban=$(jq -r --arg f "$FLOODER" '[.sources[] | select(.source == $f)][0] | "\(.ban) \(.ban_expires_in)"' <<<"$json" 2>/dev/null)
-expect ban_column_shows_the_ban "ban='$ban'" grep -Eq '^banned (59[0-9]|600)$' <<<"$ban"
+check_why ban_column_shows_the_ban "ban='$ban'" grep -Eq '^banned (59[0-9]|600)$' <<<"$ban"
 $EG unban "$FLOODER" >/dev/null 2>&1
 
 text=$($EG top --once --interval 0.2 -n 5 2>&1)
-expect text_snapshot_has_header "'$text'" grep -q "^SOURCE .*POLICY .*SYNS/s .*PKTS/s .*DROPS/s .*SYNS .*DROPS .*CONNS .*BAN" <<<"$text"
-expect text_snapshot_has_no_escapes "terminal control in --once output" bash -c '! grep -q $'"'"'\e'"'"' <<<"$1"' _ "$text"
+check_why text_snapshot_has_header "'$text'" grep -q "^SOURCE .*POLICY .*SYNS/s .*PKTS/s .*DROPS/s .*SYNS .*DROPS .*CONNS .*BAN" <<<"$text"
+check_why text_snapshot_has_no_escapes "terminal control in --once output" bash -c '! grep -q $'"'"'\e'"'"' <<<"$1"' _ "$text"
 
 # The live screen: one refresh shows the header and the flooder; q quits and
 # gives the terminal back (line editing and echo on, normal screen).
 tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -s egt -x 160 -y 40 \
 	"$EG top --interval 0.5; echo EGT_EXITED rc=\$?; stty -a | tr ' ' '\n' | grep -x -- '-\?icanon\|-\?echo' | tr '\n' ' '; echo; sleep 60"
-expect live_screen_shows_header "$(screen | head -5)" wait_screen "SYNS/s.*PKTS/s.*DROPS/s"
-expect live_screen_shows_flooder "$(screen | head -8)" wait_screen "^$FLOODER "
-expect live_screen_shows_totals "$(screen | head -5)" wait_screen "^pps [0-9]"
+check_why live_screen_shows_header "$(screen | head -5)" wait_screen "SYNS/s.*PKTS/s.*DROPS/s"
+check_why live_screen_shows_flooder "$(screen | head -8)" wait_screen "^$FLOODER "
+check_why live_screen_shows_totals "$(screen | head -5)" wait_screen "^pps [0-9]"
 tmux -L "$TMUX_SOCK" send-keys -t egt q 2>/dev/null
-expect q_quits_with_status_0 "$(screen | tail -5)" wait_screen "EGT_EXITED rc=0"
-expect terminal_modes_restored "$(screen | tail -3)" wait_screen "^icanon echo"
-expect screen_restored "table still on the screen after exit" bash -c '! tmux -L "$1" capture-pane -p -t egt | grep -q "SYNS/s"' _ "$TMUX_SOCK"
+check_why q_quits_with_status_0 "$(screen | tail -5)" wait_screen "EGT_EXITED rc=0"
+check_why terminal_modes_restored "$(screen | tail -3)" wait_screen "^icanon echo"
+check_why screen_restored "table still on the screen after exit" bash -c '! tmux -L "$1" capture-pane -p -t egt | grep -q "SYNS/s"' _ "$TMUX_SOCK"
 tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 
 # Ctrl-C quits too, with the terminal restored.
@@ -160,6 +139,6 @@ top_gone() {
 	done
 	return 1
 }
-expect ctrl_c_quits "$(screen | tail -5)" top_gone
+check_why ctrl_c_quits "$(screen | tail -5)" top_gone
 tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 exit 0

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netaddr.h"
+
 struct syn_packet {
 	struct iphdr ip;
 	struct tcphdr tcp;
@@ -44,16 +46,7 @@ static void usage(void)
 
 static unsigned long parse_ulong(const char *what, const char *s, unsigned long max)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max) {
-		fprintf(stderr, "syn_flood: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
+	return arg_ulong("syn_flood", what, s, max);
 }
 
 /* RFC 1071 ones' complement sum, folded; seed carries a partial sum in. */
@@ -87,19 +80,15 @@ static void fill_checksums(struct syn_packet *pk)
 /* "100.80.0.0/16" -> first host address and host count (host order); 0 if bad. */
 static int parse_cidr(const char *arg, uint32_t *first, uint32_t *hosts)
 {
-	char buf[INET_ADDRSTRLEN + 4];
-	const char *slash = strchr(arg, '/');
+	char buf[INET_ADDRSTRLEN];
+	const char *prefix = netaddr_split(arg, '/', buf, sizeof(buf));
 	struct in_addr a;
 	unsigned long len;
 	uint32_t mask, net;
 
-	if (!slash || (size_t)(slash - arg) >= INET_ADDRSTRLEN)
+	if (!prefix || inet_pton(AF_INET, buf, &a) != 1)
 		return 0;
-	memcpy(buf, arg, (size_t)(slash - arg));
-	buf[slash - arg] = '\0';
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return 0;
-	len = parse_ulong("prefix length", slash + 1, 32);
+	len = parse_ulong("prefix length", prefix, 32);
 	mask = len ? ~0U << (32 - len) : 0;
 	net = ntohl(a.s_addr) & mask;
 	if (len >= 31) {

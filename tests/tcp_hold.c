@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netaddr.h"
+
 #define MAX_CONNS 1000
 
 struct conn {
@@ -68,56 +70,7 @@ static void usage(void)
 
 static unsigned int parse_uint(const char *what, const char *s, unsigned long max)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max) {
-		fprintf(stderr, "tcp_hold: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return (unsigned int)v;
-}
-
-static socklen_t make_addr(const char *host, unsigned int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return sizeof(*s4);
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return sizeof(*s6);
-	}
-	return 0;
-}
-
-/* "HOST:PORT" or "[HOST]:PORT". */
-static socklen_t parse_target(const char *arg, struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(arg, ':');
-	size_t len;
-
-	if (!colon || colon == arg)
-		return 0;
-	len = (size_t)(colon - arg);
-	if (arg[0] == '[' && len >= 2 && arg[len - 1] == ']') {
-		arg++;
-		len -= 2;
-	}
-	if (len >= sizeof(host))
-		return 0;
-	memcpy(host, arg, len);
-	host[len] = '\0';
-	return make_addr(host, parse_uint("port", colon + 1, 65535), ss);
+	return (unsigned int)arg_ulong("tcp_hold", what, s, max);
 }
 
 static long long mono_ms(void)
@@ -341,13 +294,13 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !seconds)
 		usage();
-	dlen = parse_target(argv[optind], &dst);
+	dlen = netaddr_parse(argv[optind], &dst);
 	if (!dlen) {
 		fprintf(stderr, "tcp_hold: bad target '%s'\n", argv[optind]);
 		return 2;
 	}
 	if (bind_to) {
-		slen = make_addr(bind_to, 0, &src);
+		slen = netaddr_make(bind_to, 0, &src);
 		if (!slen || src.ss_family != dst.ss_family) {
 			fprintf(stderr, "tcp_hold: bad source '%s'\n", bind_to);
 			return 2;

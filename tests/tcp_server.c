@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netaddr.h"
+
 #define MAX_LISTEN 8
 #define MAX_HELD 1024
 
@@ -46,43 +48,12 @@ static void usage(void)
 /* "192.0.2.1:80" or "[2001:db8::1]:80" -> a listening socket, or -1. */
 static int listen_on(const char *arg)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	const char *colon = strrchr(arg, ':');
-	socklen_t slen;
-	size_t len;
-	char *end;
-	long port;
+	struct sockaddr_storage ss;
+	socklen_t slen = netaddr_parse(arg, &ss);
 	int fd, one = 1;
 
-	if (!colon || colon == arg)
+	if (!slen)
 		return -1;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 1 || port > 65535)
-		return -1;
-	len = (size_t)(colon - arg);
-	if (arg[0] == '[' && len >= 2 && arg[len - 1] == ']') {
-		arg++;
-		len -= 2;
-	}
-	if (len >= sizeof(host))
-		return -1;
-	memcpy(host, arg, len);
-	host[len] = '\0';
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		slen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		slen = sizeof(*s6);
-	} else {
-		return -1;
-	}
-
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
