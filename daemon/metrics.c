@@ -386,6 +386,17 @@ static void put_events(struct buf *b, const uint64_t *c)
 	}
 }
 
+/* One counter family with a series per shown policy slot. */
+static void policy_counter(struct buf *b, const char *name, const char *help,
+			   const struct eg_policy_counters *pc, const bool *show, unsigned int which)
+{
+	family(b, name, "counter", help);
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
+		if (show[s])
+			put(b, "%s{policy=\"%u\"} %llu\n", name, s,
+			    (unsigned long long)pc[s].c[which]);
+}
+
 static void put_policies(struct buf *b)
 {
 	static const struct {
@@ -416,29 +427,20 @@ static void put_policies(struct buf *b)
 		show[s] = s == 0 || s < known || pc[s].c[EG_PC_PACKETS];
 	}
 
-	family(b, "edgeguard_policy_evaluated_packets_total", "counter",
-	       "Packets that reached a policy's rate limits, by policy slot.");
-	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
-		if (show[s])
-			put(b, "edgeguard_policy_evaluated_packets_total{policy=\"%u\"} %llu\n", s,
-			    (unsigned long long)pc[s].c[EG_PC_PACKETS]);
+	policy_counter(b, "edgeguard_policy_evaluated_packets_total",
+		       "Packets that reached a policy's rate limits, by policy slot.", pc, show,
+		       EG_PC_PACKETS);
 	family(b, "edgeguard_policy_packets_total", "counter",
 	       "Packets by policy slot and what the policy did with them.");
 	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
 		for (size_t i = 0; show[s] && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
 			put(b, "edgeguard_policy_packets_total{policy=\"%u\",outcome=\"%s\"} %llu\n", s,
 			    outcomes[i].outcome, (unsigned long long)pc[s].c[outcomes[i].pc]);
-	family(b, "edgeguard_policy_autobans_total", "counter", "Auto-bans by policy slot.");
-	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
-		if (show[s])
-			put(b, "edgeguard_policy_autobans_total{policy=\"%u\"} %llu\n", s,
-			    (unsigned long long)pc[s].c[EG_PC_AUTOBAN]);
-	family(b, "edgeguard_policy_dry_run_would_ban_total", "counter",
-	       "Auto-bans a dry-run policy would have made, by policy slot.");
-	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
-		if (show[s])
-			put(b, "edgeguard_policy_dry_run_would_ban_total{policy=\"%u\"} %llu\n", s,
-			    (unsigned long long)pc[s].c[EG_PC_WOULD_BAN]);
+	policy_counter(b, "edgeguard_policy_autobans_total", "Auto-bans by policy slot.", pc, show,
+		       EG_PC_AUTOBAN);
+	policy_counter(b, "edgeguard_policy_dry_run_would_ban_total",
+		       "Auto-bans a dry-run policy would have made, by policy slot.", pc, show,
+		       EG_PC_WOULD_BAN);
 	family(b, "edgeguard_policy_info", "gauge",
 	       "Name of each policy slot in the policy file the daemon loaded (absent when the daemon runs without --policy).");
 	for (unsigned int s = 0; s < known && s < EG_MAX_POLICIES; s++) {
