@@ -141,7 +141,7 @@ struct escalation {
 static long escalate_step(__u32 i, struct escalation *x)
 {
 	struct eg_escalation fresh = { .window_start_ns = x->now, .count = 1 }, *c;
-	__u64 ttl_ns = (__u64)x->ttl_s * EG_NS;
+	__u64 ttl_ns = (__u64)x->ttl_s * EG_NS_PER_S;
 	__u32 n;
 
 	if (x->key.prefixlen <= x->floor)
@@ -207,7 +207,7 @@ static __always_inline void auto_ban(const struct eg_source_key *sk, const struc
 				     __u32 trigger, __u32 window_drops, __u64 now)
 {
 	struct eg_ban ban = {
-		.expires_ns = pol->ban_ttl_s ? now + (__u64)pol->ban_ttl_s * EG_NS : 0,
+		.expires_ns = pol->ban_ttl_s ? now + (__u64)pol->ban_ttl_s * EG_NS_PER_S : 0,
 		.created_ns = now,
 		.origin = EG_ORIGIN_AUTO,
 		.policy = sk->policy,
@@ -231,7 +231,7 @@ static __always_inline void auto_ban(const struct eg_source_key *sk, const struc
 /* Returns nonzero when the source has just reached its ban threshold. */
 static __always_inline __u32 note_drop(struct eg_source *s, const struct eg_policy *pol, __u64 now)
 {
-	__u64 window = (__u64)pol->ban_window_s * EG_NS;
+	__u64 window = (__u64)pol->ban_window_s * EG_NS_PER_S;
 	__u32 drops;
 
 	s->drops += 1;
@@ -321,7 +321,7 @@ static __always_inline struct eg_source *source_state(const struct eg_source_key
 	if (pol->new_source_budget.rate) {
 		struct eg_verified *v = bpf_map_lookup_elem(&eg_verified, sk);
 
-		if (v && now - v->verified_ns < (__u64)cfg->verified_ttl_s * EG_NS)
+		if (v && now - v->verified_ns < (__u64)cfg->verified_ttl_s * EG_NS_PER_S)
 			return &v->state;
 		/* Checked before any state is made: a spoofed flood costs no LRU churn. */
 		if (is_syn && !budget_take(sk->policy, &pol->new_source_budget, now)) {
@@ -506,7 +506,6 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	return pass_and_track(&p, eg_apply_policy(&p, clock_once(&now)), &now);
 }
 
-#define TC_ACT_OK 0 /* a macro in linux/pkt_cls.h, so not in vmlinux.h */
 
 /* Headers we need in the linear part of an skb: VLANs, IPv6 + extensions, TCP. */
 #define EG_TC_PULL_BYTES 160
@@ -531,7 +530,7 @@ int edgeguard_tc_egress(struct __sk_buff *skb)
 	end = (void *)(long)skb->data_end;
 	if (eg_parse_frame(data, end, &p) != EG_PARSE_OK || p.l4proto != EG_IPPROTO_TCP ||
 	    !p.has_port)
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 
 	/* Egress: the server is the source, the client the destination. */
 	key.client = p.dst;
@@ -541,25 +540,25 @@ int edgeguard_tc_egress(struct __sk_buff *skb)
 	/* The server's own FIN or RST: its side of the connection is over. */
 	if (p.tcp_flags & (EG_TCP_FIN | EG_TCP_RST)) {
 		flow_end(&key, EG_R_FLOW_CLOSED);
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 	}
 	if ((p.tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == (EG_TCP_SYN | EG_TCP_ACK)) {
 		cfg = bpf_map_lookup_elem(&eg_config, &zero);
 		if (!cfg)
-			return TC_ACT_OK;
+			return EG_TC_ACT_OK;
 		slot = policy_slot(cfg, &p, EG_L4_TCP, p.sport);
 		idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
 		pol = bpf_map_lookup_elem(&eg_policies, &idx);
 		/* Only policies that use flows pay for tracking them. */
 		if (!pol || (!pol->max_conns && !pol->new_source_budget.rate))
-			return TC_ACT_OK;
+			return EG_TC_ACT_OK;
 		source_key(&owner, &p.dst, p.is_v6, cfg, slot);
 		flow_open(&key, &owner, p.ack);
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 	}
 	f = bpf_map_lookup_elem(&eg_flows, &key);
 	if (!f)
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 	f->last_seen_ns = now_ns();
 	if (p.tcp_flags & EG_TCP_ACK)
 		f->server_ack = p.ack;
@@ -571,7 +570,7 @@ int edgeguard_tc_egress(struct __sk_buff *skb)
 		f->verified = 1;
 		verify_source(&f->owner, f->last_seen_ns);
 	}
-	return TC_ACT_OK;
+	return EG_TC_ACT_OK;
 }
 
 /*

@@ -13,11 +13,14 @@
 #ifndef EDGEGUARD_H
 #define EDGEGUARD_H
 
-#ifndef __VMLINUX_H__
+#if defined(__bpf__)
+#include "vmlinux.h" /* the kernel's types, struct bpf_timer among them */
+#else
 #include <linux/types.h>
 #include <linux/bpf.h> /* struct bpf_timer */
 #endif
 
+#define EG_NS_PER_S 1000000000ULL /* every time in a map is CLOCK_BOOTTIME nanoseconds */
 #define EG_ADDR_LEN 16
 #define EG_FAMILY_BITS 32 /* the family word in front of an address in an LPM key */
 #define EG_AF_INET 4
@@ -282,7 +285,7 @@ struct eg_sweep_timer {
 
 #define EG_SWEEP_PERIOD_S 10
 /* Longer than the kernel's longest delayed ACK (200 ms): a refused RST is answered by then. */
-#define EG_RST_CONFIRM_NS 1000000000ULL
+#define EG_RST_CONFIRM_NS EG_NS_PER_S
 
 /*
  * Counter reasons. Every packet moves exactly one of the verdict reasons

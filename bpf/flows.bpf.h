@@ -8,20 +8,19 @@
  * The
  * owner's connection count goes up when a flow is stored and down when it is
  * deleted; only one deleter can succeed, so each flow counts down once.
- * Included by edgeguard.bpf.c after maps.bpf.h.
+ * Included by edgeguard.bpf.c.
  */
 #ifndef EG_FLOWS_BPF_H
 #define EG_FLOWS_BPF_H
 
-#define EG_CLOCK_BOOTTIME 7 /* the clock of bpf_ktime_get_boot_ns() */
-#define EG_NS 1000000000ULL
+#include "maps.bpf.h"
 
 static __always_inline __u64 flow_idle_ns(void)
 {
 	__u32 zero = 0;
 	struct eg_config *cfg = bpf_map_lookup_elem(&eg_config, &zero);
 
-	return (cfg && cfg->flow_idle_s ? cfg->flow_idle_s : EG_DEFAULT_FLOW_IDLE_S) * EG_NS;
+	return (cfg && cfg->flow_idle_s ? cfg->flow_idle_s : EG_DEFAULT_FLOW_IDLE_S) * EG_NS_PER_S;
 }
 
 static __always_inline void conns_add(const struct eg_source_key *owner)
@@ -105,9 +104,6 @@ static int flow_idle_check(void *map, struct eg_flow_key *key, struct eg_flow *f
 	return 0;
 }
 
-#define EG_EEXIST 17
-#define EG_EBUSY 16
-
 /*
  * Ends a flow whose timer never got armed, once it is idle, and a flow whose
  * client RST stands confirmed (both sweeps use this).
@@ -126,7 +122,7 @@ static int sweeper_fired(void *map, __u32 *key, struct eg_sweep_timer *sw)
 	__u64 now = now_ns();
 
 	bpf_for_each_map_elem(&eg_flows, sweep_one, &now, 0);
-	bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS, 0);
+	bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS_PER_S, 0);
 	return 0;
 }
 
@@ -147,7 +143,7 @@ static __always_inline void sweeper_ensure(void)
 		return;
 	err = bpf_timer_init(&sw->timer, &eg_sweep_timer, EG_CLOCK_BOOTTIME);
 	if ((err && err != -EG_EBUSY) || bpf_timer_set_callback(&sw->timer, sweeper_fired) ||
-	    bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS, 0))
+	    bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS_PER_S, 0))
 		return;
 	sw->armed = 1;
 }

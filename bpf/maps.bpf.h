@@ -7,6 +7,11 @@
 #ifndef EG_MAPS_BPF_H
 #define EG_MAPS_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "edgeguard.h"
+#include "consts.bpf.h"
+
 /*
  * Added to the clock. Production leaves it at zero; the unit tests move time
  * forward through it instead of sleeping.

@@ -10,26 +10,11 @@
 #ifndef EG_PARSE_H
 #define EG_PARSE_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "edgeguard.h"
-
-#define EG_ETH_P_IP 0x0800
-#define EG_ETH_P_IPV6 0x86DD
-#define EG_ETH_P_8021Q 0x8100
-#define EG_ETH_P_8021AD 0x88A8
-
-#define EG_IPPROTO_HOPOPTS 0
-#define EG_IPPROTO_TCP 6
-#define EG_IPPROTO_UDP 17
-#define EG_IPPROTO_ROUTING 43
-#define EG_IPPROTO_FRAGMENT 44
-#define EG_IPPROTO_AH 51
-#define EG_IPPROTO_NONE 59
-#define EG_IPPROTO_DSTOPTS 60
-
-#define EG_TCP_FIN 0x01
-#define EG_TCP_SYN 0x02
-#define EG_TCP_RST 0x04
-#define EG_TCP_ACK 0x10
+#include "consts.bpf.h"
 
 enum eg_parse_status {
 	EG_PARSE_OK = 0,
