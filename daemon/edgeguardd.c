@@ -63,7 +63,7 @@ struct daemon {
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: edgeguardd [--policy FILE] [--state-dir DIR] [--events FILE] [--interval-ms N]\n"
-		    "                  [--group NAME]   (who besides root may use " EG_CONTROL_SOCK_NAME ")\n"
+		    "                  [--group NAME]   (who besides root may use " EG_CTL_SOCK_NAME ")\n"
 		    "Runs in the foreground next to an attached edgeguard (run 'edgeguard attach IFNAME'\n"
 		    "first). Writes one JSON event per line (default stdout), removes expired bans,\n"
 		    "keeps bans and allows in DIR/" EG_STATE_FILE " (default " STATE_DIR_DEFAULT ").\n"
@@ -457,7 +457,7 @@ static enum stop_cause run(struct daemon *d)
 	};
 	struct signalfd_siginfo si;
 	uint64_t now;
-	int n;
+	int n, timeout, ctl;
 
 	for (;;) {
 		now = mono_ms();
@@ -466,17 +466,23 @@ static enum stop_cause run(struct daemon *d)
 				return STOP_DETACHED;
 			next = now + d->interval_ms;
 		}
-		n = poll(pfd, 3, (int)(next > now ? next - now : 0));
+		/* Woken for the next tick, or the next control client's deadline. */
+		timeout = (int)(next > now ? next - now : 0);
+		ctl = control_timeout_ms(d->ctl);
+		if (ctl >= 0 && ctl < timeout)
+			timeout = ctl;
+		n = poll(pfd, 3, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "edgeguardd: poll: %s\n", strerror(errno));
 			return STOP_ERROR;
 		}
+		/* Serves what is ready and drops clients past their deadline; never blocks. */
+		if (control_service(d->ctl))
+			persist(d, false); /* a change made through the socket is saved at once */
 		if (n <= 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			consume_events(d); /* an auto-ban is news now, not at the next tick */
-		if ((pfd[2].revents & POLLIN) && control_service(d->ctl))
-			persist(d, false); /* a change made through the socket is saved at once */
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
