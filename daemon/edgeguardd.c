@@ -49,6 +49,9 @@ struct daemon {
 	int sigfd;
 	/* What state.json holds: where reasons are remembered, and what "changed" compares to. */
 	struct eg_state saved;
+	/* Entries a restore could not put back: saved with every state, retried at the next start. */
+	struct eg_state pending;
+	bool pending_changed;
 	struct eg_policy_file pf; /* the policy in force, for its static bans' reasons */
 	bool have_pf;
 	const char *control_group; /* --group: who besides root may use the control socket */
@@ -287,13 +290,16 @@ static int persist(struct daemon *d, bool force)
 		fprintf(stderr, "edgeguardd: cannot read the lists to save them: %s\n", e.msg);
 		return -1;
 	}
-	if (!force && eg_state_same(&now, &d->saved)) {
+	if (eg_state_expire_pending(&d->pending, (int64_t)time(NULL)))
+		d->pending_changed = true;
+	if (!force && !d->pending_changed && eg_state_same(&now, &d->saved)) {
 		eg_state_free(&now);
 		return 0;
 	}
 	for (size_t i = 0; i < now.nbans; i++)
 		fill_reason(d, &now.bans[i]);
-	if (eg_state_save(d->state_path, &now, &e)) {
+	if (eg_state_copy_pending(&now, &d->pending, &e) ||
+	    eg_state_save(d->state_path, &now, &e)) {
 		/* Keep the old baseline so the next tick tries again. */
 		fprintf(stderr, "edgeguardd: %s\n", e.msg);
 		eg_state_free(&now);
@@ -301,54 +307,103 @@ static int persist(struct daemon *d, bool force)
 	}
 	eg_state_free(&d->saved);
 	d->saved = now;
+	d->pending_changed = false;
 	return 0;
 }
 
-static void on_restored(const struct eg_saved_ban *b, enum eg_restore_result r, uint32_t ttl_s,
-			void *ctx)
+static void on_restored(const struct eg_restore_report *r, void *ctx)
 {
 	static const char *const status[] = {
 		[EG_RESTORE_ADDED] = "restored",
 		[EG_RESTORE_EXPIRED] = "expired",
 		[EG_RESTORE_PRESENT] = "present",
+		[EG_RESTORE_FAILED] = "failed",
 	};
-	cJSON *o = ev_new("restore");
+	const struct eg_saved_ban *b = r->ban;
+	cJSON *o;
 
 	(void)ctx;
-	ev_add_source(o, &b->key);
-	cJSON_AddStringToObject(o, "status", status[r]);
-	cJSON_AddStringToObject(o, "origin", eg_origin_name(b->origin));
-	add_cause(o, b->origin, b->policy, b->trigger);
-	/* Seconds left by the file (0 = permanent); an expired ban has none. */
-	if (r == EG_RESTORE_EXPIRED)
-		cJSON_AddNullToObject(o, "ttl");
-	else
-		cJSON_AddNumberToObject(o, "ttl", ttl_s);
-	cJSON_AddStringToObject(o, "reason", b->reason);
+	if (!b && r->result != EG_RESTORE_FAILED)
+		return; /* an allow put back or already there: nothing worth a line */
+	o = ev_new("restore");
+	ev_add_source(o, b ? &b->key : r->allow);
+	cJSON_AddStringToObject(o, "status", status[r->result]);
+	if (!b) {
+		cJSON_AddStringToObject(o, "list", "allow");
+	} else {
+		cJSON_AddStringToObject(o, "origin", eg_origin_name(b->origin));
+		add_cause(o, b->origin, b->policy, b->trigger);
+		/* Seconds left by the file (0 = permanent); an expired ban has none. */
+		if (r->result == EG_RESTORE_EXPIRED)
+			cJSON_AddNullToObject(o, "ttl");
+		else
+			cJSON_AddNumberToObject(o, "ttl", r->ttl_s);
+		cJSON_AddStringToObject(o, "reason", b->reason);
+	}
+	if (r->error)
+		cJSON_AddStringToObject(o, "error", r->error);
 	ev_emit(o);
 }
 
 /*
- * A state file we cannot read is moved aside rather than overwritten by the
- * next save, so an operator can still recover the bans in it by hand.
+ * The maps are the truth while they live, and state.json their copy; the
+ * file is the truth for maps that are new (a reboot, a detach and attach).
+ * So a file saved from these very maps is not restored - an unban made
+ * while the daemon was down stays made - only brought up to date. What a
+ * restore cannot put back (a full list) stays in the file as "pending",
+ * and the file as it was is kept beside it. A file we cannot read is moved
+ * aside, under a name no later failure overwrites.
  */
 static void restore_state(struct daemon *d)
 {
 	struct eg_err e = { "" };
-	char aside[PATH_MAX + 16], msg[sizeof(aside) + EG_ERR_LEN + 64];
+	struct eg_maps_origin here;
+	char aside[PATH_MAX + 64], msg[2 * sizeof(aside) + EG_ERR_LEN + 256];
+	size_t failed;
+	bool same;
+	cJSON *o;
 
 	if (eg_state_load(d->state_path, &d->saved, &e)) {
-		snprintf(aside, sizeof(aside), "%s.corrupt", d->state_path);
-		if (rename(d->state_path, aside) == 0)
+		struct eg_err ae = { "" };
+
+		if (!eg_file_set_aside(d->state_path, "corrupt", false, aside, sizeof(aside), &ae))
 			snprintf(msg, sizeof(msg), "%s (moved to %s; starting without it)", e.msg,
 				 aside);
 		else
-			snprintf(msg, sizeof(msg), "%s (starting without it)", e.msg);
+			snprintf(msg, sizeof(msg), "%s (starting without it; %s)", e.msg, ae.msg);
 		emit_error("state_error", msg);
 		return;
 	}
-	if (eg_state_restore(&d->maps, &d->saved, (int64_t)time(NULL), on_restored, d, &e))
-		emit_error("state_error", e.msg);
+	same = !eg_maps_origin_read(&d->maps, &here, NULL) &&
+	       eg_maps_origin_same(&d->saved.from, &here);
+	if (same) {
+		o = ev_new("restore_skipped");
+		cJSON_AddStringToObject(o, "state", d->state_path);
+		cJSON_AddStringToObject(o, "why", "saved from these maps, which hold the lists: the file is brought up to date instead");
+		ev_emit(o);
+	}
+	failed = eg_state_restore(&d->maps, &d->saved, (int64_t)time(NULL),
+				  same ? EG_RESTORE_PENDING : EG_RESTORE_ALL, on_restored, d,
+				  &d->pending);
+	if (d->saved.npending_bans || d->saved.npending_allows || failed)
+		d->pending_changed = true;
+	if (!failed)
+		return;
+	if (same) {
+		/* Only pending entries were tried: the file holds them already. */
+		snprintf(msg, sizeof(msg), "%zu pending entries still could not be restored; they stay in %s under \"pending\"",
+			 failed, d->state_path);
+		emit_error("state_error", msg);
+		return;
+	}
+	/* The file as it was, before the first save makes it match the maps. */
+	if (eg_file_set_aside(d->state_path, "before-restore", true, aside, sizeof(aside), &e))
+		snprintf(msg, sizeof(msg), "%zu saved entries could not be restored; they stay in %s under \"pending\" (%s)",
+			 failed, d->state_path, e.msg);
+	else
+		snprintf(msg, sizeof(msg), "%zu saved entries could not be restored; they stay in %s under \"pending\", and the file as it was is kept as %s",
+			 failed, d->state_path, aside);
+	emit_error("state_error", msg);
 }
 
 /* ---- policy ---- */
@@ -572,6 +627,8 @@ static int setup(struct daemon *d, const char *events_path)
 		return daemon_fail(1, "--state-dir %s: path too long", d->state_dir);
 	if (mkdir(d->state_dir, 0700) && errno != EEXIST)
 		return daemon_fail(1, "cannot create state directory %s: %s", d->state_dir, strerror(errno));
+	if (eg_state_dir_check(d->state_dir, d->state_path, &e))
+		return daemon_fail(1, "%s", e.msg);
 	if (events_path) {
 		fp = fopen(events_path, "ae");
 		if (!fp)
@@ -611,6 +668,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	eg_state_init(&d.saved);
+	eg_state_init(&d.pending);
 	if (setup(&d, events_path) || metrics_start(&d.maps))
 		return 1;
 
@@ -655,6 +713,7 @@ int main(int argc, char **argv)
 	close(d.sigfd);
 	eg_maps_close(&d.maps);
 	eg_state_free(&d.saved);
+	eg_state_free(&d.pending);
 	if (d.have_pf)
 		eg_policy_file_free(&d.pf);
 	return rc;
