@@ -704,23 +704,11 @@ static int resolve_group(const char *name, gid_t *gid)
 }
 
 /*
- * A socket file left by a daemon that crashed is replaced; one that still
- * answers belongs to a live daemon, and two daemons on one set of maps
- * would fight over the state file.
+ * A socket file left by a daemon that crashed is replaced. The caller holds
+ * the run directory's lock, so no live daemon can be behind it.
  */
 static int clear_stale(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return daemon_fail(-1, "socket: %s", strerror(errno));
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (!rc || errno == EAGAIN)
-		return daemon_fail(-1, "another edgeguardd answers on %s; stop it first", path);
 	if (unlink(path) && errno != ENOENT)
 		return daemon_fail(-1, "cannot remove the stale socket %s: %s", path, strerror(errno));
 	return 0;
@@ -731,8 +719,6 @@ static int prepare_run_dir(const char *dir, bool group)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return daemon_fail(-1, "cannot create %s: %s", dir, strerror(errno));
 	if (stat(dir, &st))
 		return daemon_fail(-1, "cannot stat %s: %s", dir, strerror(errno));
 	if (group && (st.st_mode & 0011) != 0011 && chmod(dir, (st.st_mode & 07777) | 0011))

@@ -20,8 +20,8 @@ struct eg_maps;
 struct control;
 
 /*
- * Creates the socket (replacing a stale one left by a crash; refusing when
- * another daemon answers on it). group is a
+ * Creates the socket (replacing a stale one left by a crash; the caller
+ * holds the run directory's lock, so no live daemon owns it). group is a
  * group name or number whose members may use it too (socket mode 0660, run
  * directory 0711), or NULL (mode 0600, root only). Returns NULL with a
  * message on stderr on failure.

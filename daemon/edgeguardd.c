@@ -8,6 +8,7 @@
  * on the wire.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -38,6 +40,7 @@
 #define MAX_INTERVAL_MS 3600000UL
 #define EG_MAX_WATCHED_IFACES 64
 #define IFACE_CHECK_MS 5000 /* listing interfaces asks the kernel about each one */
+#define LOCK_FILE "edgeguardd.lock"
 
 struct daemon {
 	const char *policy_path; /* NULL: the daemon leaves the policy alone */
@@ -45,6 +48,9 @@ struct daemon {
 	char state_path[PATH_MAX];
 	unsigned long interval_ms;
 	struct eg_maps maps;
+	bool maps_open;
+	int lock_fd; /* flock on $EDGEGUARD_RUN_DIR/edgeguardd.lock, held for the daemon's life */
+	FILE *events_fp;
 	struct ring_buffer *rb;
 	int sigfd;
 	/* What state.json holds: where reasons are remembered, and what "changed" compares to. */
@@ -607,14 +613,65 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 	return 0;
 }
 
+/*
+ * One daemon per run directory, for its whole life: an flock on a file in it,
+ * taken before anything is touched and released only by the kernel when the
+ * process ends, so two daemons started together cannot both get past here
+ * (a check of the control socket could not tell a daemon that is starting).
+ * The run directory must be ours alone: whoever can write it can put a
+ * socket of their own where the CLI looks for ours.
+ */
+static int lock_run_dir(struct daemon *d)
+{
+	const char *dir = eg_run_dir();
+	char path[PATH_MAX], pid[32];
+	struct stat st;
+	ssize_t n = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE) >= (int)sizeof(path))
+		return daemon_fail(1, "the run directory path %s is too long", dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return daemon_fail(1, "cannot create %s: %s", dir, strerror(errno));
+	if (stat(dir, &st))
+		return daemon_fail(1, "cannot stat %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return daemon_fail(1, "run directory %s must be a directory owned by uid %u and not writable by group or others (owner %u, mode %04o)",
+				   dir, (unsigned int)geteuid(), (unsigned int)st.st_uid,
+				   (unsigned int)(st.st_mode & 07777));
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (d->lock_fd < 0)
+		return daemon_fail(1, "cannot open %s: %s", path, strerror(errno));
+	if (!flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(d->lock_fd, 0) || pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
+			return daemon_fail(1, "cannot write %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (errno != EWOULDBLOCK)
+		return daemon_fail(1, "cannot lock %s: %s", path, strerror(errno));
+	/* The holder writes its pid right after locking: give it a moment to. */
+	for (int i = 0; i < 20 && n <= 0; i++) {
+		n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
+		if (n <= 0)
+			usleep(50000);
+	}
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	return daemon_fail(1, "another edgeguardd (pid %s) is running on %s; stop it first",
+			   pid[0] ? pid : "unknown", dir);
+}
+
+/* Every start-up step frees what it made when a later one fails: daemon_free. */
 static int setup(struct daemon *d, const char *events_path)
 {
 	struct eg_err e = { "" };
 	sigset_t set;
-	FILE *fp;
 
+	if (lock_run_dir(d))
+		return 1;
 	if (eg_maps_open_pinned(&d->maps, &e))
 		return daemon_fail(1, "%s", e.msg);
+	d->maps_open = true;
 	if (d->policy_path) {
 		/* Checked before anything is touched: a bad file at start is the operator's to fix. */
 		memset(&d->pf, 0, sizeof(d->pf));
@@ -630,10 +687,10 @@ static int setup(struct daemon *d, const char *events_path)
 	if (eg_state_dir_check(d->state_dir, d->state_path, &e))
 		return daemon_fail(1, "%s", e.msg);
 	if (events_path) {
-		fp = fopen(events_path, "ae");
-		if (!fp)
+		d->events_fp = fopen(events_path, "ae");
+		if (!d->events_fp)
 			return daemon_fail(1, "cannot open event file %s: %s", events_path, strerror(errno));
-		ev_set_output(fp);
+		ev_set_output(d->events_fp);
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -654,9 +711,41 @@ static int setup(struct daemon *d, const char *events_path)
 	return d->ctl ? 0 : 1;
 }
 
+/* Frees whatever setup and the run made; safe at any point after the struct's init. */
+static void daemon_free(struct daemon *d)
+{
+	metrics_stop();
+	control_close(d->ctl);
+	d->ctl = NULL;
+	eg_sweeper_close(d->sweeper);
+	d->sweeper = NULL;
+	ring_buffer__free(d->rb);
+	d->rb = NULL;
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	d->sigfd = -1;
+	if (d->maps_open)
+		eg_maps_close(&d->maps);
+	d->maps_open = false;
+	eg_state_free(&d->saved);
+	eg_state_free(&d->pending);
+	if (d->have_pf)
+		eg_policy_file_free(&d->pf);
+	d->have_pf = false;
+	if (d->events_fp) {
+		ev_set_output(NULL);
+		fclose(d->events_fp);
+		d->events_fp = NULL;
+	}
+	if (d->lock_fd >= 0)
+		close(d->lock_fd); /* the lock goes with it */
+	d->lock_fd = -1;
+}
+
 int main(int argc, char **argv)
 {
-	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1 };
+	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1,
+			    .lock_fd = -1 };
 	const char *events_path = NULL;
 	struct eg_err e = { "" };
 	enum stop_cause cause;
@@ -669,8 +758,10 @@ int main(int argc, char **argv)
 		return rc;
 	eg_state_init(&d.saved);
 	eg_state_init(&d.pending);
-	if (setup(&d, events_path) || metrics_start(&d.maps))
+	if (setup(&d, events_path) || metrics_start(&d.maps)) {
+		daemon_free(&d);
 		return 1;
+	}
 
 	watch_ifaces(&d, true);
 	o = ev_new("start");
@@ -688,6 +779,7 @@ int main(int argc, char **argv)
 	restore_state(&d);
 	if (d.policy_path && load_policy(&d, &e)) {
 		emit_error("policy_reject", e.msg);
+		daemon_free(&d);
 		return 1;
 	}
 	cause = tick(&d) ? run(&d) : STOP_DETACHED;
@@ -705,16 +797,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "edgeguardd: the maps under %s are gone or replaced (detached?); stopping\n",
 			eg_pin_dir());
 	rc = saved && cause == STOP_SIGNAL ? 0 : 1;
-
-	metrics_stop();
-	control_close(d.ctl);
-	eg_sweeper_close(d.sweeper);
-	ring_buffer__free(d.rb);
-	close(d.sigfd);
-	eg_maps_close(&d.maps);
-	eg_state_free(&d.saved);
-	eg_state_free(&d.pending);
-	if (d.have_pf)
-		eg_policy_file_free(&d.pf);
+	daemon_free(&d);
 	return rc;
 }
