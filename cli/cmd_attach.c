@@ -93,19 +93,25 @@ int cmd_attach(int argc, char **argv)
 int cmd_detach(int argc, char **argv)
 {
 	struct eg_err e = { "" };
-	bool last = false;
+	bool last = false, gone = false;
 
 	if (wants_help(argc, argv)) {
 		printf("usage: edgeguard detach <ifname>\n"
 		       "Removes edgeguard's XDP program from the interface and nothing else. When no\n"
-		       "interface is left, the pinned maps (bans, counters, state) are removed too.\n");
+		       "interface is left, the pinned maps (bans, counters, state) are removed too.\n"
+		       "An interface deleted while attached (see 'edgeguard status') is detached by\n"
+		       "its old name: what it left behind is cleaned up.\n");
 		return EXIT_OK;
 	}
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage_error("detach", "expected exactly one interface name");
-	if (eg_detach(argv[1], &last, &e))
+	if (eg_detach(argv[1], &last, &gone, &e))
 		return cli_fail(&e);
-	printf("detached from %s\n", argv[1]);
+	if (gone)
+		printf("detached from %s (it no longer ran edgeguard: cleaned up what it left)\n",
+		       argv[1]);
+	else
+		printf("detached from %s\n", argv[1]);
 	if (last) {
 		if (eg_pins_remove(&e))
 			return cli_fail(&e);
@@ -233,26 +239,56 @@ struct fill {
 	uint32_t cap;
 };
 
+/* Interfaces that should run edgeguard and do not, for status. */
+static void add_missing_json(cJSON *o, const struct eg_missing_iface *gone, int n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "missing");
+
+	for (int i = 0; i < n && i < EG_MAX_IFACES; i++) {
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "name", gone[i].name);
+		cJSON_AddNumberToObject(x, "ifindex", gone[i].ifindex);
+		cJSON_AddBoolToObject(x, "exists", gone[i].exists);
+		cJSON_AddItemToArray(arr, x);
+	}
+}
+
+static void print_missing(const struct eg_missing_iface *gone, int n)
+{
+	for (int i = 0; i < n && i < EG_MAX_IFACES; i++)
+		printf("missing:    %s (ifindex %d): %s; run 'edgeguard detach %s'\n", gone[i].name,
+		       gone[i].ifindex,
+		       gone[i].exists ? "no longer runs edgeguard" : "deleted while attached",
+		       gone[i].name);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct eg_iface ifs[MAX_IFACES];
+	struct eg_missing_iface gone[EG_MAX_IFACES];
 	struct eg_policy_meta meta;
 	struct eg_maps m;
 	struct eg_err e = { "" };
 	uint64_t c[EG_R_MAX];
 	bool json = argc == 2;
-	int n;
+	int n, ngone;
 
 	if (wants_help(argc, argv)) {
 		printf("usage: edgeguard status [--json]\n"
 		       "Interfaces and XDP mode, the policy in force (file and hash), map fill\n"
-		       "levels and counters. Exit status 1 when edgeguard is not attached.\n");
+		       "levels and counters. Exit status 1 when edgeguard is not attached, when\n"
+		       "its maps are pinned but no interface runs it, or when an interface it was\n"
+		       "attached to is missing (deleted, or its program removed).\n");
 		return EXIT_OK;
 	}
 	if (argc > 2 || (json && strcmp(argv[1], "--json")))
 		return cli_usage_error("status", "unexpected argument '%s'", argv[argc - 1]);
 	n = eg_list_attached(ifs, MAX_IFACES, &e);
 	if (n < 0)
+		return cli_fail(&e);
+	ngone = eg_list_missing(gone, EG_MAX_IFACES, &e);
+	if (ngone < 0)
 		return cli_fail(&e);
 	if (eg_maps_open_pinned(&m, &e)) {
 		if (json) {
@@ -315,9 +351,10 @@ int cmd_status(int argc, char **argv)
 				cJSON_AddNumberToObject(x, "entries", (double)maps[i].used);
 				cJSON_AddNumberToObject(x, "capacity", maps[i].cap);
 			}
+			add_missing_json(o, gone, ngone);
 			cJSON_AddItemToObject(o, "counters", counters_json(c));
 			cli_print_json(o);
-			return EXIT_OK;
+			return n > 0 && !ngone ? EXIT_OK : EXIT_FAIL;
 		}
 		printf("pins:       %s\n", eg_pin_dir());
 		printf("interfaces: ");
@@ -327,6 +364,7 @@ int cmd_status(int argc, char **argv)
 			printf("%s%s (xdp %s, tc egress %s)", i ? ", " : "", ifs[i].name, ifs[i].mode,
 			       ifs[i].tc_egress ? "on" : "MISSING");
 		printf("\n");
+		print_missing(gone, ngone);
 		if (have_meta) {
 			char when[32];
 			time_t t = (time_t)meta.loaded_at;
@@ -343,7 +381,7 @@ int cmd_status(int argc, char **argv)
 		printf("counters:\n");
 		print_counters(c);
 	}
-	return EXIT_OK;
+	return n > 0 && !ngone ? EXIT_OK : EXIT_FAIL;
 }
 
 int cmd_policy(int argc, char **argv)

@@ -13,9 +13,8 @@
 #include "control_client.h"
 #include "lists.h"
 #include "pins.h"
-#include "../daemon/control.h"
 
-#define MAX_TTL EG_CONTROL_MAX_TTL
+#define MAX_TTL EG_CTL_MAX_TTL
 
 static bool wants_help(int argc, char **argv)
 {
@@ -32,43 +31,33 @@ static int open_maps(struct eg_maps *m)
 	return eg_maps_open_pinned(m, &e) ? cli_fail(&e) : 0;
 }
 
-/* One change to the lists, in the daemon's words (see daemon/control.h). */
-struct change {
-	const char *cmd; /* ban, unban, allow_add, allow_del */
-	struct eg_lpm_key key;
-	uint32_t ttl;
-	const char *reason;
-};
-
-static int change_on_maps(const struct eg_maps *m, const struct change *c, struct eg_err *e)
+static int change_on_maps(const struct eg_maps *m, const struct eg_ctl_request *c,
+			  struct eg_err *e)
 {
-	if (!strcmp(c->cmd, "ban"))
-		return eg_ban_add(m, &c->key, c->ttl, EG_ORIGIN_MANUAL, c->reason, e);
-	if (!strcmp(c->cmd, "unban"))
+	switch (c->cmd) {
+	case EG_CTL_BAN:
+		return eg_ban_add(m, &c->key, c->ttl_s, EG_ORIGIN_MANUAL, c->reason, e);
+	case EG_CTL_UNBAN:
 		return eg_ban_del(m, &c->key, e);
-	if (!strcmp(c->cmd, "allow_add"))
+	case EG_CTL_ALLOW_ADD:
 		return eg_allow_add(m, &c->key, e);
-	return eg_allow_del(m, &c->key, e);
+	default:
+		return eg_allow_del(m, &c->key, e);
+	}
 }
 
-/* Through the daemon when one answers, else on the maps. EXIT_OK or EXIT_FAIL (printed). */
-static int apply_change(const struct change *c)
+/*
+ * Through the daemon when there is one, else on the maps: only when no
+ * daemon is there at all, never after a request went out unanswered (it may
+ * have been applied). EXIT_OK or EXIT_FAIL (printed).
+ */
+static int apply_change(struct eg_ctl_request *c)
 {
-	cJSON *req = cJSON_CreateObject();
-	char cidr[EG_CIDR_STRLEN];
 	struct eg_err e = { "" };
 	struct eg_maps m;
 	int rc;
 
-	eg_format_cidr(&c->key, cidr, sizeof(cidr));
-	cJSON_AddStringToObject(req, "cmd", c->cmd);
-	cJSON_AddStringToObject(req, "cidr", cidr);
-	if (!strcmp(c->cmd, "ban")) {
-		cJSON_AddNumberToObject(req, "ttl", c->ttl);
-		if (c->reason && *c->reason)
-			cJSON_AddStringToObject(req, "reason", c->reason);
-	}
-	switch (ctl_do(req, &e)) {
+	switch (ctl_do(c, &e)) {
 	case CTL_DONE:
 		return EXIT_OK;
 	case CTL_FAILED:
@@ -88,7 +77,8 @@ int cmd_ban(int argc, char **argv)
 	static const struct option opts[] = { { "ttl", required_argument, NULL, 't' },
 					      { "reason", required_argument, NULL, 'r' },
 					      { 0 } };
-	struct change ch = { .cmd = "ban" };
+	struct eg_ctl_request ch = { .cmd = EG_CTL_BAN };
+	const char *reason = NULL;
 	struct eg_err e = { "" };
 	char cidr[EG_CIDR_STRLEN];
 	long long ttl = 0;
@@ -105,7 +95,7 @@ int cmd_ban(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'r') {
-			ch.reason = optarg;
+			reason = optarg;
 			continue;
 		}
 		if (c != 't')
@@ -118,7 +108,16 @@ int cmd_ban(int argc, char **argv)
 		return cli_usage_error("ban", "expected exactly one address or CIDR");
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
 		return cli_fail(&e);
-	ch.ttl = (uint32_t)ttl;
+	ch.ttl_s = (uint32_t)ttl;
+	if (reason && strlen(reason) >= sizeof(ch.reason)) {
+		eg_fail(&e, "the ban reason is longer than %zu characters", sizeof(ch.reason) - 1);
+		return cli_fail(&e);
+	}
+	if (reason)
+		memcpy(ch.reason, reason, strlen(reason) + 1);
+	/* The same rules the daemon applies, before anything is sent or written. */
+	if (eg_ctl_check_request(&ch, &e))
+		return cli_fail(&e);
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
@@ -131,7 +130,7 @@ int cmd_ban(int argc, char **argv)
 
 int cmd_unban(int argc, char **argv)
 {
-	struct change ch = { .cmd = "unban" };
+	struct eg_ctl_request ch = { .cmd = EG_CTL_UNBAN };
 	struct eg_err e = { "" };
 	char cidr[EG_CIDR_STRLEN];
 
@@ -254,7 +253,7 @@ static int show_allow(const struct eg_allow_entry *a, void *ctx)
 
 int cmd_allow(int argc, char **argv)
 {
-	struct change ch = { 0 };
+	struct eg_ctl_request ch = { .cmd = EG_CTL_ALLOW_ADD };
 	struct eg_maps m;
 	struct eg_err e = { "" };
 	char cidr[EG_CIDR_STRLEN];
@@ -292,7 +291,7 @@ int cmd_allow(int argc, char **argv)
 		return cli_usage_error("allow", "expected exactly one address or CIDR");
 	if (eg_parse_cidr(argv[2], &ch.key, &e))
 		return cli_fail(&e);
-	ch.cmd = argv[1][0] == 'a' ? "allow_add" : "allow_del";
+	ch.cmd = argv[1][0] == 'a' ? EG_CTL_ALLOW_ADD : EG_CTL_ALLOW_DEL;
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));

@@ -1,32 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Talking to edgeguardd over its control socket, so a change made while the
- * daemon runs is logged and saved by it at once.
+ * Talking to edgeguardd over its control socket (user/control_proto.h), so
+ * a change made while the daemon runs is logged and saved by it at once.
  */
 #ifndef EG_CONTROL_CLIENT_H
 #define EG_CONTROL_CLIENT_H
 
-#include <cjson/cJSON.h>
+#include "control_proto.h"
 #include "error.h"
 
 enum ctl_result {
-	CTL_DONE,      /* the daemon answered: the response is in *resp */
-	CTL_NO_DAEMON, /* nobody answers (no socket, stale socket, timeout): use the maps */
-	CTL_FAILED,    /* we may not use the daemon, or it refused us: e says why */
+	CTL_DONE,      /* the daemon did it */
+	CTL_NO_DAEMON, /* no daemon at all (no socket, nobody listening): nothing was sent */
+	CTL_FAILED,    /* e says why; never to be done on the maps instead */
 };
 
 /*
- * Sends req (freed here) and waits for its one-line response. Connecting and
- * answering are bounded by a short timeout each. With CTL_DONE the caller
- * frees *resp.
+ * Sends r to the daemon and reads its answer, within EG_CTL_CLIENT_MS in
+ * all. A change without an id gets a fresh one. A busy daemon is tried again
+ * shortly; a request whose answer could not be read (the connection broke)
+ * is sent again with the same id, which the daemon answers without applying
+ * it twice.
+ *
+ * Only CTL_NO_DAEMON lets the caller change the maps itself. CTL_FAILED
+ * covers a daemon that said no, one we may not use, one that stayed busy,
+ * and one that did not answer after the request went out: the change may
+ * then have been made, and making it on the maps too would apply it twice.
  */
-enum ctl_result ctl_request(cJSON *req, cJSON **resp, struct eg_err *e);
-
-/*
- * The usual way in: CTL_DONE when the daemon did it (an "ok": false answer
- * becomes CTL_FAILED with its error), CTL_NO_DAEMON when the caller should
- * do it on the maps itself.
- */
-enum ctl_result ctl_do(cJSON *req, struct eg_err *e);
+enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e);
 
 #endif

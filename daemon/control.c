@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The control socket (protocol in control.h). Requests go through the same
- * library calls the CLI uses on the maps directly, so both paths leave the
- * maps in the same state; the daemon adds an event line and a prompt save.
+ * The control socket (protocol in user/control_proto.h). Requests go through
+ * the same library calls the CLI uses on the maps directly, so both paths
+ * leave the maps in the same state; the daemon adds an event line and a
+ * prompt save.
  *
  * Access is decided twice: the socket file's mode keeps strangers from
  * connecting at all, and SO_PEERCRED on every connection holds even when the
  * file or its directory were opened up by mistake.
+ *
+ * Nothing here blocks: sockets are non-blocking, each client has its own
+ * input line and output buffer, and deadlines (control_proto.h) end the
+ * connections that stall. While a reply waits to be taken, that client's
+ * further requests wait too, so one client holds at most one reply.
  */
 #define _GNU_SOURCE /* accept4, struct ucred */
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
-#include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "addr.h"
@@ -30,16 +37,30 @@
 #include "lists.h"
 #include "pins.h"
 
-#define MAX_CLIENTS 16
-/* A client that stalls a reply this long is dropped: the daemon has other work. */
-#define SEND_TIMEOUT_S 2
 #define LISTENER_ID UINT32_MAX
+/* All replies waiting to be taken, together; past it a long listing is answered "busy". */
+#define MAX_QUEUED_BYTES (128U << 20)
 
 struct client {
 	int fd; /* -1: free slot */
 	struct ucred cred;
-	size_t len;
-	char buf[EG_CONTROL_MAX_REQUEST + 1];
+	uint64_t connected_ms;
+	uint64_t deadline_ms; /* for the next request line, or for taking the reply in out */
+	bool eof;             /* the peer is done sending: answer what came, then close */
+	bool close_after;     /* close once out is sent */
+	uint32_t watching;    /* the epoll events registered */
+	char *out;            /* the reply being sent, with its newline; NULL: none */
+	size_t out_len, out_off;
+	size_t in_len;
+	char in[EG_CTL_MAX_REQUEST + 1];
+};
+
+/* A change's reply, for a request sent again with the same id. */
+struct memo {
+	uid_t uid;
+	uint64_t hash;
+	char id[EG_CTL_ID_LEN + 1];
+	char *reply; /* JSON text, no newline; NULL: empty slot */
 };
 
 struct control {
@@ -51,255 +72,218 @@ struct control {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool bound; /* the socket file is ours to remove */
 	bool changed;
-	struct client clients[MAX_CLIENTS];
+	size_t queued; /* bytes in every client's out */
+	struct client clients[EG_CTL_MAX_CLIENTS];
+	struct memo memos[EG_CTL_REMEMBERED];
+	unsigned int memo_next;
 };
 
-/* ---- replies ---- */
-
-static void drop_client(struct control *c, struct client *cl)
+static uint64_t mono_ms(void)
 {
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
-	close(cl->fd);
-	cl->fd = -1;
-	cl->len = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Sends one line and frees o. A client that cannot take it is dropped. */
-static int send_line(int fd, cJSON *o)
+/* ---- connections ---- */
+
+static void add_peer(cJSON *ev, const struct ucred *cred)
+{
+	cJSON_AddNumberToObject(ev, "peer_uid", cred->uid);
+	cJSON_AddNumberToObject(ev, "peer_pid", cred->pid);
+}
+
+/* Closes a client; why (when not NULL) goes into a control_dropped event. */
+static void drop_client(struct control *c, struct client *cl, const char *why)
+{
+	if (why) {
+		cJSON *ev = ev_new("control_dropped");
+
+		add_peer(ev, &cl->cred);
+		cJSON_AddStringToObject(ev, "error", why);
+		ev_emit(ev);
+	}
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	c->queued -= cl->out_len;
+	free(cl->out);
+	memset(cl, 0, offsetof(struct client, in));
+	cl->fd = -1;
+}
+
+static void watch(struct control *c, struct client *cl, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)(cl - c->clients) };
+
+	if (cl->watching == events)
+		return;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev)) {
+		drop_client(c, cl, "cannot watch the connection");
+		return;
+	}
+	cl->watching = events;
+}
+
+/* One line to a socket we will not wait for (refusals): all of it or nothing. */
+static void send_now(int fd, cJSON *o)
 {
 	char *text = cJSON_PrintUnformatted(o);
-	size_t len, off = 0;
-	ssize_t n;
-	int rc = 0;
+	size_t len;
 
 	cJSON_Delete(o);
 	if (!text)
-		return -1;
+		return;
 	len = strlen(text);
-	text[len] = '\n'; /* replaces the NUL: the line is sent by length */
-	while (off < len + 1) {
-		n = send(fd, text + off, len + 1 - off, MSG_NOSIGNAL);
+	text[len] = '\n'; /* replaces the NUL: sent by length */
+	(void)!send(fd, text, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(text);
+}
+
+/*
+ * Puts o (freed here) as the client's reply. A reply too large for what is
+ * already queued becomes a short "busy" one: memory stays bounded.
+ */
+static void queue_reply(struct control *c, struct client *cl, cJSON *o, uint64_t now)
+{
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+	size_t len;
+
+	cJSON_Delete(o);
+	if (text && strlen(text) + 1 > MAX_QUEUED_BYTES - c->queued) {
+		free(text);
+		o = eg_ctl_reply_new(false, NULL, "busy: too many replies waiting to be read; try again");
+		cJSON_AddBoolToObject(o, EG_CTL_F_BUSY, true);
+		text = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+	}
+	if (!text) {
+		cl->close_after = true; /* out of memory: nothing sensible to say */
+		text = strdup("");
+		if (!text) {
+			drop_client(c, cl, "out of memory");
+			return;
+		}
+	}
+	len = strlen(text);
+	text[len] = '\n';
+	cl->out = text;
+	cl->out_len = len + 1;
+	cl->out_off = 0;
+	cl->deadline_ms = now + EG_CTL_REPLY_MS;
+	c->queued += cl->out_len;
+}
+
+/* 1: the reply is out; 0: the socket is full for now; -1: the client is gone. */
+static int flush(struct control *c, struct client *cl)
+{
+	ssize_t n;
+
+	while (cl->out_off < cl->out_len) {
+		n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			rc = -1;
-			break;
-		}
-		off += (size_t)n;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		cl->out_off += (size_t)n;
 	}
-	free(text);
-	return rc;
-}
-
-static cJSON *reply_ok(void)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddBoolToObject(o, "ok", true);
-	return o;
-}
-
-static cJSON *reply_err(const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddBoolToObject(o, "ok", false);
-	cJSON_AddStringToObject(o, "error", msg);
-	return o;
-}
-
-/* ---- access ---- */
-
-static bool in_group(const struct control *c, int fd, const struct ucred *cred)
-{
-	gid_t *groups;
-	socklen_t len = 0;
-	bool found = false;
-
-	if (!c->has_group)
-		return false;
-	if (cred->gid == c->gid)
-		return true;
-	/* The supplementary groups the peer had when it connected. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) && errno != ERANGE)
-		return false;
-	if (!len)
-		return false;
-	groups = malloc(len);
-	if (!groups)
-		return false;
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
-		for (size_t i = 0; i < len / sizeof(*groups); i++)
-			found = found || groups[i] == c->gid;
-	free(groups);
-	return found;
-}
-
-static void refuse(int fd, const struct ucred *cred, const char *why)
-{
-	cJSON *o = reply_err(why);
-	cJSON *ev = ev_new("control_refused");
-
-	cJSON_AddBoolToObject(o, "refused", true);
-	send_line(fd, o);
-	cJSON_AddNumberToObject(ev, "peer_uid", cred->uid);
-	cJSON_AddNumberToObject(ev, "peer_gid", cred->gid);
-	cJSON_AddNumberToObject(ev, "peer_pid", cred->pid);
-	cJSON_AddStringToObject(ev, "error", why);
-	ev_emit(ev);
-	close(fd);
-}
-
-static void accept_one(struct control *c, int fd)
-{
-	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
-	struct epoll_event ev = { .events = EPOLLIN };
-	socklen_t len = sizeof(struct ucred);
-	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	char why[128];
-	int i;
-
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		refuse(fd, &cred, "cannot tell who is asking (SO_PEERCRED failed)");
-		return;
-	}
-	if (cred.uid != 0 && !in_group(c, fd, &cred)) {
-		snprintf(why, sizeof(why), "permission denied: uid %u is not root%s", cred.uid,
-			 c->has_group ? " and not in the daemon's --group" : "");
-		refuse(fd, &cred, why);
-		return;
-	}
-	for (i = 0; i < MAX_CLIENTS && c->clients[i].fd >= 0; i++)
-		;
-	if (i == MAX_CLIENTS) {
-		send_line(fd, reply_err("too many control connections; try again"));
-		close(fd);
-		return;
-	}
-	ev.data.u32 = (uint32_t)i;
-	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		close(fd);
-		return;
-	}
-	c->clients[i].fd = fd;
-	c->clients[i].cred = cred;
-	c->clients[i].len = 0;
-}
-
-static void accept_all(struct control *c)
-{
-	int fd;
-
-	/* Bounded: the backlog is, and each pass takes one connection off it. */
-	for (int n = 0; n < 64; n++) {
-		fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		accept_one(c, fd);
-	}
+	c->queued -= cl->out_len;
+	free(cl->out);
+	cl->out = NULL;
+	cl->out_len = cl->out_off = 0;
+	return 1;
 }
 
 /* ---- requests ---- */
 
-static void add_peer(cJSON *ev, const struct client *cl)
+static struct memo *memo_find(struct control *c, uid_t uid, const char *id)
 {
-	cJSON_AddNumberToObject(ev, "peer_uid", cl->cred.uid);
-	cJSON_AddNumberToObject(ev, "peer_pid", cl->cred.pid);
+	for (unsigned int i = 0; i < EG_CTL_REMEMBERED; i++)
+		if (c->memos[i].reply && c->memos[i].uid == uid && !strcmp(c->memos[i].id, id))
+			return &c->memos[i];
+	return NULL;
 }
 
-/* The request's "cidr"; on failure *reply holds the error. */
-static int req_cidr(const cJSON *req, struct eg_lpm_key *k, cJSON **reply)
+static void memo_store(struct control *c, uid_t uid, const struct eg_ctl_request *r,
+		       const cJSON *reply)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "cidr");
-	struct eg_err e = { "" };
+	struct memo *m = &c->memos[c->memo_next];
+	char *text = cJSON_PrintUnformatted(reply);
 
-	if (!cJSON_IsString(v)) {
-		*reply = reply_err("\"cidr\" is missing or not a string");
-		return -1;
-	}
-	if (eg_parse_cidr(v->valuestring, k, &e)) {
-		*reply = reply_err(e.msg);
-		return -1;
-	}
-	return 0;
+	if (!text)
+		return; /* a repeat would be applied again: no worse than before ids */
+	free(m->reply);
+	m->reply = text;
+	m->uid = uid;
+	m->hash = eg_ctl_request_hash(r);
+	memcpy(m->id, r->id, sizeof(m->id));
+	c->memo_next = (c->memo_next + 1) % EG_CTL_REMEMBERED;
 }
 
-static cJSON *do_ban(struct control *c, const struct client *cl, const cJSON *req)
+static cJSON *reply_ok(const struct eg_ctl_request *r)
 {
-	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(req, "ttl");
-	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(req, "reason");
-	const char *text = NULL;
-	struct eg_err e = { "" };
-	struct eg_lpm_key k;
-	uint32_t ttl_s = 0;
-	cJSON *reply, *ev;
+	return eg_ctl_reply_new(true, r->id, NULL);
+}
 
-	if (req_cidr(req, &k, &reply))
-		return reply;
-	if (ttl && !cJSON_IsNull(ttl)) {
-		if (!cJSON_IsNumber(ttl) || ttl->valuedouble < 0 ||
-		    ttl->valuedouble > (double)EG_CONTROL_MAX_TTL ||
-		    ttl->valuedouble != floor(ttl->valuedouble))
-			return reply_err("\"ttl\" must be a whole number of seconds, 0 to ten years");
-		ttl_s = (uint32_t)ttl->valuedouble;
-	}
-	if (reason && !cJSON_IsNull(reason)) {
-		if (!cJSON_IsString(reason))
-			return reply_err("\"reason\" must be a string");
-		text = reason->valuestring;
-	}
-	if (eg_ban_add(c->maps, &k, ttl_s, EG_ORIGIN_MANUAL, text, &e))
-		return reply_err(e.msg);
+static cJSON *reply_err(const struct eg_ctl_request *r, const char *msg)
+{
+	return eg_ctl_reply_new(false, r->id, msg);
+}
+
+static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
+{
+	struct eg_err e = { "" };
+	cJSON *ev;
+
+	if (eg_ban_add(c->maps, &r->key, r->ttl_s, EG_ORIGIN_MANUAL, r->reason, &e))
+		return reply_err(r, e.msg);
 	c->changed = true;
 	ev = ev_new("ban");
-	ev_add_source(ev, &k);
+	ev_add_source(ev, &r->key);
 	cJSON_AddStringToObject(ev, "origin", eg_origin_name(EG_ORIGIN_MANUAL));
-	cJSON_AddNumberToObject(ev, "ttl", ttl_s);
-	if (text && *text)
-		cJSON_AddStringToObject(ev, "reason", text);
+	cJSON_AddNumberToObject(ev, "ttl", r->ttl_s);
+	if (r->reason[0])
+		cJSON_AddStringToObject(ev, "reason", r->reason);
 	else
 		cJSON_AddNullToObject(ev, "reason");
-	add_peer(ev, cl);
+	add_peer(ev, &cl->cred);
 	ev_emit(ev);
-	return reply_ok();
+	return reply_ok(r);
 }
 
-static cJSON *do_unban(struct control *c, const struct client *cl, const cJSON *req)
+static cJSON *do_unban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
 	struct eg_err e = { "" };
-	struct eg_lpm_key k;
-	cJSON *reply, *ev;
+	cJSON *ev;
 
-	if (req_cidr(req, &k, &reply))
-		return reply;
-	if (eg_ban_del(c->maps, &k, &e))
-		return reply_err(e.msg);
+	if (eg_ban_del(c->maps, &r->key, &e))
+		return reply_err(r, e.msg);
 	c->changed = true;
 	ev = ev_new("unban");
-	ev_add_source(ev, &k);
+	ev_add_source(ev, &r->key);
 	cJSON_AddStringToObject(ev, "origin", eg_origin_name(EG_ORIGIN_MANUAL));
-	add_peer(ev, cl);
+	add_peer(ev, &cl->cred);
 	ev_emit(ev);
-	return reply_ok();
+	return reply_ok(r);
 }
 
-static cJSON *do_allow(struct control *c, const struct client *cl, const cJSON *req, bool add)
+static cJSON *do_allow(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
+	bool add = r->cmd == EG_CTL_ALLOW_ADD;
 	struct eg_err e = { "" };
-	struct eg_lpm_key k;
-	cJSON *reply, *ev;
+	cJSON *ev;
 
-	if (req_cidr(req, &k, &reply))
-		return reply;
-	if (add ? eg_allow_add(c->maps, &k, &e) : eg_allow_del(c->maps, &k, &e))
-		return reply_err(e.msg);
+	if (add ? eg_allow_add(c->maps, &r->key, &e) : eg_allow_del(c->maps, &r->key, &e))
+		return reply_err(r, e.msg);
 	c->changed = true;
-	ev = ev_new(add ? "allow_add" : "allow_del");
-	ev_add_source(ev, &k);
-	add_peer(ev, cl);
+	ev = ev_new(eg_ctl_cmd_name(r->cmd));
+	ev_add_source(ev, &r->key);
+	add_peer(ev, &cl->cred);
 	ev_emit(ev);
-	return reply_ok();
+	return reply_ok(r);
 }
 
 struct ban_list {
@@ -349,8 +333,9 @@ static int list_allow(const struct eg_allow_entry *a, void *ctx)
 	return 0;
 }
 
-static cJSON *do_list(struct control *c, bool bans)
+static cJSON *do_list(struct control *c, const struct eg_ctl_request *r)
 {
+	bool bans = r->cmd == EG_CTL_BANS;
 	struct ban_list l = { .now = eg_now_ns(), .arr = cJSON_CreateArray() };
 	struct eg_err e = { "" };
 	cJSON *reply;
@@ -360,105 +345,336 @@ static cJSON *do_list(struct control *c, bool bans)
 		    eg_allow_foreach(c->maps, list_allow, l.arr, &e);
 	if (rc) {
 		cJSON_Delete(l.arr);
-		return reply_err(e.msg[0] ? e.msg : "cannot walk the list");
+		return reply_err(r, e.msg[0] ? e.msg : "cannot walk the list");
 	}
-	reply = reply_ok();
+	reply = reply_ok(r);
 	cJSON_AddItemToObject(reply, bans ? "bans" : "allows", l.arr);
 	return reply;
 }
 
-static cJSON *do_status(void)
+static cJSON *do_status(const struct eg_ctl_request *r)
 {
-	cJSON *reply = reply_ok();
+	cJSON *reply = reply_ok(r);
 
 	cJSON_AddNumberToObject(reply, "pid", getpid());
 	cJSON_AddStringToObject(reply, "maps", eg_pin_dir());
 	return reply;
 }
 
-static cJSON *handle(struct control *c, const struct client *cl, const char *line, size_t len)
+/* A change sent again with an id we answered: the same answer, nothing done twice. */
+static cJSON *replay(const struct memo *m, const struct eg_ctl_request *r)
 {
-	const cJSON *cmd;
-	cJSON *req = cJSON_ParseWithLength(line, len), *reply;
-	const char *name;
+	cJSON *reply;
 
-	if (!cJSON_IsObject(req)) {
-		cJSON_Delete(req);
-		return reply_err("a request is one JSON object on one line");
-	}
-	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-	name = cJSON_IsString(cmd) ? cmd->valuestring : "";
-	if (!strcmp(name, "ban"))
-		reply = do_ban(c, cl, req);
-	else if (!strcmp(name, "unban"))
-		reply = do_unban(c, cl, req);
-	else if (!strcmp(name, "allow_add") || !strcmp(name, "allow_del"))
-		reply = do_allow(c, cl, req, name[6] == 'a');
-	else if (!strcmp(name, "bans") || !strcmp(name, "allows"))
-		reply = do_list(c, name[0] == 'b');
-	else if (!strcmp(name, "status") || !strcmp(name, "ping"))
-		reply = do_status();
-	else
-		reply = reply_err("unknown \"cmd\" (ban, unban, bans, allow_add, allow_del, allows, status, ping)");
-	cJSON_Delete(req);
+	if (m->hash != eg_ctl_request_hash(r))
+		return reply_err(r, "this \"id\" was already used for a different request");
+	reply = cJSON_Parse(m->reply);
+	if (reply)
+		cJSON_AddBoolToObject(reply, EG_CTL_F_REPLAYED, true);
 	return reply;
 }
 
-/* Answers every complete line in the client's buffer; false when it was dropped. */
-static bool serve_lines(struct control *c, struct client *cl)
+static cJSON *handle(struct control *c, const struct client *cl, const char *line, size_t len)
+{
+	struct eg_ctl_request r;
+	struct eg_err e = { "" };
+	const struct memo *m;
+	cJSON *reply;
+	bool remember;
+
+	if (eg_ctl_parse_request(line, len, &r, &e))
+		return reply_err(&r, e.msg);
+	remember = eg_ctl_cmd_changes(r.cmd) && r.id[0];
+	if (remember && (m = memo_find(c, cl->cred.uid, r.id)))
+		return replay(m, &r);
+	switch (r.cmd) {
+	case EG_CTL_BAN:
+		reply = do_ban(c, cl, &r);
+		break;
+	case EG_CTL_UNBAN:
+		reply = do_unban(c, cl, &r);
+		break;
+	case EG_CTL_ALLOW_ADD:
+	case EG_CTL_ALLOW_DEL:
+		reply = do_allow(c, cl, &r);
+		break;
+	case EG_CTL_BANS:
+	case EG_CTL_ALLOWS:
+		reply = do_list(c, &r);
+		break;
+	default:
+		reply = do_status(&r);
+		break;
+	}
+	if (remember && reply)
+		memo_store(c, cl->cred.uid, &r, reply);
+	return reply;
+}
+
+/*
+ * Moves a client along as far as it can go now: sends what is queued,
+ * answers the next complete line, and waits for whichever of input or
+ * output comes next.
+ */
+static void pump(struct control *c, struct client *cl, uint64_t now)
 {
 	char *nl;
 	size_t used;
+	int rc;
 
-	while ((nl = memchr(cl->buf, '\n', cl->len))) {
-		used = (size_t)(nl - cl->buf) + 1;
-		if (send_line(cl->fd, handle(c, cl, cl->buf, used - 1))) {
-			drop_client(c, cl);
-			return false;
+	for (;;) {
+		if (cl->out) {
+			rc = flush(c, cl);
+			if (rc < 0) {
+				drop_client(c, cl, NULL);
+				return;
+			}
+			if (rc == 0) {
+				watch(c, cl, EPOLLOUT);
+				return;
+			}
+			if (cl->close_after) {
+				drop_client(c, cl, NULL);
+				return;
+			}
+			cl->deadline_ms = now + EG_CTL_REQUEST_MS;
 		}
-		memmove(cl->buf, cl->buf + used, cl->len - used);
-		cl->len -= used;
+		nl = memchr(cl->in, '\n', cl->in_len);
+		if (nl) {
+			used = (size_t)(nl - cl->in) + 1;
+			queue_reply(c, cl, handle(c, cl, cl->in, used - 1), now);
+			if (cl->fd < 0)
+				return;
+			memmove(cl->in, cl->in + used, cl->in_len - used);
+			cl->in_len -= used;
+			continue;
+		}
+		if (cl->in_len >= EG_CTL_MAX_REQUEST) {
+			queue_reply(c, cl, eg_ctl_reply_new(false, NULL, "request line too long"), now);
+			if (cl->fd < 0)
+				return;
+			cl->close_after = true;
+			cl->in_len = 0;
+			continue;
+		}
+		if (cl->eof) {
+			drop_client(c, cl, NULL);
+			return;
+		}
+		watch(c, cl, EPOLLIN);
+		return;
 	}
-	return true;
 }
 
-static void read_client(struct control *c, struct client *cl)
+static void read_client(struct control *c, struct client *cl, uint64_t now)
 {
-	ssize_t n = recv(cl->fd, cl->buf + cl->len, EG_CONTROL_MAX_REQUEST - cl->len, MSG_DONTWAIT);
+	ssize_t n;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		drop_client(c, cl);
+	if (cl->out) {
+		pump(c, cl, now); /* woken for output */
 		return;
 	}
-	cl->len += (size_t)n;
-	if (!serve_lines(c, cl))
+	n = recv(cl->fd, cl->in + cl->in_len, EG_CTL_MAX_REQUEST - cl->in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	if (cl->len == EG_CONTROL_MAX_REQUEST) {
-		send_line(cl->fd, reply_err("request line too long"));
-		drop_client(c, cl);
+	if (n < 0) {
+		drop_client(c, cl, NULL);
+		return;
+	}
+	if (n == 0)
+		cl->eof = true;
+	cl->in_len += (size_t)n;
+	pump(c, cl, now);
+}
+
+/* ---- access ---- */
+
+static bool in_group(const struct control *c, int fd, const struct ucred *cred)
+{
+	gid_t *groups;
+	socklen_t len = 0;
+	bool found = false;
+
+	if (!c->has_group)
+		return false;
+	if (cred->gid == c->gid)
+		return true;
+	/* The supplementary groups the peer had when it connected. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) && errno != ERANGE)
+		return false;
+	if (!len)
+		return false;
+	groups = malloc(len);
+	if (!groups)
+		return false;
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		for (size_t i = 0; i < len / sizeof(*groups); i++)
+			found = found || groups[i] == c->gid;
+	free(groups);
+	return found;
+}
+
+static void refuse(int fd, const struct ucred *cred, const char *why)
+{
+	cJSON *o = eg_ctl_reply_new(false, NULL, why);
+	cJSON *ev = ev_new("control_refused");
+
+	cJSON_AddBoolToObject(o, EG_CTL_F_REFUSED, true);
+	send_now(fd, o);
+	cJSON_AddNumberToObject(ev, "peer_uid", cred->uid);
+	cJSON_AddNumberToObject(ev, "peer_gid", cred->gid);
+	cJSON_AddNumberToObject(ev, "peer_pid", cred->pid);
+	cJSON_AddStringToObject(ev, "error", why);
+	ev_emit(ev);
+	close(fd);
+}
+
+/* No room for this connection now: the client tries again in a moment. */
+static void busy(int fd, const char *why)
+{
+	cJSON *o = eg_ctl_reply_new(false, NULL, why);
+
+	cJSON_AddBoolToObject(o, EG_CTL_F_BUSY, true);
+	send_now(fd, o);
+	close(fd);
+}
+
+/*
+ * A slot for a new connection of uid, or -1 (after telling the peer why).
+ * Root always gets one: there is room kept for it, and failing that the
+ * oldest connection gives its place.
+ */
+static int pick_slot(struct control *c, int fd, uid_t uid)
+{
+	unsigned int others = 0, same = 0;
+	int free_slot = -1, oldest_other = -1, oldest_root = -1, *oldest;
+
+	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++) {
+		const struct client *cl = &c->clients[i];
+
+		if (cl->fd < 0) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		others += cl->cred.uid != 0;
+		same += cl->cred.uid == uid;
+		oldest = cl->cred.uid ? &oldest_other : &oldest_root;
+		if (*oldest < 0 || cl->connected_ms < c->clients[*oldest].connected_ms)
+			*oldest = i;
+	}
+	if (uid != 0) {
+		if (same >= EG_CTL_MAX_PER_UID) {
+			busy(fd, "too many control connections of this user; try again");
+			return -1;
+		}
+		if (others >= EG_CTL_MAX_OTHERS || free_slot < 0) {
+			busy(fd, "too many control connections; try again");
+			return -1;
+		}
+		return free_slot;
+	}
+	if (free_slot >= 0)
+		return free_slot;
+	free_slot = oldest_other >= 0 ? oldest_other : oldest_root;
+	drop_client(c, &c->clients[free_slot], "closed to make room for root");
+	return free_slot;
+}
+
+static void accept_one(struct control *c, int fd, uint64_t now)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t len = sizeof(struct ucred);
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct client *cl;
+	char why[128];
+	int i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		refuse(fd, &cred, "cannot tell who is asking (SO_PEERCRED failed)");
+		return;
+	}
+	if (cred.uid != 0 && !in_group(c, fd, &cred)) {
+		snprintf(why, sizeof(why), "permission denied: uid %u is not root%s", cred.uid,
+			 c->has_group ? " and not in the daemon's --group" : "");
+		refuse(fd, &cred, why);
+		return;
+	}
+	i = pick_slot(c, fd, cred.uid);
+	if (i < 0)
+		return;
+	ev.data.u32 = (uint32_t)i;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		return;
+	}
+	cl = &c->clients[i];
+	memset(cl, 0, offsetof(struct client, in));
+	cl->fd = fd;
+	cl->cred = cred;
+	cl->connected_ms = now;
+	cl->deadline_ms = now + EG_CTL_REQUEST_MS;
+	cl->watching = EPOLLIN;
+}
+
+static void accept_all(struct control *c, uint64_t now)
+{
+	int fd;
+
+	/* Bounded: the backlog is, and each pass takes one connection off it. */
+	for (int n = 0; n < 64; n++) {
+		fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		accept_one(c, fd, now);
+	}
+}
+
+/* ---- the loop's side ---- */
+
+static void expire(struct control *c, uint64_t now)
+{
+	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++) {
+		struct client *cl = &c->clients[i];
+
+		if (cl->fd >= 0 && now >= cl->deadline_ms)
+			drop_client(c, cl, cl->out ? "the reply was not read in time" :
+						     "no complete request in time");
 	}
 }
 
 bool control_service(struct control *c)
 {
-	struct epoll_event evs[MAX_CLIENTS + 1];
+	struct epoll_event evs[EG_CTL_MAX_CLIENTS + 1];
+	uint64_t now = mono_ms();
 	bool changed;
 	int n;
 
-	n = epoll_wait(c->epfd, evs, MAX_CLIENTS + 1, 0);
+	n = epoll_wait(c->epfd, evs, EG_CTL_MAX_CLIENTS + 1, 0);
 	for (int i = 0; i < n; i++) {
 		uint32_t id = evs[i].data.u32;
 
 		if (id == LISTENER_ID)
-			accept_all(c);
-		else if (id < MAX_CLIENTS && c->clients[id].fd >= 0)
-			read_client(c, &c->clients[id]);
+			accept_all(c, now);
+		else if (id < EG_CTL_MAX_CLIENTS && c->clients[id].fd >= 0)
+			read_client(c, &c->clients[id], now);
 	}
+	expire(c, mono_ms());
 	changed = c->changed;
 	c->changed = false;
 	return changed;
+}
+
+int control_timeout_ms(const struct control *c)
+{
+	uint64_t now = mono_ms(), next = UINT64_MAX;
+
+	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 && c->clients[i].deadline_ms < next)
+			next = c->clients[i].deadline_ms;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
 }
 
 int control_fd(const struct control *c)
@@ -488,23 +704,11 @@ static int resolve_group(const char *name, gid_t *gid)
 }
 
 /*
- * A socket file left by a daemon that crashed is replaced; one that still
- * answers belongs to a live daemon, and two daemons on one set of maps
- * would fight over the state file.
+ * A socket file left by a daemon that crashed is replaced. The caller holds
+ * the run directory's lock, so no live daemon can be behind it.
  */
 static int clear_stale(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return daemon_fail(-1, "socket: %s", strerror(errno));
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (!rc || errno == EAGAIN)
-		return daemon_fail(-1, "another edgeguardd answers on %s; stop it first", path);
 	if (unlink(path) && errno != ENOENT)
 		return daemon_fail(-1, "cannot remove the stale socket %s: %s", path, strerror(errno));
 	return 0;
@@ -515,8 +719,6 @@ static int prepare_run_dir(const char *dir, bool group)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return daemon_fail(-1, "cannot create %s: %s", dir, strerror(errno));
 	if (stat(dir, &st))
 		return daemon_fail(-1, "cannot stat %s: %s", dir, strerror(errno));
 	if (group && (st.st_mode & 0011) != 0011 && chmod(dir, (st.st_mode & 07777) | 0011))
@@ -543,7 +745,7 @@ static int make_listener(struct control *c)
 	c->bound = true;
 	if (c->has_group && (chown(c->path, (uid_t)-1, c->gid) || chmod(c->path, 0660)))
 		return daemon_fail(-1, "cannot give %s to the control group: %s", c->path, strerror(errno));
-	if (listen(c->listen_fd, 16))
+	if (listen(c->listen_fd, 64))
 		return daemon_fail(-1, "cannot listen on %s: %s", c->path, strerror(errno));
 	return 0;
 }
@@ -561,12 +763,12 @@ struct control *control_open(const struct eg_maps *maps, const char *group)
 	c->maps = maps;
 	c->listen_fd = -1;
 	c->epfd = -1;
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++)
 		c->clients[i].fd = -1;
 	if (group && resolve_group(group, &c->gid))
 		goto fail;
 	c->has_group = group != NULL;
-	if (snprintf(c->path, sizeof(c->path), "%s/%s", dir, EG_CONTROL_SOCK_NAME) >=
+	if (snprintf(c->path, sizeof(c->path), "%s/%s", dir, EG_CTL_SOCK_NAME) >=
 	    (int)sizeof(c->path)) {
 		daemon_fail(-1, "the control socket path under %s is too long", dir);
 		goto fail;
@@ -588,9 +790,13 @@ void control_close(struct control *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++) {
 		if (c->clients[i].fd >= 0)
 			close(c->clients[i].fd);
+		free(c->clients[i].out);
+	}
+	for (int i = 0; i < EG_CTL_REMEMBERED; i++)
+		free(c->memos[i].reply);
 	if (c->epfd >= 0)
 		close(c->epfd);
 	if (c->listen_fd >= 0)

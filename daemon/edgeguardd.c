@@ -8,6 +8,7 @@
  * on the wire.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -38,6 +40,7 @@
 #define MAX_INTERVAL_MS 3600000UL
 #define EG_MAX_WATCHED_IFACES 64
 #define IFACE_CHECK_MS 5000 /* listing interfaces asks the kernel about each one */
+#define LOCK_FILE "edgeguardd.lock"
 
 struct daemon {
 	const char *policy_path; /* NULL: the daemon leaves the policy alone */
@@ -45,10 +48,16 @@ struct daemon {
 	char state_path[PATH_MAX];
 	unsigned long interval_ms;
 	struct eg_maps maps;
+	bool maps_open;
+	int lock_fd; /* flock on $EDGEGUARD_RUN_DIR/edgeguardd.lock, held for the daemon's life */
+	FILE *events_fp;
 	struct ring_buffer *rb;
 	int sigfd;
 	/* What state.json holds: where reasons are remembered, and what "changed" compares to. */
 	struct eg_state saved;
+	/* Entries a restore could not put back: saved with every state, retried at the next start. */
+	struct eg_state pending;
+	bool pending_changed;
 	struct eg_policy_file pf; /* the policy in force, for its static bans' reasons */
 	bool have_pf;
 	const char *control_group; /* --group: who besides root may use the control socket */
@@ -63,7 +72,7 @@ struct daemon {
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: edgeguardd [--policy FILE] [--state-dir DIR] [--events FILE] [--interval-ms N]\n"
-		    "                  [--group NAME]   (who besides root may use " EG_CONTROL_SOCK_NAME ")\n"
+		    "                  [--group NAME]   (who besides root may use " EG_CTL_SOCK_NAME ")\n"
 		    "Runs in the foreground next to an attached edgeguard (run 'edgeguard attach IFNAME'\n"
 		    "first). Writes one JSON event per line (default stdout), removes expired bans,\n"
 		    "keeps bans and allows in DIR/" EG_STATE_FILE " (default " STATE_DIR_DEFAULT ").\n"
@@ -289,13 +298,16 @@ static int persist(struct daemon *d, bool force)
 		fprintf(stderr, "edgeguardd: cannot read the lists to save them: %s\n", e.msg);
 		return -1;
 	}
-	if (!force && eg_state_same(&now, &d->saved)) {
+	if (eg_state_expire_pending(&d->pending, (int64_t)time(NULL)))
+		d->pending_changed = true;
+	if (!force && !d->pending_changed && eg_state_same(&now, &d->saved)) {
 		eg_state_free(&now);
 		return 0;
 	}
 	for (size_t i = 0; i < now.nbans; i++)
 		fill_reason(d, &now.bans[i]);
-	if (eg_state_save(d->state_path, &now, &e)) {
+	if (eg_state_copy_pending(&now, &d->pending, &e) ||
+	    eg_state_save(d->state_path, &now, &e)) {
 		/* Keep the old baseline so the next tick tries again. */
 		fprintf(stderr, "edgeguardd: %s\n", e.msg);
 		eg_state_free(&now);
@@ -303,54 +315,103 @@ static int persist(struct daemon *d, bool force)
 	}
 	eg_state_free(&d->saved);
 	d->saved = now;
+	d->pending_changed = false;
 	return 0;
 }
 
-static void on_restored(const struct eg_saved_ban *b, enum eg_restore_result r, uint32_t ttl_s,
-			void *ctx)
+static void on_restored(const struct eg_restore_report *r, void *ctx)
 {
 	static const char *const status[] = {
 		[EG_RESTORE_ADDED] = "restored",
 		[EG_RESTORE_EXPIRED] = "expired",
 		[EG_RESTORE_PRESENT] = "present",
+		[EG_RESTORE_FAILED] = "failed",
 	};
-	cJSON *o = ev_new("restore");
+	const struct eg_saved_ban *b = r->ban;
+	cJSON *o;
 
 	(void)ctx;
-	ev_add_source(o, &b->key);
-	cJSON_AddStringToObject(o, "status", status[r]);
-	cJSON_AddStringToObject(o, "origin", eg_origin_name(b->origin));
-	add_cause(o, b->origin, b->policy, b->trigger);
-	/* Seconds left by the file (0 = permanent); an expired ban has none. */
-	if (r == EG_RESTORE_EXPIRED)
-		cJSON_AddNullToObject(o, "ttl");
-	else
-		cJSON_AddNumberToObject(o, "ttl", ttl_s);
-	cJSON_AddStringToObject(o, "reason", b->reason);
+	if (!b && r->result != EG_RESTORE_FAILED)
+		return; /* an allow put back or already there: nothing worth a line */
+	o = ev_new("restore");
+	ev_add_source(o, b ? &b->key : r->allow);
+	cJSON_AddStringToObject(o, "status", status[r->result]);
+	if (!b) {
+		cJSON_AddStringToObject(o, "list", "allow");
+	} else {
+		cJSON_AddStringToObject(o, "origin", eg_origin_name(b->origin));
+		add_cause(o, b->origin, b->policy, b->trigger);
+		/* Seconds left by the file (0 = permanent); an expired ban has none. */
+		if (r->result == EG_RESTORE_EXPIRED)
+			cJSON_AddNullToObject(o, "ttl");
+		else
+			cJSON_AddNumberToObject(o, "ttl", r->ttl_s);
+		cJSON_AddStringToObject(o, "reason", b->reason);
+	}
+	if (r->error)
+		cJSON_AddStringToObject(o, "error", r->error);
 	ev_emit(o);
 }
 
 /*
- * A state file we cannot read is moved aside rather than overwritten by the
- * next save, so an operator can still recover the bans in it by hand.
+ * The maps are the truth while they live, and state.json their copy; the
+ * file is the truth for maps that are new (a reboot, a detach and attach).
+ * So a file saved from these very maps is not restored - an unban made
+ * while the daemon was down stays made - only brought up to date. What a
+ * restore cannot put back (a full list) stays in the file as "pending",
+ * and the file as it was is kept beside it. A file we cannot read is moved
+ * aside, under a name no later failure overwrites.
  */
 static void restore_state(struct daemon *d)
 {
 	struct eg_err e = { "" };
-	char aside[PATH_MAX + 16], msg[sizeof(aside) + EG_ERR_LEN + 64];
+	struct eg_maps_origin here;
+	char aside[PATH_MAX + 64], msg[2 * sizeof(aside) + EG_ERR_LEN + 256];
+	size_t failed;
+	bool same;
+	cJSON *o;
 
 	if (eg_state_load(d->state_path, &d->saved, &e)) {
-		snprintf(aside, sizeof(aside), "%s.corrupt", d->state_path);
-		if (rename(d->state_path, aside) == 0)
+		struct eg_err ae = { "" };
+
+		if (!eg_file_set_aside(d->state_path, "corrupt", false, aside, sizeof(aside), &ae))
 			snprintf(msg, sizeof(msg), "%s (moved to %s; starting without it)", e.msg,
 				 aside);
 		else
-			snprintf(msg, sizeof(msg), "%s (starting without it)", e.msg);
+			snprintf(msg, sizeof(msg), "%s (starting without it; %s)", e.msg, ae.msg);
 		emit_error("state_error", msg);
 		return;
 	}
-	if (eg_state_restore(&d->maps, &d->saved, (int64_t)time(NULL), on_restored, d, &e))
-		emit_error("state_error", e.msg);
+	same = !eg_maps_origin_read(&d->maps, &here, NULL) &&
+	       eg_maps_origin_same(&d->saved.from, &here);
+	if (same) {
+		o = ev_new("restore_skipped");
+		cJSON_AddStringToObject(o, "state", d->state_path);
+		cJSON_AddStringToObject(o, "why", "saved from these maps, which hold the lists: the file is brought up to date instead");
+		ev_emit(o);
+	}
+	failed = eg_state_restore(&d->maps, &d->saved, (int64_t)time(NULL),
+				  same ? EG_RESTORE_PENDING : EG_RESTORE_ALL, on_restored, d,
+				  &d->pending);
+	if (d->saved.npending_bans || d->saved.npending_allows || failed)
+		d->pending_changed = true;
+	if (!failed)
+		return;
+	if (same) {
+		/* Only pending entries were tried: the file holds them already. */
+		snprintf(msg, sizeof(msg), "%zu pending entries still could not be restored; they stay in %s under \"pending\"",
+			 failed, d->state_path);
+		emit_error("state_error", msg);
+		return;
+	}
+	/* The file as it was, before the first save makes it match the maps. */
+	if (eg_file_set_aside(d->state_path, "before-restore", true, aside, sizeof(aside), &e))
+		snprintf(msg, sizeof(msg), "%zu saved entries could not be restored; they stay in %s under \"pending\" (%s)",
+			 failed, d->state_path, e.msg);
+	else
+		snprintf(msg, sizeof(msg), "%zu saved entries could not be restored; they stay in %s under \"pending\", and the file as it was is kept as %s",
+			 failed, d->state_path, aside);
+	emit_error("state_error", msg);
 }
 
 /* ---- policy ---- */
@@ -459,7 +520,7 @@ static enum stop_cause run(struct daemon *d)
 	};
 	struct signalfd_siginfo si;
 	uint64_t now;
-	int n;
+	int n, timeout, ctl;
 
 	for (;;) {
 		now = mono_ms();
@@ -468,17 +529,23 @@ static enum stop_cause run(struct daemon *d)
 				return STOP_DETACHED;
 			next = now + d->interval_ms;
 		}
-		n = poll(pfd, 3, (int)(next > now ? next - now : 0));
+		/* Woken for the next tick, or the next control client's deadline. */
+		timeout = (int)(next > now ? next - now : 0);
+		ctl = control_timeout_ms(d->ctl);
+		if (ctl >= 0 && ctl < timeout)
+			timeout = ctl;
+		n = poll(pfd, 3, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "edgeguardd: poll: %s\n", strerror(errno));
 			return STOP_ERROR;
 		}
+		/* Serves what is ready and drops clients past their deadline; never blocks. */
+		if (control_service(d->ctl))
+			persist(d, false); /* a change made through the socket is saved at once */
 		if (n <= 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			consume_events(d); /* an auto-ban is news now, not at the next tick */
-		if ((pfd[2].revents & POLLIN) && control_service(d->ctl))
-			persist(d, false); /* a change made through the socket is saved at once */
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
@@ -548,14 +615,65 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 	return 0;
 }
 
+/*
+ * One daemon per run directory, for its whole life: an flock on a file in it,
+ * taken before anything is touched and released only by the kernel when the
+ * process ends, so two daemons started together cannot both get past here
+ * (a check of the control socket could not tell a daemon that is starting).
+ * The run directory must be ours alone: whoever can write it can put a
+ * socket of their own where the CLI looks for ours.
+ */
+static int lock_run_dir(struct daemon *d)
+{
+	const char *dir = eg_run_dir();
+	char path[PATH_MAX], pid[32];
+	struct stat st;
+	ssize_t n = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE) >= (int)sizeof(path))
+		return daemon_fail(1, "the run directory path %s is too long", dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return daemon_fail(1, "cannot create %s: %s", dir, strerror(errno));
+	if (stat(dir, &st))
+		return daemon_fail(1, "cannot stat %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return daemon_fail(1, "run directory %s must be a directory owned by uid %u and not writable by group or others (owner %u, mode %04o)",
+				   dir, (unsigned int)geteuid(), (unsigned int)st.st_uid,
+				   (unsigned int)(st.st_mode & 07777));
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (d->lock_fd < 0)
+		return daemon_fail(1, "cannot open %s: %s", path, strerror(errno));
+	if (!flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(d->lock_fd, 0) || pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
+			return daemon_fail(1, "cannot write %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (errno != EWOULDBLOCK)
+		return daemon_fail(1, "cannot lock %s: %s", path, strerror(errno));
+	/* The holder writes its pid right after locking: give it a moment to. */
+	for (int i = 0; i < 20 && n <= 0; i++) {
+		n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
+		if (n <= 0)
+			usleep(50000);
+	}
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	return daemon_fail(1, "another edgeguardd (pid %s) is running on %s; stop it first",
+			   pid[0] ? pid : "unknown", dir);
+}
+
+/* Every start-up step frees what it made when a later one fails: daemon_free. */
 static int setup(struct daemon *d, const char *events_path)
 {
 	struct eg_err e = { "" };
 	sigset_t set;
-	FILE *fp;
 
+	if (lock_run_dir(d))
+		return 1;
 	if (eg_maps_open_pinned(&d->maps, &e))
 		return daemon_fail(1, "%s", e.msg);
+	d->maps_open = true;
 	if (d->policy_path) {
 		/* Checked before anything is touched: a bad file at start is the operator's to fix. */
 		memset(&d->pf, 0, sizeof(d->pf));
@@ -568,11 +686,13 @@ static int setup(struct daemon *d, const char *events_path)
 		return daemon_fail(1, "--state-dir %s: path too long", d->state_dir);
 	if (mkdir(d->state_dir, 0700) && errno != EEXIST)
 		return daemon_fail(1, "cannot create state directory %s: %s", d->state_dir, strerror(errno));
+	if (eg_state_dir_check(d->state_dir, d->state_path, &e))
+		return daemon_fail(1, "%s", e.msg);
 	if (events_path) {
-		fp = fopen(events_path, "ae");
-		if (!fp)
+		d->events_fp = fopen(events_path, "ae");
+		if (!d->events_fp)
 			return daemon_fail(1, "cannot open event file %s: %s", events_path, strerror(errno));
-		ev_set_output(fp);
+		ev_set_output(d->events_fp);
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -593,9 +713,41 @@ static int setup(struct daemon *d, const char *events_path)
 	return d->ctl ? 0 : 1;
 }
 
+/* Frees whatever setup and the run made; safe at any point after the struct's init. */
+static void daemon_free(struct daemon *d)
+{
+	metrics_stop();
+	control_close(d->ctl);
+	d->ctl = NULL;
+	eg_sweeper_close(d->sweeper);
+	d->sweeper = NULL;
+	ring_buffer__free(d->rb);
+	d->rb = NULL;
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	d->sigfd = -1;
+	if (d->maps_open)
+		eg_maps_close(&d->maps);
+	d->maps_open = false;
+	eg_state_free(&d->saved);
+	eg_state_free(&d->pending);
+	if (d->have_pf)
+		eg_policy_file_free(&d->pf);
+	d->have_pf = false;
+	if (d->events_fp) {
+		ev_set_output(NULL);
+		fclose(d->events_fp);
+		d->events_fp = NULL;
+	}
+	if (d->lock_fd >= 0)
+		close(d->lock_fd); /* the lock goes with it */
+	d->lock_fd = -1;
+}
+
 int main(int argc, char **argv)
 {
-	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1 };
+	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1,
+			    .lock_fd = -1 };
 	const char *events_path = NULL;
 	struct eg_err e = { "" };
 	enum stop_cause cause;
@@ -607,8 +759,11 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	eg_state_init(&d.saved);
-	if (setup(&d, events_path) || metrics_start(&d.maps))
+	eg_state_init(&d.pending);
+	if (setup(&d, events_path) || metrics_start(&d.maps)) {
+		daemon_free(&d);
 		return 1;
+	}
 
 	watch_ifaces(&d, true);
 	o = ev_new("start");
@@ -626,6 +781,7 @@ int main(int argc, char **argv)
 	restore_state(&d);
 	if (d.policy_path && load_policy(&d, &e)) {
 		emit_error("policy_reject", e.msg);
+		daemon_free(&d);
 		return 1;
 	}
 	cause = tick(&d) ? run(&d) : STOP_DETACHED;
@@ -643,15 +799,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "edgeguardd: the maps under %s are gone or replaced (detached?); stopping\n",
 			eg_pin_dir());
 	rc = saved && cause == STOP_SIGNAL ? 0 : 1;
-
-	metrics_stop();
-	control_close(d.ctl);
-	eg_sweeper_close(d.sweeper);
-	ring_buffer__free(d.rb);
-	close(d.sigfd);
-	eg_maps_close(&d.maps);
-	eg_state_free(&d.saved);
-	if (d.have_pf)
-		eg_policy_file_free(&d.pf);
+	daemon_free(&d);
 	return rc;
 }

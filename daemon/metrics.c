@@ -2,13 +2,17 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
@@ -668,11 +672,158 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
+/*
+ * ---- the server ----
+ *
+ * libmicrohttpd's idle timeout starts again with every byte, so a client
+ * that sends its request a byte at a time keeps a connection forever, and
+ * enough of them keep every connection. So each connection also gets a
+ * deadline for its whole request, from connecting (or from the end of its
+ * previous request) to the end of the reply; and past a soft limit, a new
+ * connection takes the place of the oldest one still unanswered.
+ *
+ * libmicrohttpd runs without a thread of its own ("external polling"): our
+ * thread calls MHD_run, and every callback - connection start and close
+ * included - runs in it. A connection's socket is closed by the library
+ * only inside MHD_run, after its MHD_CONNECTION_NOTIFY_CLOSED (see
+ * MHD_cleanup_connections in libmicrohttpd's daemon.c), so between two
+ * MHD_run calls every connection we track still owns its descriptor, and
+ * shutdown() on it cannot hit a descriptor reused by someone else. The
+ * library then sees the connection end and closes it itself.
+ */
+#define CONN_LIMIT 256        /* libmicrohttpd's own limit */
+#define CONN_SOFT_LIMIT 192   /* past it, the oldest unanswered connection is cut */
+#define REQUEST_DEADLINE_MS 10000
+#define IDLE_TIMEOUT_S 10
+
+struct conn_slot {
+	bool used;
+	bool cut;         /* shut down; waiting for the library to close it */
+	int fd;
+	uint64_t since_ms; /* connected, or finished its previous request */
+};
+
+static struct conn_slot conns[CONN_LIMIT];
+static unsigned int nconns;
+static pthread_t server_thread;
+static int wake_fd = -1;
+static bool stopping; /* __atomic: set by metrics_stop, read by the server thread */
+
+static void cut(struct conn_slot *c)
+{
+	if (c->cut)
+		return;
+	c->cut = true;
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+/* The oldest connection not already cut, but never skip; NULL when none. */
+static struct conn_slot *oldest(const struct conn_slot *skip)
+{
+	struct conn_slot *o = NULL;
+
+	for (unsigned int i = 0; i < CONN_LIMIT; i++) {
+		struct conn_slot *c = &conns[i];
+
+		if (c->used && !c->cut && c != skip && (!o || c->since_ms < o->since_ms))
+			o = c;
+	}
+	return o;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *info;
+	struct conn_slot *c = *socket_context, *victim;
+
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c) {
+			c->used = false;
+			nconns--;
+		}
+		*socket_context = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	for (unsigned int i = 0; i < CONN_LIMIT && info; i++) {
+		if (conns[i].used)
+			continue;
+		c = &conns[i];
+		*c = (struct conn_slot){ .used = true, .fd = info->connect_fd, .since_ms = mono_ms() };
+		*socket_context = c;
+		nconns++;
+		break;
+	}
+	if (nconns > CONN_SOFT_LIMIT && (victim = oldest(c)))
+		cut(victim);
+}
+
+/* A request answered: the next one on this connection gets a deadline of its own. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_slot *c = info ? info->socket_context : NULL;
+
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	if (c)
+		c->since_ms = mono_ms();
+}
+
+/* Cuts the connections past their deadline; ms until the next deadline (-1: none). */
+static int cut_overdue(void)
+{
+	uint64_t now = mono_ms(), next = UINT64_MAX, due;
+
+	for (unsigned int i = 0; i < CONN_LIMIT; i++) {
+		struct conn_slot *c = &conns[i];
+
+		if (!c->used || c->cut)
+			continue;
+		due = c->since_ms + REQUEST_DEADLINE_MS;
+		if (due <= now)
+			cut(c);
+		else if (due < next)
+			next = due;
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
+static void *serve(void *arg)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(httpd, MHD_DAEMON_INFO_EPOLL_FD);
+	struct pollfd p[2] = { { .fd = info ? info->epoll_fd : -1, .events = POLLIN },
+			       { .fd = wake_fd, .events = POLLIN } };
+	MHD_UNSIGNED_LONG_LONG mhd_ms;
+	int timeout, ours;
+
+	(void)arg;
+	while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+		ours = cut_overdue();
+		timeout = ours;
+		if (MHD_get_timeout(httpd, &mhd_ms) == MHD_YES &&
+		    (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
+			timeout = mhd_ms > INT32_MAX ? INT32_MAX : (int)mhd_ms;
+		if (poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+			break;
+		MHD_run(httpd);
+	}
+	return NULL;
+}
+
 int metrics_start(const struct eg_maps *m)
 {
 	const struct sockaddr *sa;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	uint16_t port;
+	int err;
 
 	if (!listen_cfg.text[0] && metrics_configure(NULL))
 		return -1;
@@ -690,19 +841,43 @@ int metrics_start(const struct eg_maps *m)
 	/* MHD binds sa; the port argument only makes its own log lines right. */
 	httpd = MHD_start_daemon(flags, port, NULL, NULL, on_request, NULL,
 				 MHD_OPTION_SOCK_ADDR, sa,
-				 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+				 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)128,
+				 MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+				 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				 MHD_OPTION_END);
-	if (httpd)
-		return 0;
-	fprintf(stderr, "edgeguardd: cannot serve metrics on %s: %s%s\n", listen_cfg.text,
-		strerror(errno), listen_cfg.explicit ? "" : " (continuing without metrics)");
-	return listen_cfg.explicit ? -1 : 0;
+	if (!httpd) {
+		fprintf(stderr, "edgeguardd: cannot serve metrics on %s: %s%s\n", listen_cfg.text,
+			strerror(errno), listen_cfg.explicit ? "" : " (continuing without metrics)");
+		return listen_cfg.explicit ? -1 : 0;
+	}
+	__atomic_store_n(&stopping, false, __ATOMIC_RELEASE);
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	err = wake_fd < 0 ? errno : pthread_create(&server_thread, NULL, serve, NULL);
+	if (err) {
+		fprintf(stderr, "edgeguardd: cannot start the metrics thread: %s\n", strerror(err));
+		if (wake_fd >= 0)
+			close(wake_fd);
+		wake_fd = -1;
+		MHD_stop_daemon(httpd);
+		httpd = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void metrics_stop(void)
 {
-	if (httpd)
-		MHD_stop_daemon(httpd);
+	uint64_t one = 1;
+
+	if (!httpd)
+		return;
+	__atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
+	(void)!write(wake_fd, &one, sizeof(one));
+	pthread_join(server_thread, NULL);
+	close(wake_fd);
+	wake_fd = -1;
+	MHD_stop_daemon(httpd);
 	httpd = NULL;
 }

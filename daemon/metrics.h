@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Prometheus metrics of the datapath and the daemon, served over HTTP from a
- * thread of its own (libmicrohttpd), so a scrape never waits on the daemon's
- * poll loop and the loop never waits on a scrape. Names: docs/metrics.md.
+ * Prometheus metrics of the datapath and the daemon, served over HTTP
+ * (libmicrohttpd) from a thread of its own, so a scrape never waits on the
+ * daemon's poll loop and the loop never waits on a scrape. Every connection
+ * has a deadline for its whole request, and a flood of unfinished requests
+ * gives way to new connections, so a slow client cannot keep a scrape out.
+ * Names: docs/metrics.md.
  */
 #ifndef EGD_METRICS_H
 #define EGD_METRICS_H

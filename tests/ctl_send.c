@@ -3,8 +3,14 @@
  * ctl_send SOCKET LINE: sends LINE (a newline is added) to a Unix stream
  * socket and prints the first line that comes back. Exit 0 when a line came
  * back, 1 otherwise. Bounded by 5 s timeouts; for the control-socket tests.
+ *
+ * ctl_send --no-read SECONDS SOCKET LINE: sends LINE, prints "sent", and then
+ * reads nothing for SECONDS (or until the peer hangs up): a slow reader.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,8 +27,15 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int fd;
 
+	int hold = -1;
+
+	if (argc == 5 && !strcmp(argv[1], "--no-read")) {
+		hold = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: ctl_send SOCKET LINE\n");
+		fprintf(stderr, "usage: ctl_send [--no-read SECONDS] SOCKET LINE\n");
 		return 2;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
@@ -38,6 +51,16 @@ int main(int argc, char **argv)
 	/* The answer may already be waiting even when the peer hung up on us. */
 	if (send(fd, argv[2], strlen(argv[2]), MSG_NOSIGNAL) >= 0)
 		send(fd, "\n", 1, MSG_NOSIGNAL);
+	if (hold >= 0) {
+		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+		printf("sent\n");
+		fflush(stdout);
+		/* Wakes when the peer hangs up; never reads what it sent. */
+		poll(&p, 1, hold * 1000);
+		close(fd);
+		return 0;
+	}
 	while (len < sizeof(buf) - 1) {
 		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
 		if (n <= 0)

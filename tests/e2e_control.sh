@@ -102,7 +102,7 @@ check same_error_either_path test "$rc" -eq 1 -a "$daemon_rc_unban" -eq 1 -a "$o
 
 # Restart: reasons still there, from the maps and in the state file.
 start_ctl_daemon || fail daemon_restarts "no start event or no answer"
-check restart_sees_the_ban wait_for "\"source\":\"$X\",\"status\":\"present\""
+check restart_keeps_the_maps wait_for '"event":"restore_skipped"'
 check reason_kept_across_restart reason_is "$X" '"scraper, ticket 123"'
 check fallback_reason_kept_across_restart reason_is "$Y" '"crawler"'
 wait_until 50 grep -qs '"crawler"' "$STATE/state.json"

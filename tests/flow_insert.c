@@ -6,7 +6,9 @@
  *   flow_insert add CLIENT CPORT SERVER SPORT SLOT AGE_S
  *       stores a flow whose idle timer was never armed, last seen AGE_S
  *       seconds ago on the datapath's clock, owned by (CLIENT, SLOT), and
- *       counts it in eg_conns as the datapath would
+ *       counts it in eg_conns as the datapath would. A negative AGE_S is a
+ *       flow seen "in the future": one that cannot turn idle during a test,
+ *       whatever the machine's uptime
  *   flow_insert has CLIENT CPORT SERVER SPORT    exit 0 if tracked, 1 if not
  *   flow_insert conns CLIENT SLOT                prints the owner's count (-1: none)
  *
@@ -53,17 +55,18 @@ static int add(struct eg_maps *m, char **argv)
 {
 	struct eg_flow_key k;
 	struct eg_flow f;
-	uint64_t n = 0, age = strtoull(argv[5], NULL, 10) * 1000000000ULL, now = eg_now_ns();
+	int64_t age = strtoll(argv[5], NULL, 10) * 1000000000LL;
+	uint64_t n = 0, now = eg_now_ns();
 
 	memset(&f, 0, sizeof(f));
 	if (flow_key(argv, &k) || owner_key(argv[0], argv[4], &f.owner))
 		return 2;
-	if (age > now) {
+	if (age > 0 && (uint64_t)age > now) {
 		fprintf(stderr, "flow_insert: the machine has been up for less than %s s\n",
 			argv[5]);
 		return 1;
 	}
-	f.last_seen_ns = now - age;
+	f.last_seen_ns = now - (uint64_t)age;
 	if (bpf_map_update_elem(m->flows, &k, &f, BPF_NOEXIST)) {
 		fprintf(stderr, "flow_insert: eg_flows: %s\n", strerror(errno));
 		return 1;

@@ -85,7 +85,7 @@ static char *read_file(size_t *len)
 
 static void save_round_trip_keeps_every_field(void)
 {
-	const char *reason = "said \"hi\" \\ then left\tfast";
+	const char *reason = "said \"hi\" \\ then left \xe2\x80\x94 fast \xe2\x9c\x93";
 	struct eg_state s, r;
 	struct eg_saved_ban auto_ban = ban("2001:db8:bad::/64", 1900000000, EG_ORIGIN_AUTO, "");
 	struct eg_saved_ban in[] = {
@@ -159,20 +159,21 @@ struct seen {
 	uint32_t ttl_7;
 };
 
-static void count_restore(const struct eg_saved_ban *b, enum eg_restore_result r, uint32_t ttl,
-			  void *ctx)
+static void count_restore(const struct eg_restore_report *r, void *ctx)
 {
 	struct seen *s = ctx;
 	struct eg_lpm_key k7 = key("203.0.113.7");
 
-	if (r == EG_RESTORE_ADDED)
+	if (!r->ban)
+		return; /* allows are counted by the tests that add them */
+	if (r->result == EG_RESTORE_ADDED)
 		s->added++;
-	else if (r == EG_RESTORE_EXPIRED)
+	else if (r->result == EG_RESTORE_EXPIRED)
 		s->expired++;
-	else
+	else if (r->result == EG_RESTORE_PRESENT)
 		s->present++;
-	if (!memcmp(&b->key, &k7, sizeof(k7)))
-		s->ttl_7 = ttl;
+	if (!memcmp(&r->ban->key, &k7, sizeof(k7)))
+		s->ttl_7 = r->ttl_s;
 }
 
 static void restore_skips_expired_and_keeps_live_bans(void)
@@ -212,7 +213,8 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 	CHECK(eg_allow_add(&m, &allow, &e) == 0, "pre-allow: %s", e.msg);
 
 	boot_before = eg_now_ns();
-	CHECK(eg_state_restore(&m, &s, now, count_restore, &seen, &e) == 0, "restore: %s", e.msg);
+	CHECK(eg_state_restore(&m, &s, now, EG_RESTORE_ALL, count_restore, &seen, NULL) == 0,
+	      "restore failed for some entries");
 	CHECK_EQ(seen.added, 2, "bans restored");
 	CHECK_EQ(seen.expired, 1, "expired bans skipped");
 	CHECK_EQ(seen.present, 1, "live bans kept");
@@ -380,6 +382,260 @@ static void atomic_save_leaves_no_temporary_file(void)
 	eg_state_free(&s);
 }
 
+/* A hand edit cannot cost a ban, nor smuggle a tab, a newline or broken UTF-8 into logs and JSON. */
+static void hand_edited_reason_is_made_printable(void)
+{
+	const char *text = "{\"version\":1,\"bans\":[{\"source\":\"203.0.113.7\",\"expires_at\":null,"
+			   "\"origin\":\"manual\",\"reason\":\"tab\\there\\nnl \xff\xfe end \xc3\xa9\"}],"
+			   "\"allows\":[]}";
+	struct eg_state r;
+	struct eg_err e = { "" };
+
+	write_file(text, strlen(text));
+	CHECK(eg_state_load(path, &r, &e) == 0, "load: %s", e.msg);
+	CHECK_EQ(r.nbans, 1, "bans kept");
+	if (r.nbans == 1)
+		CHECK(!strcmp(r.bans[0].reason, "tab here nl ?? end \xc3\xa9"), "reason '%s'",
+		      r.bans[0].reason);
+	eg_state_free(&r);
+}
+
+/* cJSON turns \u0000 into a NUL that ends the string early: "198.19.9.9\u0000junk" is not an address. */
+static void nul_in_state_file_is_refused(void)
+{
+	static const char *const cases[] = {
+		"{\"version\":1,\"bans\":[{\"source\":\"198.19.9.9\\u0000junk\",\"expires_at\":null,\"origin\":\"manual\"}],\"allows\":[]}",
+		"{\"version\":1,\"bans\":[],\"allows\":[\"10.0.0.0/8\\u0000x\"]}",
+	};
+	struct eg_state r;
+	struct eg_err e;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file(cases[i], strlen(cases[i]));
+		e.msg[0] = '\0';
+		CHECK(eg_state_load(path, &r, &e) != 0, "case %zu accepted", i);
+		CHECK(strstr(e.msg, "NUL"), "case %zu: unclear error '%s'", i, e.msg);
+		eg_state_free(&r);
+	}
+}
+
+struct tally {
+	int bans_added, bans_failed, allows_added, allows_failed;
+	char error[EG_ERR_LEN];
+};
+
+static void tally_restore(const struct eg_restore_report *r, void *ctx)
+{
+	struct tally *t = ctx;
+
+	if (r->ban && r->result == EG_RESTORE_ADDED)
+		t->bans_added++;
+	if (r->ban && r->result == EG_RESTORE_FAILED)
+		t->bans_failed++;
+	if (r->allow && r->result == EG_RESTORE_ADDED)
+		t->allows_added++;
+	if (r->allow && r->result == EG_RESTORE_FAILED)
+		t->allows_failed++;
+	if (r->error)
+		snprintf(t->error, sizeof(t->error), "%s", r->error);
+}
+
+/*
+ * A full ban list costs neither the allows (restored first) nor the bans
+ * after the first that does not fit: each failure is reported, and what
+ * failed is handed back to be kept.
+ */
+static void restore_puts_allows_first_and_keeps_going(void)
+{
+	struct eg_sizes sizes = { .max_sources = 1024, .max_bans = 4, .max_allows = 64 };
+	struct edgeguard_bpf *skel;
+	struct eg_state s, failed;
+	struct eg_maps m;
+	struct eg_err e = { "" };
+	struct tally t = { 0 };
+	struct eg_lpm_key a1 = key("10.0.0.0/8"), a2 = key("192.0.2.10");
+	struct eg_allow got;
+	char src[32];
+	size_t n;
+
+	skel = eg_load(&sizes, &e);
+	CHECK(skel, "load: %s", e.msg);
+	if (!skel)
+		return;
+	eg_maps_from_skel(skel, &m);
+	eg_state_init(&s);
+	eg_state_init(&failed);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(src, sizeof(src), "203.0.113.%d", i);
+		struct eg_saved_ban b = ban(src, 0, EG_ORIGIN_MANUAL, "x");
+
+		eg_state_add_ban(&s, &b, &e);
+	}
+	eg_state_add_allow(&s, &a1, &e);
+	eg_state_add_allow(&s, &a2, &e);
+
+	n = eg_state_restore(&m, &s, time(NULL), EG_RESTORE_ALL, tally_restore, &t, &failed);
+	CHECK_EQ(n, 2, "entries that did not fit");
+	CHECK_EQ(t.bans_added, 4, "bans restored up to the map's size");
+	CHECK_EQ(t.bans_failed, 2, "bans reported as failed");
+	CHECK_EQ(t.allows_added, 2, "allows restored despite the full ban list");
+	CHECK(strstr(t.error, "ban list: the list is full"), "failure does not say why: '%s'", t.error);
+	CHECK(bpf_map_lookup_elem(m.allow, &a1, &got) == 0, "10.0.0.0/8 not allowed");
+	CHECK(bpf_map_lookup_elem(m.allow, &a2, &got) == 0, "192.0.2.10 not allowed");
+	CHECK_EQ(failed.npending_bans, 2, "failed bans handed back as pending");
+	CHECK_EQ(failed.nbans + failed.nallows, 0, "failed state holds only pending entries");
+
+	/* Pending entries go to the file and come back from it. */
+	CHECK(eg_state_copy_pending(&s, &failed, &e) == 0, "copy: %s", e.msg);
+	CHECK(eg_state_save(path, &s, &e) == 0, "save: %s", e.msg);
+	struct eg_state r;
+
+	CHECK(eg_state_load(path, &r, &e) == 0, "load: %s", e.msg);
+	CHECK_EQ(r.npending_bans, 2, "pending bans read back");
+	CHECK_EQ(r.nbans, 6, "bans read back");
+
+	/* Into the same maps only what is pending is tried again. */
+	memset(&t, 0, sizeof(t));
+	eg_ban_del(&m, &r.bans[0].key, &e); /* an unban made meanwhile must stay made */
+	n = eg_state_restore(&m, &r, time(NULL), EG_RESTORE_PENDING, tally_restore, &t, NULL);
+	CHECK_EQ(t.bans_added + t.bans_failed, 2, "entries tried into the same maps");
+	CHECK_EQ(t.bans_added, 1, "a pending ban fits where the unban made room");
+	CHECK_EQ(n, 1, "still pending");
+	struct eg_ban cur;
+
+	CHECK(eg_ban_get(&m, &r.bans[0].key, r.bans[0].origin, &cur) == 0,
+	      "an address unbanned in these maps came back from the file");
+	eg_state_free(&r);
+	eg_state_free(&failed);
+	eg_state_free(&s);
+	edgeguard_bpf__destroy(skel);
+}
+
+/* A state knows which maps it came from; ids alone would repeat after a reboot. */
+static void origin_tells_these_maps_from_new_ones(void)
+{
+	struct eg_sizes sizes = { .max_sources = 1024, .max_bans = 16, .max_allows = 16 };
+	struct edgeguard_bpf *a = eg_load(&sizes, NULL), *b = eg_load(&sizes, NULL);
+	struct eg_maps ma, mb;
+	struct eg_maps_origin oa, ob;
+	struct eg_state snap, r;
+	struct eg_err e = { "" };
+
+	CHECK(a && b, "load failed");
+	if (!a || !b)
+		goto out;
+	eg_maps_from_skel(a, &ma);
+	eg_maps_from_skel(b, &mb);
+	CHECK(eg_maps_origin_read(&ma, &oa, &e) == 0, "origin: %s", e.msg);
+	CHECK(eg_maps_origin_read(&mb, &ob, &e) == 0, "origin: %s", e.msg);
+	CHECK(strlen(oa.boot_id) == 36, "boot id '%s'", oa.boot_id);
+	CHECK(eg_maps_origin_same(&oa, &oa), "maps differ from themselves");
+	CHECK(!eg_maps_origin_same(&oa, &ob), "two sets of maps look the same");
+	ob = oa;
+	ob.boot_id[0] ^= 1;
+	CHECK(!eg_maps_origin_same(&oa, &ob), "another boot's maps with the same id look the same");
+	memset(&ob, 0, sizeof(ob));
+	CHECK(!eg_maps_origin_same(&ob, &ob), "an unknown origin counts as the same maps");
+
+	CHECK(eg_state_snapshot(&ma, &snap, &e) == 0, "snapshot: %s", e.msg);
+	CHECK(eg_maps_origin_same(&snap.from, &oa), "a snapshot does not know its maps");
+	CHECK(eg_state_save(path, &snap, &e) == 0, "save: %s", e.msg);
+	CHECK(eg_state_load(path, &r, &e) == 0, "load: %s", e.msg);
+	CHECK(eg_maps_origin_same(&r.from, &oa), "the file lost which maps it came from");
+	eg_state_free(&r);
+	eg_state_free(&snap);
+out:
+	edgeguard_bpf__destroy(a);
+	edgeguard_bpf__destroy(b);
+}
+
+static char *slurp(const char *p)
+{
+	FILE *fp = fopen(p, "r");
+	char *buf = calloc(1, 4096);
+
+	if (fp && buf)
+		(void)!fread(buf, 1, 4095, fp);
+	if (fp)
+		fclose(fp);
+	return buf;
+}
+
+/* Every corrupt file moved aside keeps its own name: a second one overwrites nothing. */
+static void set_aside_never_overwrites(void)
+{
+	char a[sizeof(path) + 64], b[sizeof(path) + 64], c[sizeof(path) + 64];
+	struct eg_err e = { "" };
+	char *t;
+
+	write_file("first", 5);
+	CHECK(eg_file_set_aside(path, "corrupt", false, a, sizeof(a), &e) == 0, "1: %s", e.msg);
+	write_file("second", 6);
+	CHECK(eg_file_set_aside(path, "corrupt", false, b, sizeof(b), &e) == 0, "2: %s", e.msg);
+	CHECK(strcmp(a, b), "both moved to %s", a);
+	CHECK(access(path, F_OK) != 0, "the original is still there after a move");
+	t = slurp(a);
+	CHECK(t && !strcmp(t, "first"), "the first copy was overwritten: '%s'", t ? t : "");
+	free(t);
+	t = slurp(b);
+	CHECK(t && !strcmp(t, "second"), "the second copy holds '%s'", t ? t : "");
+	free(t);
+	write_file("third", 5);
+	CHECK(eg_file_set_aside(path, "before-restore", true, c, sizeof(c), &e) == 0, "3: %s",
+	      e.msg);
+	CHECK(access(path, F_OK) == 0, "a kept copy removed the original");
+	t = slurp(c);
+	CHECK(t && !strcmp(t, "third"), "the kept copy holds '%s'", t ? t : "");
+	free(t);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	unlink(path);
+}
+
+/* Whoever can write the state directory decides the next start's bans and allows. */
+static void untrusted_state_dir_is_refused(void)
+{
+	char sub[sizeof(dir) + 16], file[sizeof(dir) + 32], link_path[sizeof(dir) + 32];
+	struct eg_err e = { "" };
+
+	snprintf(sub, sizeof(sub), "%s/st", dir);
+	snprintf(file, sizeof(file), "%s/state.json", sub);
+	snprintf(link_path, sizeof(link_path), "%s/elsewhere", dir);
+	mkdir(sub, 0700);
+	CHECK(eg_state_dir_check(sub, file, &e) == 0, "a private directory refused: %s", e.msg);
+	chmod(sub, 0777);
+	e.msg[0] = '\0';
+	CHECK(eg_state_dir_check(sub, file, &e) != 0, "a world-writable directory trusted");
+	CHECK(strstr(e.msg, "writable by group or others") && strstr(e.msg, sub),
+	      "unclear error: %s", e.msg);
+	chmod(sub, 0770);
+	CHECK(eg_state_dir_check(sub, file, &e) != 0, "a group-writable directory trusted");
+	chmod(sub, 0700);
+	CHECK(chown(sub, 65534, 65534) == 0, "chown");
+	e.msg[0] = '\0';
+	CHECK(eg_state_dir_check(sub, file, &e) != 0, "a directory of another user trusted");
+	CHECK(strstr(e.msg, "owned by uid 65534"), "unclear error: %s", e.msg);
+	CHECK(chown(sub, 0, 0) == 0, "chown back");
+	FILE *fp = fopen(file, "w");
+
+	if (fp)
+		fclose(fp);
+	chmod(file, 0666);
+	CHECK(eg_state_dir_check(sub, file, &e) != 0, "a world-writable state file trusted");
+	chmod(file, 0600);
+	CHECK(eg_state_dir_check(sub, file, &e) == 0, "a private state file refused: %s", e.msg);
+	unlink(file);
+	fp = fopen(link_path, "w");
+	if (fp)
+		fclose(fp);
+	CHECK(symlink(link_path, file) == 0, "symlink");
+	CHECK(eg_state_dir_check(sub, file, &e) != 0, "a state file that is a link trusted");
+	unlink(file);
+	unlink(link_path);
+	rmdir(sub);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -394,6 +650,12 @@ int main(void)
 	RUN(truncated_file_fails_with_a_clear_error);
 	RUN(corrupt_file_names_the_field);
 	RUN(atomic_save_leaves_no_temporary_file);
+	RUN(hand_edited_reason_is_made_printable);
+	RUN(nul_in_state_file_is_refused);
+	RUN(restore_puts_allows_first_and_keeps_going);
+	RUN(origin_tells_these_maps_from_new_ones);
+	RUN(set_aside_never_overwrites);
+	RUN(untrusted_state_dir_is_refused);
 	unlink(path);
 	rmdir(dir);
 	return tl_exit_code();

@@ -312,20 +312,99 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 	return finish_attach(ifname, ifindex, slot, e);
 }
 
-int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
+/* Whether the interface a slot recorded is still there under its name. */
+static bool slot_exists(const struct eg_iface_slot *s)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(s->ifindex, name) && !strncmp(name, s->name, sizeof(s->name));
+}
+
+/*
+ * The slot recorded for ifname: by ifindex when the interface exists (>0),
+ * else by name among the slots whose interface is gone. 1 found, 0 none.
+ */
+static int find_slot(const char *ifname, int ifindex, struct eg_iface_slot *out,
+		     struct eg_err *e)
+{
+	struct eg_iface_slot all[EG_MAX_IFACES];
+	struct eg_maps m;
+	int found = 0;
+
+	if (!eg_pins_exist())
+		return 0;
+	if (eg_maps_open_pinned(&m, e))
+		return -1;
+	if (eg_read_ifaces(&m, all, e)) {
+		eg_maps_close(&m);
+		return -1;
+	}
+	eg_maps_close(&m);
+	for (uint32_t s = 1; s < EG_MAX_IFACES && !found; s++) {
+		if (!all[s].ifindex)
+			continue;
+		if (ifindex > 0 ? all[s].ifindex == (uint32_t)ifindex :
+				  !strncmp(all[s].name, ifname, sizeof(all[s].name)) &&
+					  !slot_exists(&all[s])) {
+			*out = all[s];
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/*
+ * After the last interface: the markers of interfaces that went away
+ * without a detach go too, or nothing would ever remove them.
+ */
+static void forget_vanished(void)
+{
+	struct eg_missing_iface gone[EG_MAX_IFACES];
+	int n = eg_list_missing(gone, EG_MAX_IFACES, NULL);
+
+	for (int i = 0; i < n && i < EG_MAX_IFACES; i++)
+		if (!gone[i].exists)
+			eg_tc_forget(gone[i].ifindex);
+}
+
+/* The interface is gone or no longer runs our program: clean up what it left. */
+static int detach_missing(const struct eg_iface_slot *slot, bool exists, struct eg_err *e)
+{
+	if (exists) {
+		if (eg_tc_detach((int)slot->ifindex, e))
+			return -1;
+	} else {
+		eg_tc_forget((int)slot->ifindex);
+	}
+	return release_slot((int)slot->ifindex, e);
+}
+
+int eg_detach(const char *ifname, bool *was_last, bool *was_gone, struct eg_err *e)
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *prog;
+	struct eg_iface_slot slot;
 	char msg[128];
-	int ifindex = ifindex_of(ifname, e);
-	int err;
+	int ifindex = (int)if_nametoindex(ifname);
+	int err, found;
 
-	if (ifindex < 0)
-		return -1;
-	prog = find_ours(ifindex, pinned_config_id(), &mp);
+	if (was_gone)
+		*was_gone = false;
+	prog = ifindex ? find_ours(ifindex, pinned_config_id(), &mp) : (mp = NULL, NULL);
 	if (!prog) {
 		xdp_multiprog__close(mp);
-		return eg_fail(e, "edgeguard is not attached to %s", ifname);
+		found = find_slot(ifname, ifindex, &slot, e);
+		if (found < 0)
+			return -1;
+		if (!found && !ifindex)
+			return eg_fail(e, "unknown interface '%s'", ifname);
+		if (!found)
+			return eg_fail(e, "edgeguard is not attached to %s", ifname);
+		if (detach_missing(&slot, ifindex > 0, e))
+			return -1;
+		if (was_gone)
+			*was_gone = true;
+		goto out;
 	}
 	if (xdp_multiprog__is_legacy(mp))
 		err = xdp_multiprog__detach(mp);
@@ -338,7 +417,10 @@ int eg_detach(const char *ifname, bool *was_last, struct eg_err *e)
 	}
 	if (eg_tc_detach(ifindex, e) || release_slot(ifindex, e))
 		return -1;
+out:
 	*was_last = eg_list_attached(NULL, 0, NULL) == 0;
+	if (*was_last)
+		forget_vanished();
 	return 0;
 }
 
@@ -365,5 +447,44 @@ int eg_list_attached(struct eg_iface *out, int max, struct eg_err *e)
 		xdp_multiprog__close(mp);
 	}
 	if_freenameindex(ifs);
+	return n;
+}
+
+int eg_list_missing(struct eg_missing_iface *out, int max, struct eg_err *e)
+{
+	struct eg_iface_slot all[EG_MAX_IFACES];
+	struct eg_iface live[EG_MAX_IFACES];
+	struct eg_maps m;
+	int nlive, n = 0;
+	bool running;
+
+	if (!eg_pins_exist())
+		return 0;
+	nlive = eg_list_attached(live, EG_MAX_IFACES, e);
+	if (nlive < 0)
+		return -1;
+	if (eg_maps_open_pinned(&m, e))
+		return -1;
+	if (eg_read_ifaces(&m, all, e)) {
+		eg_maps_close(&m);
+		return -1;
+	}
+	eg_maps_close(&m);
+	for (uint32_t s = 1; s < EG_MAX_IFACES; s++) {
+		if (!all[s].ifindex)
+			continue;
+		running = false;
+		for (int i = 0; i < nlive && i < EG_MAX_IFACES; i++)
+			running = running || live[i].ifindex == (int)all[s].ifindex;
+		if (running)
+			continue;
+		if (out && n < max) {
+			memcpy(out[n].name, all[s].name, sizeof(out[n].name) - 1);
+			out[n].name[sizeof(out[n].name) - 1] = '\0';
+			out[n].ifindex = (int)all[s].ifindex;
+			out[n].exists = slot_exists(&all[s]);
+		}
+		n++;
+	}
 	return n;
 }

@@ -27,8 +27,14 @@ int eg_parse_xdp_mode(const char *text, enum eg_xdp_mode *out, struct eg_err *e)
 int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *sizes,
 	      struct eg_err *e);
 
-/* Removes edgeguard from ifname; *was_last tells whether no interface is left. */
-int eg_detach(const char *ifname, bool *was_last, struct eg_err *e);
+/*
+ * Removes edgeguard from ifname; *was_last tells whether no interface is
+ * left. An interface that was deleted while attached (or whose program
+ * someone else removed) is detached too: its slot and qdisc marker are
+ * cleaned up, so the pins can go with the last one. *was_gone (may be NULL)
+ * tells that it was no longer running edgeguard.
+ */
+int eg_detach(const char *ifname, bool *was_last, bool *was_gone, struct eg_err *e);
 
 struct eg_iface {
 	char name[IF_NAMESIZE];
@@ -39,5 +45,19 @@ struct eg_iface {
 
 /* Interfaces edgeguard is attached to; returns how many (at most max are filled). */
 int eg_list_attached(struct eg_iface *out, int max, struct eg_err *e);
+
+/* An interface edgeguard was attached to that no longer runs it. */
+struct eg_missing_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool exists; /* false: deleted without a detach */
+};
+
+/*
+ * Interfaces recorded as attached in the pinned maps that no longer run
+ * edgeguard (deleted, or the program removed behind its back); returns how
+ * many (at most max are filled), 0 when nothing is pinned.
+ */
+int eg_list_missing(struct eg_missing_iface *out, int max, struct eg_err *e);
 
 #endif

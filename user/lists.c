@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include "addr.h"
 #include "lists.h"
+#include "text.h"
 
 static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_key *k, int err)
 {
@@ -18,16 +19,15 @@ static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_k
 	return eg_fail(e, "cannot update the %s for %s: %s", what, cidr, strerror(err));
 }
 
-/* Printed in one table cell and one log line: it must stay a single line. */
+/* Printed in one table cell, one log line and JSON: one printable line of UTF-8 (user/text.h). */
 static int check_reason(const char *reason, struct eg_err *e)
 {
-	size_t len = strlen(reason);
+	struct eg_err why;
 
-	if (len >= EG_BAN_REASON_LEN)
+	if (strlen(reason) >= EG_BAN_REASON_LEN)
 		return eg_fail(e, "the ban reason is longer than %d characters", EG_BAN_REASON_LEN - 1);
-	for (const unsigned char *p = (const unsigned char *)reason; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return eg_fail(e, "the ban reason contains a control character");
+	if (eg_text_check(reason, &why))
+		return eg_fail(e, "the ban reason %s", why.msg);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * reported, never half restored, because a silently dropped ban reopens a
  * door an operator closed on purpose.
  */
-#define _GNU_SOURCE /* mkostemp */
+#define _GNU_SOURCE /* mkostemp, renameat2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "lists.h"
 #include "persist.h"
+#include "text.h"
 
 #define NS_PER_S 1000000000LL
 /* Far enough to cover any TTL the CLI accepts, near enough to stay exact in a double. */
@@ -36,6 +37,8 @@ void eg_state_free(struct eg_state *s)
 {
 	free(s->bans);
 	free(s->allows);
+	free(s->pending_bans);
+	free(s->pending_allows);
 	eg_state_init(s);
 }
 
@@ -69,6 +72,104 @@ int eg_state_add_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg
 		return -1;
 	s->allows[s->nallows++] = *k;
 	return 0;
+}
+
+int eg_state_add_pending_ban(struct eg_state *s, const struct eg_saved_ban *b, struct eg_err *e)
+{
+	if (grow((void **)&s->pending_bans, &s->cap_pending_bans, s->npending_bans, sizeof(*b), e))
+		return -1;
+	s->pending_bans[s->npending_bans++] = *b;
+	return 0;
+}
+
+int eg_state_add_pending_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e)
+{
+	if (grow((void **)&s->pending_allows, &s->cap_pending_allows, s->npending_allows,
+		 sizeof(*k), e))
+		return -1;
+	s->pending_allows[s->npending_allows++] = *k;
+	return 0;
+}
+
+int eg_state_copy_pending(struct eg_state *dst, const struct eg_state *src, struct eg_err *e)
+{
+	struct eg_state tmp;
+
+	if (dst == src)
+		return 0;
+	eg_state_init(&tmp);
+	for (size_t i = 0; i < src->npending_bans; i++)
+		if (eg_state_add_pending_ban(&tmp, &src->pending_bans[i], e))
+			goto fail;
+	for (size_t i = 0; i < src->npending_allows; i++)
+		if (eg_state_add_pending_allow(&tmp, &src->pending_allows[i], e))
+			goto fail;
+	free(dst->pending_bans);
+	free(dst->pending_allows);
+	dst->pending_bans = tmp.pending_bans;
+	dst->npending_bans = tmp.npending_bans;
+	dst->cap_pending_bans = tmp.cap_pending_bans;
+	dst->pending_allows = tmp.pending_allows;
+	dst->npending_allows = tmp.npending_allows;
+	dst->cap_pending_allows = tmp.cap_pending_allows;
+	return 0;
+fail:
+	eg_state_free(&tmp);
+	return -1;
+}
+
+bool eg_state_expire_pending(struct eg_state *s, int64_t now)
+{
+	size_t kept = 0;
+	uint32_t ttl;
+	bool any;
+
+	for (size_t i = 0; i < s->npending_bans; i++)
+		if (eg_saved_ban_remaining(&s->pending_bans[i], now, &ttl))
+			s->pending_bans[kept++] = s->pending_bans[i];
+	any = kept != s->npending_bans;
+	s->npending_bans = kept;
+	return any;
+}
+
+/* ---- which maps ---- */
+
+static int read_boot_id(char *out, size_t len)
+{
+	FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "re");
+	size_t n;
+
+	out[0] = '\0';
+	if (!fp)
+		return -1;
+	n = fread(out, 1, len - 1, fp);
+	fclose(fp);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		n--;
+	out[n] = '\0';
+	return n ? 0 : -1;
+}
+
+int eg_maps_origin_read(const struct eg_maps *m, struct eg_maps_origin *out, struct eg_err *e)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	memset(out, 0, sizeof(*out));
+	if (read_boot_id(out->boot_id, sizeof(out->boot_id)))
+		return eg_fail(e, "cannot read /proc/sys/kernel/random/boot_id");
+	if (bpf_obj_get_info_by_fd(m->config, &info, &len)) {
+		out->boot_id[0] = '\0';
+		return eg_fail(e, "cannot read the id of the config map: %s", strerror(errno));
+	}
+	out->config_id = info.id;
+	return 0;
+}
+
+bool eg_maps_origin_same(const struct eg_maps_origin *a, const struct eg_maps_origin *b)
+{
+	return a->boot_id[0] && a->config_id && !strcmp(a->boot_id, b->boot_id) &&
+	       a->config_id == b->config_id;
 }
 
 static int key_cmp(const struct eg_lpm_key *a, const struct eg_lpm_key *b)
@@ -170,7 +271,8 @@ static int name_index(const char *(*namer)(unsigned int), unsigned int n, const 
 	return -1;
 }
 
-static int parse_ban(struct lctx *c, const cJSON *o, size_t idx, struct eg_saved_ban *b)
+static int parse_ban(struct lctx *c, const cJSON *o, const char *list, size_t idx,
+		     struct eg_saved_ban *b)
 {
 	char path[64], sub[96];
 	const cJSON *v;
@@ -178,7 +280,7 @@ static int parse_ban(struct lctx *c, const cJSON *o, size_t idx, struct eg_saved
 	int64_t n;
 	int i;
 
-	snprintf(path, sizeof(path), "bans[%zu]", idx);
+	snprintf(path, sizeof(path), "%s[%zu]", list, idx);
 	memset(b, 0, sizeof(*b));
 	if (!cJSON_IsObject(o))
 		return lerr(c, path, "must be an object");
@@ -239,20 +341,82 @@ static int parse_ban(struct lctx *c, const cJSON *o, size_t idx, struct eg_saved
 			return lerr(c, sub, "not a string");
 		if (strlen(v->valuestring) >= sizeof(b->reason))
 			return lerr(c, sub, "longer than %zu characters", sizeof(b->reason) - 1);
-		strcpy(b->reason, v->valuestring);
+		/* A hand edit must not cost the ban, nor reach a log or a JSON reply raw. */
+		eg_text_sanitize(v->valuestring, b->reason, sizeof(b->reason));
 	}
+	return 0;
+}
+
+typedef int (*add_ban_fn)(struct eg_state *s, const struct eg_saved_ban *b, struct eg_err *e);
+typedef int (*add_allow_fn)(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e);
+
+static int parse_bans(struct lctx *c, const cJSON *v, const char *list, struct eg_state *out,
+		      add_ban_fn add)
+{
+	const cJSON *item;
+	struct eg_saved_ban b;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(v))
+		return lerr(c, list, "missing or not an array");
+	cJSON_ArrayForEach(item, v) {
+		if (parse_ban(c, item, list, i++, &b) || add(out, &b, c->e))
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_allows(struct lctx *c, const cJSON *v, const char *list, struct eg_state *out,
+			add_allow_fn add)
+{
+	const cJSON *item;
+	struct eg_lpm_key k;
+	struct eg_err pe;
+	char path[64];
+	size_t i = 0;
+
+	if (!cJSON_IsArray(v))
+		return lerr(c, list, "missing or not an array");
+	cJSON_ArrayForEach(item, v) {
+		snprintf(path, sizeof(path), "%s[%zu]", list, i++);
+		if (!cJSON_IsString(item))
+			return lerr(c, path, "must be a string");
+		if (eg_parse_cidr(item->valuestring, &k, &pe))
+			return lerr(c, path, "%s", pe.msg);
+		if (add(out, &k, c->e))
+			return -1;
+	}
+	return 0;
+}
+
+/* "maps": {"boot_id": "...", "config_map_id": N}, optional. */
+static int parse_origin(struct lctx *c, const cJSON *root, struct eg_maps_origin *out)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "maps"), *v;
+	int64_t id;
+
+	if (!o)
+		return 0;
+	if (!cJSON_IsObject(o))
+		return lerr(c, "maps", "must be an object");
+	v = cJSON_GetObjectItemCaseSensitive(o, "boot_id");
+	if (!cJSON_IsString(v) || !*v->valuestring ||
+	    strlen(v->valuestring) >= sizeof(out->boot_id))
+		return lerr(c, "maps.boot_id", "missing, empty or too long");
+	snprintf(out->boot_id, sizeof(out->boot_id), "%s", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(o, "config_map_id");
+	if (get_int(c, "maps.config_map_id", v, 1, UINT32_MAX, &id)) {
+		out->boot_id[0] = '\0';
+		return -1;
+	}
+	out->config_id = (uint32_t)id;
 	return 0;
 }
 
 static int parse_state(struct lctx *c, const cJSON *root, struct eg_state *out)
 {
-	const cJSON *v, *item;
-	struct eg_saved_ban b;
-	struct eg_lpm_key k;
-	struct eg_err pe;
-	char path[64];
+	const cJSON *v;
 	int64_t ver;
-	size_t i;
 
 	if (!cJSON_IsObject(root))
 		return lerr(c, NULL, "top level must be an object");
@@ -265,29 +429,21 @@ static int parse_state(struct lctx *c, const cJSON *root, struct eg_state *out)
 		return lerr(c, "version", "version %lld is not supported (want %d)", (long long)ver,
 			    EG_STATE_VERSION);
 
-	v = cJSON_GetObjectItemCaseSensitive(root, "bans");
-	if (!cJSON_IsArray(v))
-		return lerr(c, "bans", "missing or not an array");
-	i = 0;
-	cJSON_ArrayForEach(item, v) {
-		if (parse_ban(c, item, i++, &b) || eg_state_add_ban(out, &b, c->e))
-			return -1;
-	}
-
-	v = cJSON_GetObjectItemCaseSensitive(root, "allows");
-	if (!cJSON_IsArray(v))
-		return lerr(c, "allows", "missing or not an array");
-	i = 0;
-	cJSON_ArrayForEach(item, v) {
-		snprintf(path, sizeof(path), "allows[%zu]", i++);
-		if (!cJSON_IsString(item))
-			return lerr(c, path, "must be a string");
-		if (eg_parse_cidr(item->valuestring, &k, &pe))
-			return lerr(c, path, "%s", pe.msg);
-		if (eg_state_add_allow(out, &k, c->e))
-			return -1;
-	}
-	return 0;
+	if (parse_bans(c, cJSON_GetObjectItemCaseSensitive(root, "bans"), "bans", out,
+		       eg_state_add_ban) ||
+	    parse_allows(c, cJSON_GetObjectItemCaseSensitive(root, "allows"), "allows", out,
+			 eg_state_add_allow) ||
+	    parse_origin(c, root, &out->from))
+		return -1;
+	v = cJSON_GetObjectItemCaseSensitive(root, "pending");
+	if (!v)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return lerr(c, "pending", "must be an object");
+	return parse_bans(c, cJSON_GetObjectItemCaseSensitive(v, "bans"), "pending.bans", out,
+			  eg_state_add_pending_ban) ||
+	       parse_allows(c, cJSON_GetObjectItemCaseSensitive(v, "allows"), "pending.allows", out,
+			    eg_state_add_pending_allow);
 }
 
 static char *read_all(struct lctx *c, int fd, size_t *len)
@@ -349,6 +505,10 @@ int eg_state_load(const char *path, struct eg_state *out, struct eg_err *e)
 		free(buf);
 		return lerr(&c, NULL, "empty file (truncated?)");
 	}
+	if (eg_json_find_nul(buf, len) >= 0) {
+		free(buf);
+		return lerr(&c, NULL, "a NUL character in the text (corrupt)");
+	}
 	root = cJSON_ParseWithLength(buf, len);
 	if (!root) {
 		where = cJSON_GetErrorPtr();
@@ -393,10 +553,33 @@ static cJSON *ban_json(const struct eg_saved_ban *b)
 	return o;
 }
 
+/* "bans" and "allows" arrays into parent; -1 out of memory. */
+static int lists_json(cJSON *parent, const struct eg_saved_ban *b, size_t nb,
+		      const struct eg_lpm_key *a, size_t na)
+{
+	cJSON *bans = cJSON_AddArrayToObject(parent, "bans");
+	cJSON *allows = cJSON_AddArrayToObject(parent, "allows");
+	char cidr[EG_CIDR_STRLEN];
+
+	if (!bans || !allows)
+		return -1;
+	for (size_t i = 0; i < nb; i++) {
+		cJSON *o = ban_json(&b[i]);
+
+		if (!o)
+			return -1;
+		cJSON_AddItemToArray(bans, o);
+	}
+	for (size_t i = 0; i < na; i++) {
+		eg_format_cidr(&a[i], cidr, sizeof(cidr));
+		cJSON_AddItemToArray(allows, cJSON_CreateString(cidr));
+	}
+	return 0;
+}
+
 static char *state_text(const struct eg_state *s)
 {
-	char cidr[EG_CIDR_STRLEN];
-	cJSON *root, *bans, *allows;
+	cJSON *root, *o;
 	char *text = NULL;
 
 	root = cJSON_CreateObject();
@@ -404,20 +587,20 @@ static char *state_text(const struct eg_state *s)
 		return NULL;
 	cJSON_AddNumberToObject(root, "version", EG_STATE_VERSION);
 	cJSON_AddNumberToObject(root, "saved_at", (double)time(NULL));
-	bans = cJSON_AddArrayToObject(root, "bans");
-	allows = cJSON_AddArrayToObject(root, "allows");
-	if (!bans || !allows)
-		goto out;
-	for (size_t i = 0; i < s->nbans; i++) {
-		cJSON *o = ban_json(&s->bans[i]);
-
+	if (s->from.boot_id[0] && s->from.config_id) {
+		o = cJSON_AddObjectToObject(root, "maps");
 		if (!o)
 			goto out;
-		cJSON_AddItemToArray(bans, o);
+		cJSON_AddStringToObject(o, "boot_id", s->from.boot_id);
+		cJSON_AddNumberToObject(o, "config_map_id", s->from.config_id);
 	}
-	for (size_t i = 0; i < s->nallows; i++) {
-		eg_format_cidr(&s->allows[i], cidr, sizeof(cidr));
-		cJSON_AddItemToArray(allows, cJSON_CreateString(cidr));
+	if (lists_json(root, s->bans, s->nbans, s->allows, s->nallows))
+		goto out;
+	if (s->npending_bans || s->npending_allows) {
+		o = cJSON_AddObjectToObject(root, "pending");
+		if (!o || lists_json(o, s->pending_bans, s->npending_bans, s->pending_allows,
+				     s->npending_allows))
+			goto out;
 	}
 	text = cJSON_Print(root);
 out:
@@ -558,28 +741,21 @@ int eg_state_snapshot(const struct eg_maps *m, struct eg_state *out, struct eg_e
 		eg_state_free(out);
 		return -1;
 	}
+	eg_maps_origin_read(m, &out->from, NULL); /* unknown on failure: the next restore restores */
 	eg_state_sort(out);
 	return 0;
 }
 
 /*
  * An auto-ban's saved reason was made up from its trigger: it gets no note.
- * A hand-edited file may hold a tab or newline, which a note refuses: those
- * become spaces rather than costing the ban.
+ * A hand-edited file may hold a tab, a newline or bytes that are not UTF-8,
+ * which a note refuses: those are replaced rather than costing the ban.
  */
 static void note_reason(const struct eg_saved_ban *b, char out[EG_BAN_REASON_LEN])
 {
-	size_t i;
-
 	out[0] = '\0';
-	if (b->origin == EG_ORIGIN_AUTO)
-		return;
-	for (i = 0; i < EG_BAN_REASON_LEN - 1 && b->reason[i]; i++) {
-		unsigned char ch = (unsigned char)b->reason[i];
-
-		out[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-	}
-	out[i] = '\0';
+	if (b->origin != EG_ORIGIN_AUTO)
+		eg_text_sanitize(b->reason, out, EG_BAN_REASON_LEN);
 }
 
 static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, uint32_t ttl_s,
@@ -611,44 +787,170 @@ static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, ui
 		return 0;
 	if (b->origin != EG_ORIGIN_AUTO)
 		bpf_map_delete_elem(m->ban_notes, &b->key);
-	return eg_fail(e, "cannot restore the ban: %s", why.msg);
+	return eg_fail(e, "%s", why.msg);
 }
 
-int eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t now,
-		     eg_restore_cb cb, void *ctx, struct eg_err *e)
+struct restore {
+	const struct eg_maps *m;
+	int64_t now;
+	uint64_t now_ns;
+	eg_restore_cb cb;
+	void *ctx;
+	struct eg_state *failed;
+	size_t nfailed;
+};
+
+static void report(struct restore *r, const struct eg_saved_ban *b, const struct eg_lpm_key *a,
+		   enum eg_restore_result res, uint32_t ttl, const char *error)
 {
-	uint64_t now_ns = eg_now_ns();
-	struct eg_allow a = { .created_ns = now_ns };
-	char cidr[EG_CIDR_STRLEN];
+	struct eg_restore_report rep = {
+		.ban = b, .allow = a, .result = res, .ttl_s = ttl, .error = error,
+	};
+
+	if (res == EG_RESTORE_FAILED) {
+		r->nfailed++;
+		/* Out of memory here loses the entry from the next save, not from the file copy. */
+		if (r->failed && b)
+			eg_state_add_pending_ban(r->failed, b, NULL);
+		else if (r->failed)
+			eg_state_add_pending_allow(r->failed, a, NULL);
+	}
+	if (r->cb)
+		r->cb(&rep, r->ctx);
+}
+
+static void restore_allow(struct restore *r, const struct eg_lpm_key *k)
+{
+	struct eg_allow a = { .created_ns = r->now_ns };
+	char cidr[EG_CIDR_STRLEN], msg[EG_ERR_LEN];
+	int err;
+
+	/* BPF_NOEXIST: an LPM lookup cannot tell an exact entry from a covering one. */
+	if (!bpf_map_update_elem(r->m->allow, k, &a, BPF_NOEXIST)) {
+		eg_list_note_insert(r->m, EG_LIST_ALLOW);
+		report(r, NULL, k, EG_RESTORE_ADDED, 0, NULL);
+		return;
+	}
+	err = errno;
+	if (err == EEXIST) {
+		eg_list_note_insert(r->m, EG_LIST_ALLOW);
+		report(r, NULL, k, EG_RESTORE_PRESENT, 0, NULL);
+		return;
+	}
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	if (err == E2BIG || err == ENOSPC)
+		snprintf(msg, sizeof(msg), "cannot restore the allow of %s: the allowlist is full",
+			 cidr);
+	else
+		snprintf(msg, sizeof(msg), "cannot restore the allow of %s: %s", cidr,
+			 strerror(err));
+	report(r, NULL, k, EG_RESTORE_FAILED, 0, msg);
+}
+
+static void restore_one_ban(struct restore *r, const struct eg_saved_ban *b)
+{
+	struct eg_err e = { "" };
 	struct eg_ban cur;
-	uint32_t ttl;
+	uint32_t ttl = 0;
 
-	for (size_t i = 0; i < s->nbans; i++) {
-		const struct eg_saved_ban *b = &s->bans[i];
-		enum eg_restore_result r;
+	if (!eg_saved_ban_remaining(b, r->now, &ttl))
+		report(r, b, NULL, EG_RESTORE_EXPIRED, 0, NULL);
+	else if (eg_ban_get(r->m, &b->key, b->origin, &cur) == 1 &&
+		 (!cur.expires_ns || cur.expires_ns > r->now_ns))
+		/* whoever set it knows better than an old file */
+		report(r, b, NULL, EG_RESTORE_PRESENT, ttl, NULL);
+	else if (restore_ban(r->m, b, ttl, r->now, r->now_ns, &e))
+		report(r, b, NULL, EG_RESTORE_FAILED, ttl, e.msg);
+	else
+		report(r, b, NULL, EG_RESTORE_ADDED, ttl, NULL);
+}
 
-		ttl = 0;
-		if (!eg_saved_ban_remaining(b, now, &ttl)) {
-			r = EG_RESTORE_EXPIRED;
-		} else if (eg_ban_get(m, &b->key, b->origin, &cur) == 1 &&
-			   (!cur.expires_ns || cur.expires_ns > now_ns)) {
-			r = EG_RESTORE_PRESENT; /* whoever set it knows better than an old file */
-		} else {
-			if (restore_ban(m, b, ttl, now, now_ns, e))
-				return -1;
-			r = EG_RESTORE_ADDED;
-		}
-		if (cb)
-			cb(b, r, ttl, ctx);
+size_t eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t now,
+			enum eg_restore_what what, eg_restore_cb cb, void *ctx,
+			struct eg_state *failed)
+{
+	struct restore r = {
+		.m = m, .now = now, .now_ns = eg_now_ns(), .cb = cb, .ctx = ctx, .failed = failed,
+	};
+	bool all = what == EG_RESTORE_ALL;
+
+	for (size_t i = 0; all && i < s->nallows; i++)
+		restore_allow(&r, &s->allows[i]);
+	for (size_t i = 0; i < s->npending_allows; i++)
+		restore_allow(&r, &s->pending_allows[i]);
+	for (size_t i = 0; all && i < s->nbans; i++)
+		restore_one_ban(&r, &s->bans[i]);
+	for (size_t i = 0; i < s->npending_bans; i++)
+		restore_one_ban(&r, &s->pending_bans[i]);
+	return r.nfailed;
+}
+
+/* ---- files set aside, and whom to trust ---- */
+
+/* Renames from to to, failing with EEXIST rather than replacing anything. */
+static int rename_noreplace(const char *from, const char *to)
+{
+	if (!renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE))
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A filesystem without RENAME_NOREPLACE: a link cannot replace either. */
+	if (link(from, to))
+		return -1;
+	return unlink(from);
+}
+
+int eg_file_set_aside(const char *path, const char *tag, bool keep_original, char *out,
+		      size_t out_len, struct eg_err *e)
+{
+	int rc;
+
+	for (unsigned int i = 0; i < 1000; i++) {
+		if ((i ? snprintf(out, out_len, "%s.%s.%u", path, tag, i) :
+			 snprintf(out, out_len, "%s.%s", path, tag)) >= (int)out_len)
+			return eg_fail(e, "%s: path too long to set it aside", path);
+		rc = keep_original ? link(path, out) : rename_noreplace(path, out);
+		if (!rc)
+			return fsync_dir_of(path) ? eg_fail(e, "%s: syncing its directory failed: %s",
+							     path, strerror(errno)) : 0;
+		if (errno != EEXIST)
+			return eg_fail(e, "cannot %s %s to %s: %s", keep_original ? "copy" : "move",
+				       path, out, strerror(errno));
 	}
-	for (size_t i = 0; i < s->nallows; i++) {
-		/* BPF_NOEXIST: an LPM lookup cannot tell an exact entry from a covering one. */
-		if (!bpf_map_update_elem(m->allow, &s->allows[i], &a, BPF_NOEXIST) || errno == EEXIST) {
-			eg_list_note_insert(m, EG_LIST_ALLOW);
-			continue;
-		}
-		eg_format_cidr(&s->allows[i], cidr, sizeof(cidr));
-		return eg_fail(e, "cannot restore the allow of %s: %s", cidr, strerror(errno));
-	}
+	return eg_fail(e, "cannot set %s aside: %s.%s.1 to .999 all exist", path, path, tag);
+}
+
+static int check_owner_mode(const char *what, const char *path, const struct stat *st,
+			    struct eg_err *e)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != me)
+		return eg_fail(e, "%s %s is owned by uid %u, not %u: refusing to trust the bans and allows in it (chown %u %s)",
+			       what, path, (unsigned int)st->st_uid, (unsigned int)me,
+			       (unsigned int)me, path);
+	if (st->st_mode & 022)
+		return eg_fail(e, "%s %s is writable by group or others (mode %04o): refusing to trust the bans and allows in it (chmod go-w %s)",
+			       what, path, (unsigned int)(st->st_mode & 07777), path);
 	return 0;
+}
+
+int eg_state_dir_check(const char *dir, const char *file, struct eg_err *e)
+{
+	struct stat st;
+
+	if (stat(dir, &st))
+		return eg_fail(e, "state directory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return eg_fail(e, "state directory %s is not a directory", dir);
+	if (check_owner_mode("state directory", dir, &st, e))
+		return -1;
+	if (!file)
+		return 0;
+	if (lstat(file, &st))
+		return errno == ENOENT ? 0 : eg_fail(e, "state file %s: %s", file, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return eg_fail(e, "state file %s is not a regular file (a link?): refusing to trust it",
+			       file);
+	return check_owner_mode("state file", file, &st, e);
 }

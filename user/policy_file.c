@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include "addr.h"
 #include "policy_file.h"
+#include "text.h"
 
 #define PATH_LEN 192 /* a JSON path such as "policies[12].packets.burst" */
 
@@ -179,6 +180,7 @@ static int get_string(struct pctx *c, const cJSON *obj, const char *key, const c
 static int check_text(struct pctx *c, const char *path, const char *key, const char *s,
 		      size_t max)
 {
+	struct eg_err why;
 	char sub[PATH_LEN];
 
 	path_key(sub, path, key);
@@ -186,9 +188,8 @@ static int check_text(struct pctx *c, const char *path, const char *key, const c
 		return perr(c, sub, "must not be empty");
 	if (strlen(s) > max)
 		return perr(c, sub, "longer than %zu characters", max);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return perr(c, sub, "contains a control character");
+	if (eg_text_check(s, &why))
+		return perr(c, sub, "%s", why.msg);
 	return 0;
 }
 
@@ -726,6 +727,7 @@ int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for
 	struct pctx c = { .file = name_for_errors ? name_for_errors : "(policy)", .e = e };
 	const char *end = NULL, *nul;
 	cJSON *root = NULL;
+	long at;
 	char *buf;
 	size_t i;
 	int rc;
@@ -745,6 +747,11 @@ int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for
 	if (nul)
 		return perr(&c, NULL, "line %u: NUL byte (is this a JSON text file?)",
 			    line_of(json_text, (size_t)(nul - json_text)));
+	/* A \u0000 escape would end a name or an address early without a word. */
+	at = eg_json_find_nul(json_text, len);
+	if (at >= 0)
+		return perr(&c, NULL, "line %u: a \\u0000 escape (NUL) in a string",
+			    line_of(json_text, (size_t)at));
 
 	/* cJSON wants the terminating NUL inside the length to reject trailing garbage. */
 	buf = malloc(len + 1);

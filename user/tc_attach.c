@@ -70,3 +70,11 @@ int eg_tc_detach(int ifindex, struct eg_err *e)
 	}
 	return 0;
 }
+
+void eg_tc_forget(int ifindex)
+{
+	char marker[4200];
+
+	marker_path(ifindex, marker, sizeof(marker));
+	unlink(marker);
+}

@@ -16,5 +16,10 @@
 int eg_tc_attach(int ifindex, int prog_fd, struct eg_err *e);
 int eg_tc_detach(int ifindex, struct eg_err *e);
 bool eg_tc_attached(int ifindex);
+/*
+ * Forgets the qdisc marker of an interface that is gone (its qdisc went with
+ * it): nothing else can ever remove the file.
+ */
+void eg_tc_forget(int ifindex);
 
 #endif
