@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include "addr.h"
 #include "policy_file.h"
+#include "text.h"
 
 #define PATH_LEN 192 /* a JSON path such as "policies[12].packets.burst" */
 
@@ -187,6 +188,9 @@ static int check_text(struct pctx *c, const char *path, const char *key, const c
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return perr(c, sub, "contains a control character");
+	/* JSON output would carry invalid bytes raw, and a C1 control moves a terminal. */
+	if (!eg_text_printable(s))
+		return perr(c, sub, "is not printable UTF-8");
 	return 0;
 }
 
