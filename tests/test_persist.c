@@ -317,6 +317,9 @@ static void corrupt_file_names_the_field(void)
 		{ "", "empty file" },
 		{ "\x01\x02garbage", "not valid JSON" },
 		{ "[]", "top level must be an object" },
+		/* found by tests/fuzz/fuzz_state.c: what followed the object was ignored */
+		{ "{\"version\":1,\"bans\":[],\"allows\":[]}\n{\"version\":1,\"bans\":[{", "not valid JSON" },
+		{ "{\"version\":1,\"bans\":[],\"allows\":[]}]", "not valid JSON" },
 		{ "{\"bans\":[],\"allows\":[]}", "version: missing" },
 		{ "{\"version\":99,\"bans\":[],\"allows\":[]}", "version: version 99 is not supported" },
 		{ "{\"version\":1,\"allows\":[]}", "bans: missing" },

@@ -322,22 +322,21 @@ static char *read_all(struct lctx *c, int fd, size_t *len)
 	return buf;
 }
 
-/* text[len] must be NUL (cJSON reads up to it); the rest is eg_state_parse's contract. */
+/* text[len] must be NUL; the rest is eg_state_parse's contract. */
 static int parse_terminated(struct lctx *c, const char *text, size_t len, struct eg_state *out)
 {
-	const char *where;
+	const char *where = NULL;
 	cJSON *root;
 	int rc;
 
 	if (len == 0)
 		return lerr(c, NULL, "empty file (truncated?)");
-	root = cJSON_ParseWithLength(text, len);
-	if (!root) {
-		where = cJSON_GetErrorPtr();
+	/* len + 1 and the NUL: cJSON then refuses anything after the value, too. */
+	root = cJSON_ParseWithLengthOpts(text, len + 1, &where, 1);
+	if (!root)
 		return lerr(c, NULL, "not valid JSON (truncated or corrupt) at byte %zu",
 			    where && where >= text && where <= text + len ? (size_t)(where - text) :
 									     len);
-	}
 	rc = parse_state(c, root, out);
 	cJSON_Delete(root);
 	if (rc) {
