@@ -8,7 +8,7 @@ ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # VARIANT selects an instrumented build, each in a directory of its own so that
 # build/ stays exactly what users run:
 #   (none)  build/       production flags
-#   san     build-san/   ASan + UBSan everywhere
+#   san     build-san/   ASan + UBSan everywhere (make check-sanitize)
 #   fuzz    build-fuzz/  the library for libFuzzer, plus tests/fuzz/fuzz_*.c (make fuzz)
 VARIANT ?=
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -65,7 +65,7 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check fuzz fuzzers bench demo vmlinux clean
+.PHONY: all deps check check-sanitize fuzz fuzzers bench demo vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -129,9 +129,17 @@ endif
 $(BUILD):
 	mkdir -p $(BUILD)
 
+# The normal suite, a short run of every fuzzer, then the suite again under
+# ASan+UBSan; one "N passed, N failed" line for all three.
 check: deps
 	$(MAKE) all
-	tests/run.sh
+	$(MAKE) fuzzers
+	$(MAKE) VARIANT=san all
+	tests/run.sh --build build --fuzz build-fuzz --build build-san
+
+check-sanitize: deps
+	$(MAKE) VARIANT=san all
+	tests/run.sh --build build-san
 
 # Each fuzzer for FUZZ_SECONDS; crashes are kept in build-fuzz/crashes/NAME/.
 fuzz: deps

@@ -8,9 +8,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=build/edgeguard
-EGD=build/edgeguardd
-TOOLS=build/tests
+EG=$EG_BUILD/edgeguard
+EGD=$EG_BUILD/edgeguardd
+TOOLS=$EG_BUILD/tests
 NS=egn-daemon
 HOST_IF=egn-h
 CLI_IF=egn-c
