@@ -42,8 +42,10 @@ trap 'rm -rf "$san_dir"' EXIT
 
 # Every process a test starts (CLI, daemon, tools) inherits these. A report goes
 # to its own file, SAN_DIR/asan.EXE.PID, instead of a stderr the test may hide;
-# the process stops at the first one. Only instrumented binaries read them.
-export ASAN_OPTIONS="log_path=$san_dir/asan:log_exe_name=1:halt_on_error=1:exitcode=66:detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
+# the process stops at the first one. Slow unwinding on malloc gives leak reports
+# the whole stack through libbpf, which has no frame pointers. Only instrumented
+# binaries read these.
+export ASAN_OPTIONS="log_path=$san_dir/asan:log_exe_name=1:halt_on_error=1:exitcode=66:detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="log_path=$san_dir/ubsan:log_exe_name=1:halt_on_error=1:exitcode=66:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 
