@@ -72,13 +72,11 @@ int rotate_src(struct xdp_md *ctx)
  * The same baselines and wrapper for the TC egress program (`bench flows`).
  * A prog array serves one program type only, so TC has its own.
  */
-#define BENCH_TC_ACT_OK 0
-#define BENCH_TC_ACT_SHOT 2
 
 SEC("tc")
 int tc_bare(struct __sk_buff *skb)
 {
-	return BENCH_TC_ACT_OK;
+	return EG_TC_ACT_OK;
 }
 
 SEC("tc")
@@ -88,7 +86,7 @@ int tc_parse_only(struct __sk_buff *skb)
 	int st = eg_parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, &p);
 
 	__builtin_memcpy(eg_bench_sink, &p, sizeof(p));
-	return st == EG_PARSE_NON_IP ? BENCH_TC_ACT_SHOT : BENCH_TC_ACT_OK;
+	return st == EG_PARSE_NON_IP ? EG_TC_ACT_SHOT : EG_TC_ACT_OK;
 }
 
 struct {
@@ -115,8 +113,8 @@ int tc_rotate_dst(struct __sk_buff *skb)
 	__u32 seq = bench_tc_seq++;
 
 	if ((void *)(iph + 1) > end)
-		return BENCH_TC_ACT_SHOT;
+		return EG_TC_ACT_SHOT;
 	iph->daddr = bpf_htonl(bench_tc_dst_base + (seq & bench_tc_dst_mask));
 	bpf_tail_call(skb, &bench_tc_next, 0);
-	return BENCH_TC_ACT_SHOT; /* bench_tc_next[0] empty or incompatible */
+	return EG_TC_ACT_SHOT; /* bench_tc_next[0] empty or incompatible */
 }

@@ -33,44 +33,58 @@ static __always_inline int ban_active(const struct eg_ban *b, __u64 *now)
 /*
  * An LPM lookup returns only the longest match. If that ban has expired, a
  * shorter, still active ban may cover the address too, so look again below
- * the expired entry's prefix.
+ * the expired entry's prefix. Each look is at a strictly shorter prefix of
+ * the same family, so one per possible prefix length covers any nesting.
  */
-static __always_inline int cidr_banned(const struct eg_addr *src, __u64 *now)
+static __always_inline int trie_banned(void *trie, const struct eg_addr *src, __u64 *now)
 {
-	struct eg_lpm_key key = { .prefixlen = 128 };
+	struct eg_lpm_key key = { .prefixlen = EG_LPM_MAX_PREFIX };
 	int i;
 
-	if (!list_in_use(EG_LIST_BAN_CIDR))
+	if (!src || !now)
 		return 0;
-	__builtin_memcpy(key.addr, src, EG_ADDR_LEN);
-	for (i = 0; i < EG_MAX_BAN_NESTING; i++) {
-		struct eg_ban *b = bpf_map_lookup_elem(&eg_ban_cidr, &key);
+	key.addr = *src;
+
+	for (i = 0; i <= EG_LPM_MAX_PREFIX - EG_FAMILY_BITS; i++) {
+		struct eg_ban *b = bpf_map_lookup_elem(trie, &key);
 
 		if (!b)
 			return 0;
 		if (ban_active(b, now))
 			return 1;
-		if (b->prefixlen == 0 || b->prefixlen > key.prefixlen)
+		if (b->prefixlen <= EG_FAMILY_BITS || b->prefixlen > key.prefixlen)
 			return 0;
 		key.prefixlen = b->prefixlen - 1;
 	}
 	return 0;
 }
 
+/*
+ * The walks as global functions: the verifier checks each once (a walk is
+ * up to 129 lookups long), not once per path of the XDP program.
+ */
+__noinline int eg_cidr_banned(const struct eg_addr *src, __u64 *now)
+{
+	return trie_banned(&eg_ban_cidr, src, now);
+}
+
+__noinline int eg_autobanned(const struct eg_addr *src, __u64 *now)
+{
+	return trie_banned(&eg_autoban, src, now);
+}
+
+/* Keeps the first prefix bits of the address: a word at a time, no branch per byte. */
 static __always_inline void mask_v6(struct eg_addr *a, __u32 prefix)
 {
+	__u32 *w = (__u32 *)a->a;
 	int i;
 
-	if (prefix >= 128)
-		return;
 #pragma unroll
-	for (i = 0; i < EG_ADDR_LEN; i++) {
-		__u32 bit = i * 8;
+	for (i = 0; i < EG_ADDR_LEN / 4; i++) {
+		__u32 bits = prefix > 32 * i ? prefix - 32 * i : 0;
 
-		if (bit >= prefix)
-			a->a[i] = 0;
-		else if (bit + 8 > prefix)
-			a->a[i] &= (__u8)(0xff << (bit + 8 - prefix));
+		/* The top `bits` bits of a word; 0 bits shift the ones out entirely. */
+		w[i] &= bpf_htonl((__u32)(0xffffffff00000000ULL >> (bits > 32 ? 32 : bits)));
 	}
 }
 
@@ -95,7 +109,7 @@ static __always_inline void emit_event(__u32 type, const struct eg_addr *addr, _
 		return;
 	}
 	ev->ts_ns = now;
-	__builtin_memcpy(&ev->addr, addr, EG_ADDR_LEN);
+	ev->addr = *addr;
 	ev->prefixlen = prefixlen;
 	ev->type = type;
 	ev->policy = policy;
@@ -105,49 +119,119 @@ static __always_inline void emit_event(__u32 type, const struct eg_addr *addr, _
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* The source (already aggregated for IPv6) crossed ban_after: ban it ourselves. */
+static __always_inline long autoban_insert(const struct eg_lpm_key *key, const struct eg_ban *ban)
+{
+	long err = bpf_map_update_elem(&eg_autoban, key, ban, BPF_ANY);
+
+	if (!err)
+		list_note_insert(EG_LIST_AUTOBAN);
+	return err;
+}
+
+struct escalation {
+	struct eg_lpm_key key; /* the prefix banned last; the next is one step shorter */
+	struct eg_ban ban;
+	__u32 floor;          /* LPM form */
+	__u32 after;
+	__u32 ttl_s;
+	__u64 now;
+};
+
+/* One step of eg_escalate(): 0 goes on to the next shorter prefix, 1 stops. */
+static long escalate_step(__u32 i, struct escalation *x)
+{
+	struct eg_escalation fresh = { .window_start_ns = x->now, .count = 1 }, *c;
+	__u64 ttl_ns = (__u64)x->ttl_s * EG_NS_PER_S;
+	__u32 n;
+
+	if (x->key.prefixlen <= x->floor)
+		return 1;
+	x->key.prefixlen = x->key.prefixlen - EG_ESCALATE_STEP > x->floor ?
+				   x->key.prefixlen - EG_ESCALATE_STEP : x->floor;
+	mask_v6(&x->key.addr, x->key.prefixlen - EG_FAMILY_BITS);
+	c = bpf_map_lookup_elem(&eg_escalations, &x->key);
+	if (!c) {
+		bpf_map_update_elem(&eg_escalations, &x->key, &fresh, BPF_ANY);
+		n = 1;
+	} else {
+		if (ttl_ns && since(x->now, c->window_start_ns) >= ttl_ns) {
+			c->window_start_ns = x->now;
+			c->count = 0;
+		}
+		n = __sync_add_and_fetch(&c->count, 1);
+	}
+	/* Exactly at the threshold: one escalation per count, however many CPUs. */
+	if (n != x->after)
+		return 1;
+	x->ban.prefixlen = x->key.prefixlen;
+	if (autoban_insert(&x->key, &x->ban)) {
+		count(EG_R_BAN_FAILED);
+		return 1;
+	}
+	count(EG_R_ESCALATED);
+	emit_event(EG_EV_ESCALATE, &x->key.addr, x->key.prefixlen, x->ban.policy, x->ban.trigger,
+		   x->ttl_s, n, x->now);
+	return 0;
+}
+
+/*
+ * Counts a new IPv6 auto-ban (child) in the prefix EG_ESCALATE_STEP bits
+ * shorter; the auto-ban that makes escalate_after there bans that prefix
+ * itself, which is counted one level up in turn, never beyond
+ * v6_autoban_floor. A count restarts once a ban TTL has passed since it
+ * started. bpf_loop: the verifier checks one step, not every level.
+ */
+static __always_inline void escalate(const struct eg_lpm_key *child, const struct eg_ban *child_ban,
+				     const struct eg_config *cfg, __u32 ttl_s, __u64 now)
+{
+	struct escalation x = {
+		.key = *child,
+		.ban = *child_ban,
+		.floor = EG_FAMILY_BITS + cfg->v6_autoban_floor,
+		.after = cfg->escalate_after,
+		.ttl_s = ttl_s,
+		.now = now,
+	};
+
+	if (x.after)
+		bpf_loop(128 / EG_ESCALATE_STEP, escalate_step, &x, 0);
+}
+
+/*
+ * The source (already aggregated for IPv6) crossed ban_after: ban it
+ * ourselves, in the datapath's own ban map, at exactly the source's
+ * granularity and family.
+ */
 static __always_inline void auto_ban(const struct eg_source_key *sk, const struct eg_policy *pol,
-				     const struct eg_pkt *p, __u32 v6_prefix, __u32 trigger,
-				     __u32 window_drops, __u64 now)
+				     const struct eg_pkt *p, const struct eg_config *cfg,
+				     __u32 trigger, __u32 window_drops, __u64 now)
 {
 	struct eg_ban ban = {
-		.expires_ns = pol->ban_ttl_s ? now + (__u64)pol->ban_ttl_s * 1000000000ULL : 0,
+		.expires_ns = pol->ban_ttl_s ? now + (__u64)pol->ban_ttl_s * EG_NS_PER_S : 0,
 		.created_ns = now,
 		.origin = EG_ORIGIN_AUTO,
 		.policy = sk->policy,
 		.trigger = trigger,
 	};
-	__u32 prefixlen = 128;
-	long err;
+	struct eg_lpm_key key = { .addr = sk->addr };
 
-	if (p->is_v6 && v6_prefix < 128) {
-		struct eg_lpm_key key = { .prefixlen = v6_prefix };
-
-		__builtin_memcpy(key.addr, &sk->addr, EG_ADDR_LEN);
-		prefixlen = v6_prefix;
-		ban.prefixlen = prefixlen;
-		err = bpf_map_update_elem(&eg_ban_cidr, &key, &ban, BPF_ANY);
-		if (!err)
-			list_note_insert(EG_LIST_BAN_CIDR);
-	} else {
-		ban.prefixlen = prefixlen;
-		err = bpf_map_update_elem(&eg_ban_exact, &sk->addr, &ban, BPF_ANY);
-		if (!err)
-			list_note_insert(EG_LIST_BAN_EXACT);
-	}
-	if (err) {
+	key.prefixlen = EG_FAMILY_BITS + (p->is_v6 ? cfg->v6_prefix : 32);
+	ban.prefixlen = key.prefixlen;
+	if (autoban_insert(&key, &ban)) {
 		count(EG_R_BAN_FAILED);
 		return;
 	}
 	count(EG_R_AUTOBAN);
-	emit_event(EG_EV_AUTOBAN, &sk->addr, prefixlen, sk->policy, trigger, pol->ban_ttl_s,
+	emit_event(EG_EV_AUTOBAN, &sk->addr, key.prefixlen, sk->policy, trigger, pol->ban_ttl_s,
 		   window_drops, now);
+	if (p->is_v6)
+		escalate(&key, &ban, cfg, pol->ban_ttl_s, now);
 }
 
 /* Returns nonzero when the source has just reached its ban threshold. */
 static __always_inline __u32 note_drop(struct eg_source *s, const struct eg_policy *pol, __u64 now)
 {
-	__u64 window = (__u64)pol->ban_window_s * 1000000000ULL;
+	__u64 window = (__u64)pol->ban_window_s * EG_NS_PER_S;
 	__u32 drops;
 
 	s->drops += 1;
@@ -237,7 +321,7 @@ static __always_inline struct eg_source *source_state(const struct eg_source_key
 	if (pol->new_source_budget.rate) {
 		struct eg_verified *v = bpf_map_lookup_elem(&eg_verified, sk);
 
-		if (v && now - v->verified_ns < (__u64)cfg->verified_ttl_s * EG_NS)
+		if (v && now - v->verified_ns < (__u64)cfg->verified_ttl_s * EG_NS_PER_S)
 			return &v->state;
 		/* Checked before any state is made: a spoofed flood costs no LRU churn. */
 		if (is_syn && !budget_take(sk->policy, &pol->new_source_budget, now)) {
@@ -271,20 +355,28 @@ static __always_inline int drop_or_dry_run(const struct eg_policy *pol,
 	return verdict(reason, XDP_DROP);
 }
 
-static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_config *cfg,
-					__u64 now)
+/*
+ * The policy step: connection cap, new-source budget, buckets, auto-ban.
+ * Returns the XDP action, its verdict counted. A global function, so the
+ * verifier checks it once rather than once per path of the list checks.
+ */
+__noinline int eg_apply_policy(const struct eg_pkt *p, __u64 now)
 {
-	__u32 slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport), idx;
 	struct eg_source_key sk;
 	struct eg_source *s;
 	struct eg_policy *pol;
 	struct eg_policy_counters *pc;
+	struct eg_config *cfg;
 	__u64 syn_tat = 0, pkt_tat = 0;
-	__u32 reason = 0, pc_drop = 0, window_drops;
-	int is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
-		     (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
-	int created = 0;
+	__u32 reason = 0, pc_drop = 0, window_drops, slot, idx, zero = 0;
+	int is_syn, created = 0;
 
+	cfg = bpf_map_lookup_elem(&eg_config, &zero);
+	if (!p || !cfg)
+		return verdict(EG_R_PASSED, XDP_PASS);
+	slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport);
+	is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
+		 (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
 	idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
 	pol = bpf_map_lookup_elem(&eg_policies, &idx);
 	if (!pol)
@@ -340,21 +432,22 @@ static __always_inline int apply_policy(const struct eg_pkt *p, const struct eg_
 		if (window_drops) {
 			count(EG_R_DRY_RUN_WOULD_BAN);
 			count_policy(pc, EG_PC_WOULD_BAN);
-			emit_event(EG_EV_WOULD_BAN, &sk.addr, p->is_v6 ? cfg->v6_prefix : 128,
-				   slot, reason, pol->ban_ttl_s, window_drops, now);
+			emit_event(EG_EV_WOULD_BAN, &sk.addr,
+				   EG_FAMILY_BITS + (p->is_v6 ? cfg->v6_prefix : 32), slot, reason,
+				   pol->ban_ttl_s, window_drops, now);
 		}
 	} else if (window_drops) {
 		count_policy(pc, EG_PC_AUTOBAN);
-		auto_ban(&sk, pol, p, cfg->v6_prefix, reason, window_drops, now);
+		auto_ban(&sk, pol, p, cfg, reason, window_drops, now);
 	}
 	return drop_or_dry_run(pol, pc, reason, pc_drop);
 }
 
-/* A client's FIN or RST that got through ends its flow. */
-static __always_inline int pass_and_track(const struct eg_pkt *p, int action)
+/* A client's RST that got through may end its flow (client_reset() says when). */
+static __always_inline int pass_and_track(const struct eg_pkt *p, int action, __u64 *now)
 {
 	if (action == XDP_PASS && p->l4proto == EG_IPPROTO_TCP && p->has_port &&
-	    (p->tcp_flags & (EG_TCP_FIN | EG_TCP_RST))) {
+	    (p->tcp_flags & EG_TCP_RST)) {
 		struct eg_flow_key key = {
 			.client = p->src,
 			.server = p->dst,
@@ -362,7 +455,7 @@ static __always_inline int pass_and_track(const struct eg_pkt *p, int action)
 			.server_port = p->dport,
 		};
 
-		flow_end(&key, EG_R_FLOW_CLOSED);
+		client_reset(&key, p->seq, clock_once(now));
 	}
 	return action;
 }
@@ -373,8 +466,6 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	struct eg_pkt p = {};
 	struct eg_lpm_key lkey;
 	struct eg_ban *ban;
-	struct eg_config *cfg;
-	__u32 zero = 0;
 	__u64 now;
 	int st;
 
@@ -384,28 +475,27 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	if (st == EG_PARSE_BAD_L3)
 		return verdict(EG_R_MALFORMED, XDP_DROP);
 
+	now = 0;
 	if (list_in_use(EG_LIST_ALLOW)) {
-		lkey.prefixlen = 128;
-		__builtin_memcpy(lkey.addr, &p.src, EG_ADDR_LEN);
+		lkey.prefixlen = EG_LPM_MAX_PREFIX;
+		lkey.addr = p.src;
 		if (bpf_map_lookup_elem(&eg_allow, &lkey))
-			return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS));
+			return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS), &now);
 	}
 
-	now = 0;
 	if (list_in_use(EG_LIST_BAN_EXACT)) {
 		ban = bpf_map_lookup_elem(&eg_ban_exact, &p.src);
 		if (ban && ban_active(ban, &now))
 			return verdict(EG_R_BANNED, XDP_DROP);
 	}
-	if (cidr_banned(&p.src, &now))
+	if (list_in_use(EG_LIST_BAN_CIDR) && eg_cidr_banned(&p.src, &now))
 		return verdict(EG_R_BANNED_CIDR, XDP_DROP);
+	if (list_in_use(EG_LIST_AUTOBAN) && eg_autobanned(&p.src, &now))
+		return verdict(EG_R_AUTOBANNED, XDP_DROP);
 
 	if (st == EG_PARSE_BAD_L4)
 		return verdict(EG_R_MALFORMED, XDP_DROP);
 
-	cfg = bpf_map_lookup_elem(&eg_config, &zero);
-	if (!cfg)
-		return verdict(EG_R_PASSED, XDP_PASS);
 	if (p.frag == EG_FRAG_LATER) {
 		/* No ports here: the first fragment already met the L4 policy.
 		 * Later fragments still count against the default policy's
@@ -413,10 +503,9 @@ int edgeguard_xdp(struct xdp_md *ctx)
 		count(EG_R_FRAGMENT);
 		p.has_port = 0;
 	}
-	return pass_and_track(&p, apply_policy(&p, cfg, clock_once(&now)));
+	return pass_and_track(&p, eg_apply_policy(&p, clock_once(&now)), &now);
 }
 
-#define TC_ACT_OK 0 /* a macro in linux/pkt_cls.h, so not in vmlinux.h */
 
 /* Headers we need in the linear part of an skb: VLANs, IPv6 + extensions, TCP. */
 #define EG_TC_PULL_BYTES 160
@@ -441,42 +530,47 @@ int edgeguard_tc_egress(struct __sk_buff *skb)
 	end = (void *)(long)skb->data_end;
 	if (eg_parse_frame(data, end, &p) != EG_PARSE_OK || p.l4proto != EG_IPPROTO_TCP ||
 	    !p.has_port)
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 
 	/* Egress: the server is the source, the client the destination. */
 	key.client = p.dst;
 	key.server = p.src;
 	key.client_port = p.dport;
 	key.server_port = p.sport;
+	/* The server's own FIN or RST: its side of the connection is over. */
 	if (p.tcp_flags & (EG_TCP_FIN | EG_TCP_RST)) {
 		flow_end(&key, EG_R_FLOW_CLOSED);
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 	}
 	if ((p.tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == (EG_TCP_SYN | EG_TCP_ACK)) {
 		cfg = bpf_map_lookup_elem(&eg_config, &zero);
 		if (!cfg)
-			return TC_ACT_OK;
+			return EG_TC_ACT_OK;
 		slot = policy_slot(cfg, &p, EG_L4_TCP, p.sport);
 		idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
 		pol = bpf_map_lookup_elem(&eg_policies, &idx);
 		/* Only policies that use flows pay for tracking them. */
 		if (!pol || (!pol->max_conns && !pol->new_source_budget.rate))
-			return TC_ACT_OK;
+			return EG_TC_ACT_OK;
 		source_key(&owner, &p.dst, p.is_v6, cfg, slot);
-		flow_open(&key, &owner);
-		return TC_ACT_OK;
+		flow_open(&key, &owner, p.ack);
+		return EG_TC_ACT_OK;
 	}
 	f = bpf_map_lookup_elem(&eg_flows, &key);
 	if (!f)
-		return TC_ACT_OK;
+		return EG_TC_ACT_OK;
 	f->last_seen_ns = now_ns();
+	if (p.tcp_flags & EG_TCP_ACK)
+		f->server_ack = p.ack;
+	/* The server still talks on the flow: a pending client RST was refused. */
+	f->rst_ns = 0;
 	if (!f->armed)
 		flow_arm(f);
 	if (!f->verified) {
 		f->verified = 1;
 		verify_source(&f->owner, f->last_seen_ns);
 	}
-	return TC_ACT_OK;
+	return EG_TC_ACT_OK;
 }
 
 /*

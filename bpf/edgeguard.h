@@ -4,20 +4,29 @@
  * values, counter reasons, event records and limits. Both sides must agree on
  * every byte here, so nothing in it may depend on which side includes it.
  *
- * Addresses: every source is stored as 16 bytes. IPv4 uses the IPv4-mapped
- * IPv6 form ::ffff:a.b.c.d so that one LPM trie and one hash serve both
- * families; an IPv4 /p is stored as prefix length 96 + p.
+ * Addresses: every address carries its family (struct eg_addr), so an IPv4
+ * source and an IPv6 source never share a key, a trie prefix or a ban: no
+ * IPv6 prefix, ::/0 included, covers an IPv4 address and no IPv4 prefix an
+ * IPv6 one. In the LPM tries the family is the first 32 bits of the data, so
+ * an IPv4 /p is stored as prefix length EG_FAMILY_BITS + p.
  */
 #ifndef EDGEGUARD_H
 #define EDGEGUARD_H
 
-#ifndef __VMLINUX_H__
+#if defined(__bpf__)
+#include "vmlinux.h" /* the kernel's types, struct bpf_timer among them */
+#else
 #include <linux/types.h>
 #include <linux/bpf.h> /* struct bpf_timer */
 #endif
 
+#define EG_NS_PER_S 1000000000ULL /* every time in a map is CLOCK_BOOTTIME nanoseconds */
 #define EG_ADDR_LEN 16
-#define EG_V4_MAPPED_PREFIX 96 /* bits of ::ffff: in front of an IPv4 address */
+#define EG_FAMILY_BITS 32 /* the family word in front of an address in an LPM key */
+#define EG_AF_INET 4
+#define EG_AF_INET6 6
+/* Longest LPM prefix: an IPv6 host. Also bounds every walk down a trie. */
+#define EG_LPM_MAX_PREFIX (EG_FAMILY_BITS + 128)
 
 /* Defaults for map sizes; the loader may change them before load. */
 #define EG_DEFAULT_MAX_SOURCES (1U << 20)
@@ -25,6 +34,8 @@
 #define EG_DEFAULT_MAX_ALLOWS (1U << 14)
 #define EG_DEFAULT_MAX_FLOWS (1U << 18)
 #define EG_DEFAULT_MAX_VERIFIED (1U << 16)
+#define EG_DEFAULT_MAX_AUTOBANS (1U << 16)
+#define EG_DEFAULT_MAX_ESCALATIONS (1U << 14)
 #define EG_DEFAULT_V6_PREFIX 64
 #define EG_DEFAULT_FLOW_IDLE_S 300      /* a flow with no packet for this long is reaped */
 #define EG_DEFAULT_VERIFIED_TTL_S 3600  /* how long a completed handshake vouches for a source */
@@ -41,7 +52,12 @@
 
 /* Bounds that keep the verifier happy and the parser honest. */
 #define EG_MAX_IPV6_EXT_HDRS 6 /* more than this in one packet is malformed */
-#define EG_MAX_BAN_NESTING 8   /* CIDR bans inside CIDR bans we look through */
+/*
+ * VLAN tags the parser reads through. The kernel strips any number of
+ * priority (VID 0) tags and delivers what is behind them, so a frame with
+ * more tags than this is dropped as malformed, never passed as non-IP.
+ */
+#define EG_MAX_VLAN_TAGS 8
 
 enum eg_l4_index {
 	EG_L4_TCP = 0,
@@ -53,14 +69,19 @@ static inline __u32 eg_port_slot(__u32 gen, __u32 l4, __u32 port)
 	return (gen << 17) | (l4 << 16) | (port & 0xffff);
 }
 
+/* An address and its family. IPv4 sits in a[0..3]; the rest is zero. */
 struct eg_addr {
+	__u32 family; /* EG_AF_INET or EG_AF_INET6 */
 	__u8 a[EG_ADDR_LEN];
 };
 
-/* Key of the allow and CIDR-ban LPM tries; prefixlen counts over all 128 bits. */
+/*
+ * Key of the allow and ban LPM tries (and of ban notes). prefixlen counts the
+ * family word too: EG_FAMILY_BITS + the CIDR's own prefix length.
+ */
 struct eg_lpm_key {
 	__u32 prefixlen;
-	__u8 addr[EG_ADDR_LEN];
+	struct eg_addr addr;
 };
 
 enum eg_ban_origin {
@@ -71,11 +92,16 @@ enum eg_ban_origin {
 	EG_ORIGIN_MAX,
 };
 
-/* Value of both ban maps (exact-address hash and CIDR trie). */
+/*
+ * Value of every ban map. Operator bans (manual, policy, fleet) live in the
+ * exact-address hash and the CIDR trie, which only user space writes, so
+ * they always fit; the datapath's own bans go to eg_autoban, a trie with its
+ * own capacity.
+ */
 struct eg_ban {
 	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = permanent */
 	__u64 created_ns; /* CLOCK_BOOTTIME */
-	__u32 prefixlen;  /* of the key, so the kernel can look past an expired CIDR */
+	__u32 prefixlen;  /* of the key (LPM form), so the kernel can look past an expired CIDR */
 	__u16 origin;     /* enum eg_ban_origin */
 	__u16 policy;     /* policy slot that triggered an auto-ban */
 	__u32 trigger;    /* enum eg_reason that triggered an auto-ban */
@@ -98,6 +124,7 @@ enum eg_list {
 	EG_LIST_ALLOW = 0,
 	EG_LIST_BAN_EXACT,
 	EG_LIST_BAN_CIDR,
+	EG_LIST_AUTOBAN,
 	EG_LIST_MAX,
 };
 
@@ -153,6 +180,26 @@ struct eg_config {
 	__u32 v6_prefix;      /* IPv6 sources are aggregated to this prefix length */
 	__u32 flow_idle_s;    /* established flows idle this long are reaped */
 	__u32 verified_ttl_s; /* a verified source stays verified this long after its last flow */
+	/*
+	 * IPv6 auto-ban escalation: once escalate_after auto-bans sit inside one
+	 * prefix EG_ESCALATE_STEP bits shorter, that prefix is banned instead,
+	 * step by step, never shorter than v6_autoban_floor (v6_prefix or
+	 * escalate_after 0: never). An attacker spreading over many /64s of one
+	 * allocation costs one entry, not one per /64.
+	 */
+	__u32 v6_autoban_floor;
+	__u32 escalate_after;
+};
+
+#define EG_ESCALATE_STEP 8
+#define EG_DEFAULT_V6_AUTOBAN_FLOOR 48
+#define EG_DEFAULT_ESCALATE_AFTER 8
+
+/* Auto-bans counted inside one shorter prefix (key: that prefix), for escalation. */
+struct eg_escalation {
+	__u64 window_start_ns; /* the count restarts once the ban TTL has passed */
+	__u32 count;
+	__u32 _pad;
 };
 
 /* Per-source, per-policy state in the LRU hash. */
@@ -190,7 +237,16 @@ struct eg_flow_key {
 struct eg_flow {
 	struct bpf_timer idle;
 	__u64 last_seen_ns;
+	/*
+	 * A client RST whose sequence number is exactly the server's last ACK
+	 * (what the server's stack requires to accept one, RFC 5961) passed at
+	 * this time: the flow ends unless the server still sends within
+	 * EG_RST_CONFIRM_NS. 0: none pending. A client's FIN never ends a flow:
+	 * only the server's own FIN or RST, seen at TC egress, does.
+	 */
+	__u64 rst_ns;
 	struct eg_source_key owner; /* whose eg_conns count this flow holds */
+	__u32 server_ack;           /* ACK number of the server's last segment (host order) */
 	__u32 verified;             /* the server sent after the handshake */
 	/*
 	 * The idle timer is running. Arming can fail (the kernel allocates a
@@ -228,6 +284,8 @@ struct eg_sweep_timer {
 };
 
 #define EG_SWEEP_PERIOD_S 10
+/* Longer than the kernel's longest delayed ACK (200 ms): a refused RST is answered by then. */
+#define EG_RST_CONFIRM_NS EG_NS_PER_S
 
 /*
  * Counter reasons. Every packet moves exactly one of the verdict reasons
@@ -245,6 +303,7 @@ enum eg_reason {
 	EG_R_DRY_RUN_WOULD_DROP, /* passed only because its policy is in dry-run */
 	EG_R_CONN_LIMIT,  /* SYN from a source already at max_conns */
 	EG_R_BUDGET,      /* SYN from an unverified source over the policy's budget */
+	EG_R_AUTOBANNED,  /* the datapath's own ban (eg_autoban) */
 	EG_R_VERDICTS,
 	EG_R_AUTOBAN = EG_R_VERDICTS,
 	EG_R_DRY_RUN_WOULD_BAN,
@@ -259,6 +318,7 @@ enum eg_reason {
 	EG_R_VERIFIED,    /* a source became verified */
 	EG_R_FLOW_UNTIMED, /* a flow's idle timer could not be armed (yet) */
 	EG_R_FLOW_SWEPT,  /* an unarmed idle flow ended by a sweep (the datapath or edgeguardd) */
+	EG_R_ESCALATED,   /* an IPv6 auto-ban widened to a shorter prefix */
 	EG_R_MAX,
 };
 
@@ -296,12 +356,13 @@ struct eg_policy_counters {
 enum eg_event_type {
 	EG_EV_AUTOBAN = 1,
 	EG_EV_WOULD_BAN = 2, /* dry-run policy reached its ban threshold */
+	EG_EV_ESCALATE = 3,  /* auto-bans inside a prefix reached escalate_after: it is banned */
 };
 
 struct eg_event {
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	struct eg_addr addr;
-	__u32 prefixlen; /* of addr, 128-based */
+	__u32 prefixlen; /* of addr, in LPM form (EG_FAMILY_BITS + prefix) */
 	__u32 type;      /* enum eg_event_type */
 	__u32 policy;
 	__u32 trigger;   /* enum eg_reason */

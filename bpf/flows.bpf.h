@@ -1,23 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Established-flow tracking: TC egress sees the server's SYN-ACK and starts a
- * flow; FIN or RST in either direction, or the idle timer, ends it. The
+ * flow; the server's own FIN or RST, a client RST the server's stack accepts
+ * (exact sequence number, then silence from the server), or the idle timer
+ * ends it. A client's word alone never does: the kernel ignores forged or
+ * out-of-window FINs and RSTs, so they must not give a connection slot back.
+ * The
  * owner's connection count goes up when a flow is stored and down when it is
  * deleted; only one deleter can succeed, so each flow counts down once.
- * Included by edgeguard.bpf.c after maps.bpf.h.
+ * Included by edgeguard.bpf.c.
  */
 #ifndef EG_FLOWS_BPF_H
 #define EG_FLOWS_BPF_H
 
-#define EG_CLOCK_BOOTTIME 7 /* the clock of bpf_ktime_get_boot_ns() */
-#define EG_NS 1000000000ULL
+#include "maps.bpf.h"
 
 static __always_inline __u64 flow_idle_ns(void)
 {
 	__u32 zero = 0;
 	struct eg_config *cfg = bpf_map_lookup_elem(&eg_config, &zero);
 
-	return (cfg && cfg->flow_idle_s ? cfg->flow_idle_s : EG_DEFAULT_FLOW_IDLE_S) * EG_NS;
+	return (cfg && cfg->flow_idle_s ? cfg->flow_idle_s : EG_DEFAULT_FLOW_IDLE_S) * EG_NS_PER_S;
 }
 
 static __always_inline void conns_add(const struct eg_source_key *owner)
@@ -66,12 +69,32 @@ static __always_inline void flow_end(const struct eg_flow_key *key, __u32 reason
 	}
 }
 
+/* Time from then to now; 0 if the (test-moved) clock says then is later. */
+static __always_inline __u64 since(__u64 now, __u64 then)
+{
+	return now > then ? now - then : 0;
+}
+
+/* A pending client RST the server has not contradicted for EG_RST_CONFIRM_NS. */
+static __always_inline int reset_confirmed(const struct eg_flow *f, __u64 now)
+{
+	return f->rst_ns && since(now, f->rst_ns) >= EG_RST_CONFIRM_NS;
+}
+
 static int flow_idle_check(void *map, struct eg_flow_key *key, struct eg_flow *f)
 {
 	__u64 idle = flow_idle_ns();
 	__u64 now = now_ns();
-	__u64 quiet = now > f->last_seen_ns ? now - f->last_seen_ns : 0;
+	__u64 quiet = since(now, f->last_seen_ns);
 
+	if (reset_confirmed(f, now)) {
+		flow_end(key, EG_R_FLOW_CLOSED);
+		return 0;
+	}
+	if (f->rst_ns) {
+		bpf_timer_start(&f->idle, EG_RST_CONFIRM_NS - since(now, f->rst_ns), 0);
+		return 0;
+	}
 	if (quiet < idle) {
 		/* Traffic since the timer was set: look again when it could be idle. */
 		bpf_timer_start(&f->idle, idle - quiet, 0);
@@ -81,13 +104,15 @@ static int flow_idle_check(void *map, struct eg_flow_key *key, struct eg_flow *f
 	return 0;
 }
 
-#define EG_EEXIST 17
-#define EG_EBUSY 16
-
-/* Ends a flow whose timer never got armed, once it is idle (both sweeps use this). */
+/*
+ * Ends a flow whose timer never got armed, once it is idle, and a flow whose
+ * client RST stands confirmed (both sweeps use this).
+ */
 static long sweep_one(void *map, struct eg_flow_key *key, struct eg_flow *f, __u64 *now)
 {
-	if (!f->armed && *now > f->last_seen_ns && *now - f->last_seen_ns >= flow_idle_ns())
+	if (reset_confirmed(f, *now))
+		flow_end(key, EG_R_FLOW_CLOSED);
+	else if (!f->armed && since(*now, f->last_seen_ns) >= flow_idle_ns())
 		flow_end(key, EG_R_FLOW_SWEPT);
 	return 0;
 }
@@ -97,7 +122,7 @@ static int sweeper_fired(void *map, __u32 *key, struct eg_sweep_timer *sw)
 	__u64 now = now_ns();
 
 	bpf_for_each_map_elem(&eg_flows, sweep_one, &now, 0);
-	bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS, 0);
+	bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS_PER_S, 0);
 	return 0;
 }
 
@@ -118,7 +143,7 @@ static __always_inline void sweeper_ensure(void)
 		return;
 	err = bpf_timer_init(&sw->timer, &eg_sweep_timer, EG_CLOCK_BOOTTIME);
 	if ((err && err != -EG_EBUSY) || bpf_timer_set_callback(&sw->timer, sweeper_fired) ||
-	    bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS, 0))
+	    bpf_timer_start(&sw->timer, EG_SWEEP_PERIOD_S * EG_NS_PER_S, 0))
 		return;
 	sw->armed = 1;
 }
@@ -139,9 +164,9 @@ static __always_inline void flow_arm(struct eg_flow *f)
 
 /* The server answered a SYN: track the flow against the client's policy slot. */
 static __always_inline void flow_open(const struct eg_flow_key *key,
-				      const struct eg_source_key *owner)
+				      const struct eg_source_key *owner, __u32 server_ack)
 {
-	struct eg_flow fresh = { .owner = *owner };
+	struct eg_flow fresh = { .owner = *owner, .server_ack = server_ack };
 	struct eg_flow *f;
 	long err;
 
@@ -161,10 +186,32 @@ static __always_inline void flow_open(const struct eg_flow_key *key,
 	f = bpf_map_lookup_elem(&eg_flows, key);
 	if (!f)
 		return;
-	if (err) /* a retransmitted SYN-ACK: the server is still there */
+	if (err) { /* a retransmitted SYN-ACK: the server is still there */
 		f->last_seen_ns = fresh.last_seen_ns;
+		f->server_ack = server_ack;
+	}
 	if (!f->armed)
 		flow_arm(f);
+}
+
+/*
+ * A client RST that passed XDP. The server's stack accepts one only with
+ * exactly its next expected sequence number (RFC 5961), which is the ACK of
+ * its last segment, unless the client has sent data since that the server
+ * has not yet acknowledged: then the server answers (a challenge ACK, or the
+ * delayed ACK of that data) within EG_RST_CONFIRM_NS, and TC egress cancels
+ * the pending end. Anything else the stack ignores, and so do we.
+ */
+static __always_inline void client_reset(const struct eg_flow_key *key, __u32 seq, __u64 now)
+{
+	struct eg_flow *f = bpf_map_lookup_elem(&eg_flows, key);
+
+	if (!f || seq != f->server_ack)
+		return;
+	f->rst_ns = now ? now : 1;
+	/* An unarmed flow is left to the sweeps, which check the same. */
+	if (f->armed)
+		bpf_timer_start(&f->idle, EG_RST_CONFIRM_NS, 0);
 }
 
 /*

@@ -7,6 +7,11 @@
 #ifndef EG_MAPS_BPF_H
 #define EG_MAPS_BPF_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "edgeguard.h"
+#include "consts.bpf.h"
+
 /*
  * Added to the clock. Production leaves it at zero; the unit tests move time
  * forward through it instead of sleeping.
@@ -35,6 +40,27 @@ struct {
 	__type(key, struct eg_lpm_key);
 	__type(value, struct eg_ban);
 } eg_ban_cidr SEC(".maps");
+
+/*
+ * The datapath's own bans (and escalations), apart from the operator's so
+ * that auto-bans can never fill the maps an operator bans into. Not
+ * preallocated: it is empty until an attack.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EG_DEFAULT_MAX_AUTOBANS);
+	__type(key, struct eg_lpm_key);
+	__type(value, struct eg_ban);
+} eg_autoban SEC(".maps");
+
+/* IPv6 auto-bans counted per shorter prefix, for escalation (eg_config). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_DEFAULT_MAX_ESCALATIONS);
+	__type(key, struct eg_lpm_key);
+	__type(value, struct eg_escalation);
+} eg_escalations SEC(".maps");
 
 /*
  * Ban reasons, for user space only: no program touches it. Twice the ban

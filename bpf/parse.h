@@ -1,38 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Packet parser of the datapath: Ethernet, up to two VLAN tags (802.1Q,
- * 802.1ad), IPv4 with options, IPv6 with a bounded extension-header chain,
- * TCP and UDP. It only reads; every read is checked against data_end.
+ * Packet parser of the datapath: Ethernet, up to EG_MAX_VLAN_TAGS VLAN tags
+ * (802.1Q, 802.1ad, in any order), IPv4 with options, IPv6 with a bounded
+ * extension-header chain, TCP and UDP. It only reads; every read is checked
+ * against data_end. A frame the stack could still deliver as IP is never
+ * reported as non-IP: what cannot be parsed safely is malformed.
  * Shared by the real program and the parse-only benchmark baseline.
  */
 #ifndef EG_PARSE_H
 #define EG_PARSE_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "edgeguard.h"
-
-#define EG_ETH_P_IP 0x0800
-#define EG_ETH_P_IPV6 0x86DD
-#define EG_ETH_P_8021Q 0x8100
-#define EG_ETH_P_8021AD 0x88A8
-
-#define EG_IPPROTO_HOPOPTS 0
-#define EG_IPPROTO_TCP 6
-#define EG_IPPROTO_UDP 17
-#define EG_IPPROTO_ROUTING 43
-#define EG_IPPROTO_FRAGMENT 44
-#define EG_IPPROTO_AH 51
-#define EG_IPPROTO_NONE 59
-#define EG_IPPROTO_DSTOPTS 60
-
-#define EG_TCP_FIN 0x01
-#define EG_TCP_SYN 0x02
-#define EG_TCP_RST 0x04
-#define EG_TCP_ACK 0x10
+#include "consts.bpf.h"
 
 enum eg_parse_status {
 	EG_PARSE_OK = 0,
 	EG_PARSE_NON_IP,       /* not IP, or cut before we could tell: pass it untouched */
-	EG_PARSE_BAD_L3,       /* IP, but no trustworthy source address */
+	EG_PARSE_BAD_L3,       /* IP (or maybe IP), but no trustworthy source address */
 	EG_PARSE_BAD_L4,       /* source known; the rest cannot be parsed */
 };
 
@@ -47,6 +34,8 @@ struct eg_pkt {
 	struct eg_addr dst;
 	__u16 sport;
 	__u16 dport;
+	__u32 seq; /* TCP, host order */
+	__u32 ack;
 	__u8 l4proto;
 	__u8 tcp_flags;
 	__u8 frag;   /* enum eg_frag */
@@ -69,6 +58,8 @@ static __always_inline int eg_parse_l4(void *l4, void *end, struct eg_pkt *p)
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->seq = bpf_ntohl(th->seq);
+		p->ack = bpf_ntohl(th->ack_seq);
 		p->has_port = 1;
 	} else if (p->l4proto == EG_IPPROTO_UDP) {
 		struct udphdr *uh = l4;
@@ -92,14 +83,11 @@ static __always_inline int eg_parse_ipv4(void *l3, void *end, struct eg_pkt *p)
 		return EG_PARSE_BAD_L3;
 	if (iph->version != 4 || iph->ihl < 5)
 		return EG_PARSE_BAD_L3;
-	__builtin_memset(&p->src, 0, 10);
-	p->src.a[10] = 0xff;
-	p->src.a[11] = 0xff;
-	__builtin_memcpy(&p->src.a[12], &iph->saddr, 4);
-	__builtin_memset(&p->dst, 0, 10);
-	p->dst.a[10] = 0xff;
-	p->dst.a[11] = 0xff;
-	__builtin_memcpy(&p->dst.a[12], &iph->daddr, 4);
+	/* The caller zeroed p: the rest of each address stays zero. */
+	p->src.family = EG_AF_INET;
+	__builtin_memcpy(p->src.a, &iph->saddr, 4);
+	p->dst.family = EG_AF_INET;
+	__builtin_memcpy(p->dst.a, &iph->daddr, 4);
 	p->l4proto = iph->protocol;
 
 	frag = bpf_ntohs(iph->frag_off);
@@ -125,9 +113,19 @@ static __always_inline int eg_parse_ipv6(void *l3, void *end, struct eg_pkt *p)
 		return EG_PARSE_BAD_L3;
 	if (ip6h->version != 6)
 		return EG_PARSE_BAD_L3;
-	__builtin_memcpy(&p->src, &ip6h->saddr, EG_ADDR_LEN);
-	__builtin_memcpy(&p->dst, &ip6h->daddr, EG_ADDR_LEN);
+	p->src.family = EG_AF_INET6;
+	__builtin_memcpy(p->src.a, &ip6h->saddr, EG_ADDR_LEN);
+	p->dst.family = EG_AF_INET6;
+	__builtin_memcpy(p->dst.a, &ip6h->daddr, EG_ADDR_LEN);
 	p->is_v6 = 1;
+	/*
+	 * ::ffff:a.b.c.d is never valid on the wire (the kernel drops such a
+	 * source too). It is an IPv6 source like any other for the lists, and
+	 * never mistaken for IPv4; past them it is malformed.
+	 */
+	if (ip6h->saddr.in6_u.u6_addr32[0] == 0 && ip6h->saddr.in6_u.u6_addr32[1] == 0 &&
+	    ip6h->saddr.in6_u.u6_addr32[2] == bpf_htonl(0xffff))
+		return EG_PARSE_BAD_L4;
 	next = ip6h->nexthdr;
 
 	/* One pass per allowed extension header plus one for the header after the last. */
@@ -194,14 +192,17 @@ static __always_inline int eg_parse_frame(void *data, void *end, struct eg_pkt *
 	proto = eth->h_proto;
 
 #pragma unroll
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < EG_MAX_VLAN_TAGS; i++) {
 		if (proto != bpf_htons(EG_ETH_P_8021Q) && proto != bpf_htons(EG_ETH_P_8021AD))
 			break;
 		if (cur + 4 > end)
-			return EG_PARSE_NON_IP;
+			return EG_PARSE_NON_IP; /* cut inside the tags: no IP header follows */
 		proto = *(__u16 *)(cur + 2);
 		cur += 4;
 	}
+	/* Deeper than we look, yet the stack may strip its way to an IP packet. */
+	if (proto == bpf_htons(EG_ETH_P_8021Q) || proto == bpf_htons(EG_ETH_P_8021AD))
+		return EG_PARSE_BAD_L3;
 
 	if (proto == bpf_htons(EG_ETH_P_IP))
 		return eg_parse_ipv4(cur, end, p);
@@ -210,9 +211,25 @@ static __always_inline int eg_parse_frame(void *data, void *end, struct eg_pkt *
 	return EG_PARSE_NON_IP;
 }
 
-static __always_inline int eg_parse(struct xdp_md *ctx, struct eg_pkt *p)
+/*
+ * The parsers as global functions: the verifier checks each once, on its
+ * own, instead of once per path of the program that calls it (every VLAN
+ * depth and extension-header chain would multiply the rest of the program).
+ * p is the caller's zeroed struct.
+ */
+__noinline int eg_parse(struct xdp_md *ctx, struct eg_pkt *p)
 {
+	if (!p)
+		return EG_PARSE_NON_IP;
 	return eg_parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);
+}
+
+/* The same for an skb whose headers are in its linear part (see EG_TC_PULL_BYTES). */
+__noinline int eg_parse_skb(struct __sk_buff *skb, struct eg_pkt *p)
+{
+	if (!p)
+		return EG_PARSE_NON_IP;
+	return eg_parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, p);
 }
 
 #endif /* EG_PARSE_H */

@@ -270,6 +270,7 @@ int cmd_status(int argc, char **argv)
 			{ "sources", m.sources, 0, 0 },
 			{ "bans_exact", m.ban_exact, 0, 0 },
 			{ "bans_cidr", m.ban_cidr, 0, 0 },
+			{ "autobans", m.autoban, 0, 0 },
 			{ "allows", m.allow, 0, 0 },
 			{ "flows", m.flows, 0, 0 },
 			{ "verified", m.verified, 0, 0 },

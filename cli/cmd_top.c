@@ -74,11 +74,9 @@ static const char *label_of(const struct labels *l, uint32_t slot)
 
 static void format_source(const struct eg_top_row *r, uint32_t v6_prefix, char *buf, size_t len)
 {
-	struct eg_lpm_key k = { .prefixlen = 128 };
+	struct eg_lpm_key k;
 
-	memcpy(k.addr, r->key.addr.a, EG_ADDR_LEN);
-	if (!eg_key_is_v4(&k))
-		k.prefixlen = v6_prefix;
+	eg_key_of(&k, &r->key.addr, r->key.addr.family == EG_AF_INET ? 32 : v6_prefix);
 	eg_format_cidr(&k, buf, len);
 }
 

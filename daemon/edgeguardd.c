@@ -136,8 +136,10 @@ static int on_ring_event(void *ctx, void *data, size_t len)
 	if (len < sizeof(*ev))
 		return 0; /* not ours to interpret; never stop the consumer over it */
 	k.prefixlen = ev->prefixlen;
-	memcpy(k.addr, ev->addr.a, EG_ADDR_LEN);
-	o = ev_new_at_boot_ns(ev->type == EG_EV_WOULD_BAN ? "would_ban" : "autoban", ev->ts_ns);
+	k.addr = ev->addr;
+	o = ev_new_at_boot_ns(ev->type == EG_EV_WOULD_BAN ? "would_ban" :
+			      ev->type == EG_EV_ESCALATE ? "autoban_escalate" : "autoban",
+			      ev->ts_ns);
 	ev_add_source(o, &k);
 	cJSON_AddNumberToObject(o, "policy", ev->policy);
 	cJSON_AddStringToObject(o, "trigger", eg_reason_name(ev->trigger));
@@ -231,10 +233,10 @@ static void reap_expired(struct daemon *d)
 		cJSON *o;
 
 		/* Re-banned by someone since we looked: that ban is theirs to keep. */
-		if (eg_ban_get(&d->maps, &b->key, &cur) != 1 ||
+		if (eg_ban_get(&d->maps, &b->key, b->raw.origin, &cur) != 1 ||
 		    memcmp(&cur, &b->raw, sizeof(cur)))
 			continue;
-		if (eg_ban_del(&d->maps, &b->key, &e))
+		if (eg_ban_remove(&d->maps, &b->key, b->raw.origin, &e))
 			continue;
 		o = ev_new("expire");
 		ev_add_source(o, &b->key);
@@ -263,7 +265,7 @@ static const char *policy_reason(const struct daemon *d, const struct eg_lpm_key
 /* Maps hold no text, so reasons come from the policy file, the last save, or the trigger. */
 static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
 {
-	const struct eg_saved_ban *old = eg_state_find_ban(&d->saved, &b->key);
+	const struct eg_saved_ban *old = eg_state_find_ban(&d->saved, &b->key, b->origin);
 	const char *r = b->origin == EG_ORIGIN_POLICY ? policy_reason(d, &b->key) : NULL;
 
 	if (b->reason[0])

@@ -198,11 +198,14 @@ static void put_label_value(struct buf *b, const char *v)
 
 /* ---- map scans (cached) ---- */
 
-enum scanned_map { SM_SOURCES, SM_BANS_EXACT, SM_BANS_CIDR, SM_ALLOWS, SM_FLOWS, SM_VERIFIED, SM_MAX };
+enum scanned_map {
+	SM_SOURCES, SM_BANS_EXACT, SM_BANS_CIDR, SM_AUTOBANS, SM_ALLOWS, SM_FLOWS, SM_VERIFIED, SM_MAX
+};
 
 static const char *const scanned_names[SM_MAX] = {
 	[SM_SOURCES] = "sources",     [SM_BANS_EXACT] = "bans_exact", [SM_BANS_CIDR] = "bans_cidr",
-	[SM_ALLOWS] = "allows",       [SM_FLOWS] = "flows",           [SM_VERIFIED] = "verified",
+	[SM_AUTOBANS] = "autobans",   [SM_ALLOWS] = "allows",         [SM_FLOWS] = "flows",
+	[SM_VERIFIED] = "verified",
 };
 
 struct scan {
@@ -269,17 +272,15 @@ static long count_hash(int fd)
 struct ban_tally {
 	uint64_t now;
 	uint64_t active[EG_ORIGIN_MAX];
-	long exact, cidr;
+	long entries[EG_LIST_MAX];
 };
 
 static int tally_ban(const struct eg_ban_entry *be, void *ctx)
 {
 	struct ban_tally *t = ctx;
 
-	if (be->key.prefixlen == 128)
-		t->exact++;
-	else
-		t->cidr++;
+	if (be->list < EG_LIST_MAX)
+		t->entries[be->list]++;
 	if (be->ban.expires_ns && be->ban.expires_ns <= t->now)
 		return 0; /* enforced no more; the reaper will take it */
 	if (be->ban.origin < EG_ORIGIN_MAX)
@@ -291,7 +292,8 @@ static void rescan(struct scan *s)
 {
 	const int fds[SM_MAX] = {
 		[SM_SOURCES] = maps->sources, [SM_BANS_EXACT] = maps->ban_exact,
-		[SM_BANS_CIDR] = maps->ban_cidr, [SM_ALLOWS] = maps->allow,
+		[SM_BANS_CIDR] = maps->ban_cidr, [SM_AUTOBANS] = maps->autoban,
+		[SM_ALLOWS] = maps->allow,
 		[SM_FLOWS] = maps->flows,     [SM_VERIFIED] = maps->verified,
 	};
 	struct ban_tally t = { .now = eg_now_ns() };
@@ -306,12 +308,12 @@ static void rescan(struct scan *s)
 	s->entries[SM_VERIFIED] = count_hash(maps->verified);
 	s->entries[SM_ALLOWS] = eg_map_count(maps->allow); /* LPM tries have no batches */
 	if (eg_ban_foreach(maps, tally_ban, &t, &e) == 0) {
-		/* An exact ban's key is stored as a /128 and the trie never holds one. */
-		s->entries[SM_BANS_EXACT] = t.exact;
-		s->entries[SM_BANS_CIDR] = t.cidr;
+		s->entries[SM_BANS_EXACT] = t.entries[EG_LIST_BAN_EXACT];
+		s->entries[SM_BANS_CIDR] = t.entries[EG_LIST_BAN_CIDR];
+		s->entries[SM_AUTOBANS] = t.entries[EG_LIST_AUTOBAN];
 		memcpy(s->bans_active, t.active, sizeof(t.active));
 	} else {
-		s->entries[SM_BANS_EXACT] = s->entries[SM_BANS_CIDR] = -1;
+		s->entries[SM_BANS_EXACT] = s->entries[SM_BANS_CIDR] = s->entries[SM_AUTOBANS] = -1;
 		memset(s->bans_active, 0, sizeof(s->bans_active));
 	}
 	s->attached = eg_list_attached(NULL, 0, NULL);
@@ -371,11 +373,14 @@ static void put_events(struct buf *b, const uint64_t *c)
 		{ EG_R_FRAGMENT, "edgeguard_fragments_total", "Non-first IP fragments: source checked, port policy skipped." },
 		{ EG_R_AUTOBAN, "edgeguard_autobans_total", "Sources the datapath banned itself." },
 		{ EG_R_DRY_RUN_WOULD_BAN, "edgeguard_dry_run_would_ban_total", "Auto-bans a dry-run policy would have made." },
-		{ EG_R_BAN_FAILED, "edgeguard_autoban_failures_total", "Auto-bans that could not be stored (ban map full)." },
+		{ EG_R_BAN_FAILED, "edgeguard_autoban_failures_total", "Auto-bans that could not be stored (auto-ban map full)." },
+		{ EG_R_ESCALATED, "edgeguard_autoban_escalations_total", "IPv6 auto-bans widened to a shorter prefix." },
 		{ EG_R_EVENTS_LOST, "edgeguard_ringbuf_events_lost_total", "Datapath events dropped because the ring buffer was full." },
 		{ EG_R_FLOW_OPENED, "edgeguard_flows_opened_total", "TCP flows tracked from the server's SYN-ACK." },
-		{ EG_R_FLOW_CLOSED, "edgeguard_flows_closed_total", "Tracked flows ended by FIN or RST." },
+		{ EG_R_FLOW_CLOSED, "edgeguard_flows_closed_total", "Tracked flows ended by the server's FIN or RST, or a client RST the server accepted." },
 		{ EG_R_FLOW_REAPED, "edgeguard_flows_reaped_total", "Tracked flows ended by the idle timer." },
+		{ EG_R_FLOW_UNTIMED, "edgeguard_flows_untimed_total", "Times a flow's idle timer could not be armed (retried on its next packet)." },
+		{ EG_R_FLOW_SWEPT, "edgeguard_flows_swept_total", "Unarmed idle flows ended by a sweep." },
 		{ EG_R_FLOW_FULL, "edgeguard_flow_table_full_total", "Flows left untracked because the flow table was full." },
 		{ EG_R_VERIFIED, "edgeguard_sources_verified_total", "Sources that became verified by completing a handshake." },
 	};

@@ -213,7 +213,7 @@ send_failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$WORK/flood.log")
 accepted=$(sed -n 's/.*accepted=\([0-9]*\).*/\1/p' "$WORK/server.log")
 
 heading "Drops by reason (edgeguard stats)"
-for r in syn_rate banned banned_cidr pkt_rate malformed; do
+for r in syn_rate autobanned banned banned_cidr pkt_rate malformed; do
 	row "$r" "$(counter "$r")"
 done
 row "passed" "$(counter passed)"
@@ -224,7 +224,7 @@ heading "Bans (edgeguard bans)"
 indent <<<"$BANS_TEXT"
 
 syn_drops=$(counter syn_rate)
-ban_drops=$(counter banned)
+ban_drops=$(counter autobanned) # dropped by the datapath's own ban
 dropped=$((syn_drops + ban_drops))
 heading "Good client $CLI_GOOD"
 row "connected" "$good_ok / $GOOD_COUNT" "$((100 * good_ok / GOOD_COUNT))%"
@@ -233,7 +233,7 @@ row "accepted by tcp_server" "${accepted:-?}"
 heading "Attacker $CLI_ATK"
 [ "${send_failed:-0}" = 0 ] && send_failed=
 row "SYNs sent" "$sent" "${send_failed:+(sends the kernel refused: $send_failed)}"
-row "dropped in XDP" "$dropped" "syn_rate $syn_drops + banned $ban_drops"
+row "dropped in XDP" "$dropped" "syn_rate $syn_drops + autobanned $ban_drops"
 row "reached the server" "$((sent - dropped))" "(the policy lets a burst of ${syn_burst:-?} through)"
 
 heading "Status (edgeguard status)"

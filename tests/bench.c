@@ -51,13 +51,14 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-static void v4_mapped(uint32_t host, uint8_t a[EG_ADDR_LEN])
+/* The datapath's form of an IPv4 host address. */
+static void v4_addr(uint32_t host, struct eg_addr *a)
 {
 	uint32_t n = htonl(host);
 
-	memset(a, 0, 10);
-	a[10] = a[11] = 0xff;
-	memcpy(a + 12, &n, 4);
+	memset(a, 0, sizeof(*a));
+	a->family = EG_AF_INET;
+	memcpy(a->a, &n, 4);
 }
 
 static uint32_t ip4(const char *s)
@@ -231,21 +232,21 @@ static struct edgeguard_bpf *load_datapath(struct bench *b, uint32_t max_sources
 
 static void ban_exact(const struct eg_maps *m, uint32_t host)
 {
-	struct eg_lpm_key k = { .prefixlen = 128 };
+	struct eg_lpm_key k = { .prefixlen = EG_FAMILY_BITS + 32 };
 	struct eg_err e = {};
 
-	v4_mapped(host, k.addr);
+	v4_addr(host, &k.addr);
 	if (eg_ban_add(m, &k, 0, EG_ORIGIN_MANUAL, NULL, &e))
 		die("ban", e.msg);
 }
 
 static int add_cidr(int fd, uint32_t net, unsigned int plen, bool is_ban)
 {
-	struct eg_lpm_key k = { .prefixlen = EG_V4_MAPPED_PREFIX + plen };
+	struct eg_lpm_key k = { .prefixlen = EG_FAMILY_BITS + plen };
 	struct eg_ban ban = { .prefixlen = k.prefixlen, .origin = EG_ORIGIN_MANUAL };
 	struct eg_allow allow = {};
 
-	v4_mapped(net, k.addr);
+	v4_addr(net, &k.addr);
 	return bpf_map_update_elem(fd, &k, is_ban ? (void *)&ban : (void *)&allow, BPF_ANY);
 }
 
@@ -264,8 +265,8 @@ static void fill_exact_bans(const struct eg_maps *m, uint32_t have, uint32_t tot
 
 		if (host == avoid)
 			continue;
-		v4_mapped(host, keys[j].a);
-		vals[j].prefixlen = 128;
+		v4_addr(host, &keys[j]);
+		vals[j].prefixlen = EG_FAMILY_BITS + 32;
 		j++;
 	}
 	count = n;
@@ -314,7 +315,7 @@ static void fill_sources(const struct eg_maps *m, uint32_t n, uint32_t slot)
 		uint32_t cnt = n - at < chunk ? n - at : chunk;
 
 		for (uint32_t i = 0; i < cnt; i++) {
-			v4_mapped(0x0a000000u + at + i, keys[i].addr.a);
+			v4_addr(0x0a000000u + at + i, &keys[i].addr);
 			keys[i].policy = slot;
 		}
 		if (bpf_map_update_batch(m->sources, keys, vals, &cnt, NULL))
@@ -855,7 +856,7 @@ static void lab_table(void)
 static void lab_round(struct bench_baselines_bpf *base, struct edgeguard_bpf *eg,
 		      const struct eg_maps *m)
 {
-	struct eg_lpm_key k = { .prefixlen = 128 };
+	struct eg_lpm_key k = { .prefixlen = EG_FAMILY_BITS + 32 };
 	struct eg_err e = {};
 
 	lab_xdp_rx("a  XDP bare XDP_DROP", bpf_program__fd(base->progs.bare_drop));
@@ -865,14 +866,14 @@ static void lab_round(struct bench_baselines_bpf *base, struct edgeguard_bpf *eg
 	attach(bpf_program__fd(eg->progs.edgeguard_xdp));
 	ban_exact(m, ip4(LAB_SRC));
 	lab_eg("b1 edgeguard, source banned (exact)", m, LAB_SRC, 1, EG_R_BANNED);
-	v4_mapped(ip4(LAB_SRC), k.addr);
+	v4_addr(ip4(LAB_SRC), &k.addr);
 	if (eg_ban_del(m, &k, &e))
 		die("unban", e.msg);
 	/* 1000/s burst 100: all but a few hundred packets of the flood exceed it. */
 	install_policy(m, EG_L4_UDP, LAB_PORT, 0, 1000, 100);
 	lab_eg("b2 edgeguard, rate-limited (UDP 9000: 1000/s)", m, LAB_SRC, 1, EG_R_PKT_RATE);
-	k.prefixlen = EG_V4_MAPPED_PREFIX + 16;
-	v4_mapped(ip4("10.251.0.0"), k.addr);
+	k.prefixlen = EG_FAMILY_BITS + 16;
+	v4_addr(ip4("10.251.0.0"), &k.addr);
 	if (eg_ban_add(m, &k, 0, EG_ORIGIN_MANUAL, NULL, &e))
 		die("ban", e.msg);
 	lab_eg("b3 edgeguard, CIDR ban /16, 65536 rotating sources", m, "10.251.0.0", 65536,
@@ -1068,8 +1069,8 @@ static size_t flow_frame(const char *src, const char *dst, uint16_t sport, uint1
 static void flow_key(struct eg_flow_key *k, uint32_t client, uint16_t cport)
 {
 	memset(k, 0, sizeof(*k));
-	v4_mapped(client, k->client.a);
-	v4_mapped(ip4(FLOW_SERVER), k->server.a);
+	v4_addr(client, &k->client);
+	v4_addr(ip4(FLOW_SERVER), &k->server);
 	k->client_port = cport;
 	k->server_port = FLOW_PORT;
 }
@@ -1077,7 +1078,7 @@ static void flow_key(struct eg_flow_key *k, uint32_t client, uint16_t cport)
 static void owner_key(struct eg_source_key *k, uint32_t client)
 {
 	memset(k, 0, sizeof(*k));
-	v4_mapped(client, k->addr.a);
+	v4_addr(client, &k->addr);
 	k->policy = FLOW_SLOT;
 }
 
@@ -1473,7 +1474,7 @@ static void top_fill(const struct eg_maps *m, uint32_t n, uint64_t step)
 			uint64_t pk = (uint64_t)((at + i) % 1000) * step;
 
 			/* 0x0b000000 + 24-bit spread: 1M distinct sources, in LRU hash order. */
-			v4_mapped(0x0b000000u + spread24(at + i), keys[i].addr.a);
+			v4_addr(0x0b000000u + spread24(at + i), &keys[i].addr);
 			keys[i].policy = (at + i) % 4;
 			vals[i].packets = pk;
 			vals[i].drops = pk / 10;

@@ -48,16 +48,20 @@ struct fx {
 	struct eg_err err;
 };
 
-static inline int fx_open(struct fx *f)
+/* The fixture's small map sizes; a case may change some and fx_reopen(). */
+static inline struct eg_sizes fx_sizes(void)
 {
-	struct eg_sizes sz = {
+	return (struct eg_sizes){
 		.max_sources = FX_MAX_SOURCES,
 		.max_bans = FX_MAX_BANS,
 		.max_allows = FX_MAX_ALLOWS,
 	};
+}
 
+static inline int fx_open_sized(struct fx *f, const struct eg_sizes *sz)
+{
 	memset(f, 0, sizeof(*f));
-	f->skel = eg_load(&sz, &f->err);
+	f->skel = eg_load(sz, &f->err);
 	CHECK(f->skel != NULL, "eg_load: %s", f->err.msg);
 	if (!f->skel)
 		return -1;
@@ -66,11 +70,25 @@ static inline int fx_open(struct fx *f)
 	return 0;
 }
 
+static inline int fx_open(struct fx *f)
+{
+	struct eg_sizes sz = fx_sizes();
+
+	return fx_open_sized(f, &sz);
+}
+
 static inline void fx_close(struct fx *f)
 {
 	if (f->skel)
 		edgeguard_bpf__destroy(f->skel);
 	f->skel = NULL;
+}
+
+/* A fresh datapath with other map sizes, in place of the case's own. */
+static inline int fx_reopen(struct fx *f, const struct eg_sizes *sz)
+{
+	fx_close(f);
+	return fx_open_sized(f, sz);
 }
 
 /* Moves the datapath's clock forward; bans written with eg_now_ns() age with it. */
@@ -320,10 +338,11 @@ static inline void fx_drain_events(struct fx *f, struct fx_events *out)
 /* The 16-byte datapath form of a host address. */
 static inline struct eg_addr fx_addr(const char *host)
 {
-	struct eg_lpm_key k = fx_key(host);
 	struct eg_addr a;
+	struct eg_err e;
 
-	memcpy(a.a, k.addr, EG_ADDR_LEN);
+	memset(&a, 0, sizeof(a));
+	CHECK(eg_parse_addr(host, &a, &e) == 0, "eg_parse_addr(%s): %s", host, e.msg);
 	return a;
 }
 

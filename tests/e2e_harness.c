@@ -257,7 +257,6 @@ static void print_sources(const struct eg_maps *m)
 {
 	struct eg_source_key k, next;
 	struct eg_source s;
-	struct eg_lpm_key lk = { .prefixlen = 128 };
 	char addr[EG_CIDR_STRLEN];
 	void *prev = NULL;
 
@@ -266,8 +265,7 @@ static void print_sources(const struct eg_maps *m)
 		prev = &k;
 		if (bpf_map_lookup_elem(m->sources, &k, &s))
 			continue;
-		memcpy(lk.addr, &k.addr, EG_ADDR_LEN);
-		eg_format_cidr(&lk, addr, sizeof(addr));
+		eg_format_addr(&k.addr, addr, sizeof(addr));
 		printf("source %s policy=%u packets=%llu syns=%llu drops=%llu\n", addr, k.policy,
 		       (unsigned long long)s.packets, (unsigned long long)s.syns,
 		       (unsigned long long)s.drops);

@@ -23,14 +23,12 @@
 
 static int parse_addr(const char *text, struct eg_addr *out)
 {
-	struct eg_lpm_key k;
 	struct eg_err e = { "" };
 
-	if (eg_parse_cidr(text, &k, &e)) {
+	if (eg_parse_addr(text, out, &e)) {
 		fprintf(stderr, "flow_insert: %s\n", e.msg);
 		return -1;
 	}
-	memcpy(out->a, k.addr, EG_ADDR_LEN);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -17,13 +18,16 @@
 enum frame_frag { FRAG_NONE = 0, FRAG_FIRST, FRAG_LATER };
 
 struct frame_spec {
-	int vlans;              /* 0, 1 (802.1Q) or 2 (802.1ad outer + 802.1Q inner) */
+	int vlans;              /* tags: 1 is 802.1Q; from 2 the outer one is 802.1ad, then they alternate */
+	int vlan_vid;           /* VID of every tag; 0: 100 for 802.1ad, 200 for 802.1Q */
+	bool priority_tags;     /* every tag VID 0 (what the kernel strips by itself) */
 	uint16_t ethertype;     /* 0: IPv4 or IPv6 as the address says; else raw (e.g. ARP) */
 	const char *src;        /* "203.0.113.7" or "2001:db8::1" */
 	const char *dst;        /* defaults to the same family's documentation address */
 	uint8_t l4;             /* IPPROTO_TCP (default when 0), IPPROTO_UDP, IPPROTO_ICMP... */
 	uint16_t sport, dport;
 	uint8_t tcp_flags;      /* e.g. 0x02 for SYN */
+	uint32_t seq, ack;      /* TCP sequence and acknowledgment numbers */
 	int ip_opt_words;       /* IPv4: 32-bit words of options (IHL - 5) */
 	uint8_t v6_ext[8];      /* IPv6: extension header types, in order */
 	int n_v6_ext;
@@ -55,13 +59,15 @@ static inline size_t build_frame(const struct frame_spec *s, uint8_t *buf, size_
 	tmp[0] = 0x02; tmp[5] = 0x01;
 	tmp[6] = 0x02; tmp[11] = 0x02;
 	off = 12;
-	if (s->vlans >= 2) {
-		off += frame_put16(tmp + off, 0x88a8);
-		off += frame_put16(tmp + off, 100);
-	}
-	if (s->vlans >= 1) {
-		off += frame_put16(tmp + off, 0x8100);
-		off += frame_put16(tmp + off, 200);
+	for (int i = 0; i < s->vlans; i++) {
+		/* The innermost tag is 802.1Q; outward they alternate with 802.1ad. */
+		int ad = (s->vlans - 1 - i) % 2 == 1;
+		uint16_t vid = s->priority_tags ? 0 : s->vlan_vid ? s->vlan_vid : ad ? 100 : 200;
+
+		if (off + 4 + 2 > sizeof(tmp))
+			return 0;
+		off += frame_put16(tmp + off, ad ? 0x88a8 : 0x8100);
+		off += frame_put16(tmp + off, vid);
 	}
 	off += frame_put16(tmp + off, etype);
 	if (s->ethertype && s->ethertype != 0x0800 && s->ethertype != 0x86dd) {
@@ -128,6 +134,10 @@ static inline size_t build_frame(const struct frame_spec *s, uint8_t *buf, size_
 		frame_put16(tmp + off, s->sport ? s->sport : 40000);
 		frame_put16(tmp + off + 2, s->dport);
 		if (l4 == IPPROTO_TCP) {
+			frame_put16(tmp + off + 4, (uint16_t)(s->seq >> 16));
+			frame_put16(tmp + off + 6, (uint16_t)s->seq);
+			frame_put16(tmp + off + 8, (uint16_t)(s->ack >> 16));
+			frame_put16(tmp + off + 10, (uint16_t)s->ack);
 			tmp[off + 12] = 5 << 4;
 			tmp[off + 13] = s->tcp_flags;
 		} else if (l4 == IPPROTO_UDP) {

@@ -15,6 +15,13 @@
 #define V6_IN_NET "2001:db8:2:5::9"
 #define V6_CLEAN "2001:db8:9::1"
 
+static void del_ban_at(struct fx *f, const char *cidr)
+{
+	struct eg_lpm_key k = fx_key(cidr);
+
+	CHECK(eg_ban_del(&f->m, &k, &f->err) == 0, "unban %s: %s", cidr, f->err.msg);
+}
+
 static void ban_the_usual(struct fx *f)
 {
 	fx_ban(f, V4_EXACT, 0);
@@ -280,6 +287,76 @@ FX_CASE(nested_several_expired_levels)
 	expect_frame(f, SPEC(.src = "10.1.2.3"), XDP_DROP, EG_R_BANNED_CIDR);
 }
 
+/*
+ * However deep the expired bans nest over a live one, the live one holds:
+ * /17 to /31 expired over a permanent /16, and for IPv6 every length from
+ * /17 to /127 expired over a permanent /16 (111 levels).
+ */
+FX_CASE(nested_expired_any_depth)
+{
+	char cidr[64];
+
+	fx_ban(f, "10.20.0.0/16", 0);
+	for (int p = 17; p <= 31; p++) {
+		snprintf(cidr, sizeof(cidr), "10.20.0.0/%d", p);
+		fx_ban(f, cidr, 5);
+	}
+	fx_ban(f, "2001::/16", 0);
+	for (int p = 17; p <= 127; p++) {
+		struct eg_lpm_key k = fx_key("2001:db8::");
+
+		eg_mask_addr(&k.addr, (unsigned int)p);
+		k.prefixlen = EG_FAMILY_BITS + (unsigned int)p;
+		CHECK(eg_ban_add(&f->m, &k, 5, EG_ORIGIN_MANUAL, NULL, &f->err) == 0,
+		      "ban /%d: %s", p, f->err.msg);
+	}
+	expect_frame(f, SPEC(.src = "10.20.0.1"), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "2001:db8::1"), XDP_DROP, EG_R_BANNED_CIDR);
+	fx_advance(f, 6 * NS_PER_SEC);
+	expect_frame(f, SPEC(.src = "10.20.0.1"), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "10.20.0.0"), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "2001:db8::1"), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "2001:db8::"), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "10.21.0.1"), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = "2002:db8::1"), XDP_PASS, EG_R_PASSED);
+}
+
+/*
+ * IPv4 and IPv6 never share a key: no IPv6 ban, ::/0 included, drops IPv4
+ * and no IPv4 one drops IPv6; an IPv4-mapped IPv6 source is IPv6 to the
+ * lists (never allowlisted or banned as its IPv4 address) and malformed past
+ * them, as the kernel has it.
+ */
+FX_CASE(families_never_cover_each_other)
+{
+	fx_ban(f, "::/0", 0);
+	expect_frame(f, SPEC(.src = "198.19.0.99", .dport = 80), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = "0.0.0.2", .dport = 80), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = "::2", .dport = 80), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "2001:db8::5", .dport = 80), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, SPEC(.src = "::ffff:198.19.0.99", .dport = 80), XDP_DROP,
+		     EG_R_BANNED_CIDR);
+	del_ban_at(f, "::/0");
+	fx_ban(f, "0.0.0.0/0", 0);
+	expect_frame(f, SPEC(.src = "::2", .dport = 80), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = "198.19.0.99", .dport = 80), XDP_DROP, EG_R_BANNED_CIDR);
+	del_ban_at(f, "0.0.0.0/0");
+
+	/* Banned or allowed as IPv4, an IPv4-mapped IPv6 source is neither. */
+	fx_ban(f, "198.19.0.99", 0);
+	expect_frame(f, SPEC(.src = "::ffff:198.19.0.99", .dport = 80), XDP_DROP,
+		     EG_R_MALFORMED);
+	del_ban_at(f, "198.19.0.99");
+	fx_allow(f, "198.19.0.0/16");
+	expect_frame(f, SPEC(.src = "::ffff:198.19.0.99", .dport = 80), XDP_DROP,
+		     EG_R_MALFORMED);
+	expect_frame(f, SPEC(.src = "198.19.0.99", .dport = 80), XDP_PASS, EG_R_ALLOWLISTED);
+	/* ::2 and 0.0.0.2 are two sources. */
+	fx_ban(f, "0.0.0.2", 0);
+	expect_frame(f, SPEC(.src = "::2", .dport = 80), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SPEC(.src = "0.0.0.2", .dport = 80), XDP_DROP, EG_R_BANNED);
+}
+
 FX_CASE(nested_expired_without_cover_passes)
 {
 	fx_ban(f, "10.1.0.0/16", 5);
@@ -346,7 +423,7 @@ static void del_ban(struct fx *f, const char *cidr)
 /* Empty lists are skipped (eg_list_empty); an insert or a delete must keep that honest. */
 FX_CASE(empty_list_marks_follow_the_lists)
 {
-	struct eg_lpm_key allowed = fx_key(V4_CLEAN);
+	struct eg_lpm_key allowed = fx_key(V4_CLEAN), autobanned = fx_key("198.18.0.1");
 
 	for (uint32_t l = 0; l < EG_LIST_MAX; l++)
 		CHECK_EQ(list_mark(f, l), 1, "a fresh datapath: list empty");
@@ -354,11 +431,14 @@ FX_CASE(empty_list_marks_follow_the_lists)
 	fx_ban(f, "203.0.113.8", 0);
 	fx_ban(f, V4_NET, 0);
 	fx_allow(f, V4_CLEAN);
+	CHECK(eg_ban_add(&f->m, &autobanned, 0, EG_ORIGIN_AUTO, NULL, &f->err) == 0,
+	      "auto-ban: %s", f->err.msg);
 	for (uint32_t l = 0; l < EG_LIST_MAX; l++)
 		CHECK_EQ(list_mark(f, l), 0, "after an insert: list in use");
 	expect_frame(f, SPEC(.src = V4_EXACT), XDP_DROP, EG_R_BANNED);
 	expect_frame(f, SPEC(.src = V4_IN_NET), XDP_DROP, EG_R_BANNED_CIDR);
 	expect_frame(f, SPEC(.src = V4_CLEAN), XDP_PASS, EG_R_ALLOWLISTED);
+	expect_frame(f, SPEC(.src = "198.18.0.1"), XDP_DROP, EG_R_AUTOBANNED);
 
 	/* One of two exact bans gone: the other still counts. */
 	del_ban(f, V4_EXACT);
@@ -368,6 +448,7 @@ FX_CASE(empty_list_marks_follow_the_lists)
 
 	del_ban(f, "203.0.113.8");
 	del_ban(f, V4_NET);
+	del_ban(f, "198.18.0.1");
 	CHECK(eg_allow_del(&f->m, &allowed, &f->err) == 0, "unallow: %s", f->err.msg);
 	for (uint32_t l = 0; l < EG_LIST_MAX; l++)
 		CHECK_EQ(list_mark(f, l), 1, "all deleted: list empty");
@@ -401,6 +482,8 @@ int main(void)
 	RUN(nested_expired_inside_active_drops);
 	RUN(nested_several_expired_levels);
 	RUN(nested_expired_without_cover_passes);
+	RUN(nested_expired_any_depth);
+	RUN(families_never_cover_each_other);
 	RUN(expired_exact_ban_still_meets_cidr);
 	RUN(expiry_exact_ipv4);
 	RUN(expiry_exact_ipv6);

@@ -256,8 +256,9 @@ FX_CASE(autoban_ipv4)
 	if (bans.n == 1) {
 		const struct eg_ban_entry *b = &bans.b[0];
 
-		CHECK_EQ(b->key.prefixlen, 128, "ban prefixlen");
-		CHECK(!memcmp(b->key.addr, want.a, EG_ADDR_LEN), "ban is not on the source");
+		CHECK_EQ(b->key.prefixlen, EG_FAMILY_BITS + 32, "ban prefixlen");
+		CHECK(!memcmp(&b->key.addr, &want, sizeof(want)), "ban is not on the source");
+		CHECK_EQ(b->list, EG_LIST_AUTOBAN, "ban map");
 		CHECK_EQ(b->ban.origin, EG_ORIGIN_AUTO, "ban origin");
 		CHECK_EQ(b->ban.policy, 1, "ban policy");
 		CHECK_EQ(b->ban.trigger, EG_R_SYN_RATE, "ban trigger");
@@ -266,16 +267,17 @@ FX_CASE(autoban_ipv4)
 	{
 		struct eg_ban exact;
 
-		CHECK(bpf_map_lookup_elem(f->m.ban_exact, &want, &exact) == 0,
-		      "source not in eg_ban_exact");
+		/* The operator's maps stay the operator's. */
+		CHECK(bpf_map_lookup_elem(f->m.ban_exact, &want, &exact) != 0,
+		      "an auto-ban went to eg_ban_exact");
 	}
 
 	fx_drain_events(f, &ev);
 	CHECK_EQ(ev.n, 1, "events");
 	if (ev.n == 1) {
 		CHECK_EQ(ev.ev[0].type, EG_EV_AUTOBAN, "event type");
-		CHECK(!memcmp(ev.ev[0].addr.a, want.a, EG_ADDR_LEN), "event addr");
-		CHECK_EQ(ev.ev[0].prefixlen, 128, "event prefixlen");
+		CHECK(!memcmp(&ev.ev[0].addr, &want, sizeof(want)), "event addr");
+		CHECK_EQ(ev.ev[0].prefixlen, EG_FAMILY_BITS + 32, "event prefixlen");
 		CHECK_EQ(ev.ev[0].policy, 1, "event policy");
 		CHECK_EQ(ev.ev[0].trigger, EG_R_SYN_RATE, "event trigger");
 		CHECK_EQ(ev.ev[0].ttl_s, 30, "event ttl");
@@ -284,11 +286,11 @@ FX_CASE(autoban_ipv4)
 	}
 
 	/* Banned now, on every port and without the policy involved. */
-	expect_frame(f, SYN_TO(SRC4, 22), XDP_DROP, EG_R_BANNED);
-	expect_frame(f, UDP_TO(SRC4, 53), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SYN_TO(SRC4, 22), XDP_DROP, EG_R_AUTOBANNED);
+	expect_frame(f, UDP_TO(SRC4, 53), XDP_DROP, EG_R_AUTOBANNED);
 	expect_frame(f, SYN_TO("192.0.2.11", 22), XDP_PASS, EG_R_PASSED);
 	fx_advance(f, 29 * NS_PER_SEC);
-	expect_frame(f, UDP_TO(SRC4, 53), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, UDP_TO(SRC4, 53), XDP_DROP, EG_R_AUTOBANNED);
 	fx_advance(f, 2 * NS_PER_SEC);
 	expect_frame(f, SYN_TO(SRC4, 22), XDP_PASS, EG_R_PASSED);
 	CHECK_EQ(fx_pc(f, 1).c[EG_PC_AUTOBAN], 1, "policy autoban counter");
@@ -320,9 +322,9 @@ FX_CASE(autoban_ipv6_bans_slash64)
 	if (bans.n == 1) {
 		const struct eg_ban_entry *b = &bans.b[0];
 
-		CHECK_EQ(b->key.prefixlen, 64, "ban prefixlen");
-		CHECK(!memcmp(b->key.addr, want.addr, EG_ADDR_LEN), "ban is not on the /64");
-		CHECK_EQ(b->ban.prefixlen, 64, "ban value prefixlen");
+		CHECK_EQ(b->key.prefixlen, EG_FAMILY_BITS + 64, "ban prefixlen");
+		CHECK(!memcmp(&b->key.addr, &want.addr, sizeof(want.addr)), "ban is not on the /64");
+		CHECK_EQ(b->ban.prefixlen, EG_FAMILY_BITS + 64, "ban value prefixlen");
 		CHECK_EQ(b->ban.origin, EG_ORIGIN_AUTO, "ban origin");
 		CHECK_EQ(b->ban.policy, 0, "ban policy");
 		CHECK_EQ(b->ban.trigger, EG_R_PKT_RATE, "ban trigger");
@@ -333,14 +335,146 @@ FX_CASE(autoban_ipv6_bans_slash64)
 	CHECK_EQ(ev.n, 1, "events");
 	if (ev.n == 1) {
 		CHECK_EQ(ev.ev[0].type, EG_EV_AUTOBAN, "event type");
-		CHECK_EQ(ev.ev[0].prefixlen, 64, "event prefixlen");
-		CHECK(!memcmp(ev.ev[0].addr.a, want.addr, EG_ADDR_LEN), "event addr");
+		CHECK_EQ(ev.ev[0].prefixlen, EG_FAMILY_BITS + 64, "event prefixlen");
+		CHECK(!memcmp(&ev.ev[0].addr, &want.addr, sizeof(want.addr)), "event addr");
 	}
 
-	expect_frame(f, UDP_TO("2001:db8:1:2:abcd::99", 53), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, UDP_TO("2001:db8:1:2:abcd::99", 53), XDP_DROP, EG_R_AUTOBANNED);
 	expect_frame(f, UDP_TO("2001:db8:1:3::a", 53), XDP_PASS, EG_R_PASSED);
 	fx_advance(f, 61 * NS_PER_SEC);
 	expect_frame(f, UDP_TO("2001:db8:1:2::a", 53), XDP_PASS, EG_R_PASSED);
+}
+
+/* One packet through, one over the bucket: with ban_after 1, an auto-ban of src. */
+static void provoke_autoban(struct fx *f, const char *src, int line)
+{
+	expect_frame_at(f, UDP_TO(src, 53), XDP_PASS, EG_R_PASSED, line);
+	expect_frame_at(f, UDP_TO(src, 53), XDP_DROP, EG_R_PKT_RATE, line);
+}
+
+static struct eg_policy_table ban_at_once(void)
+{
+	struct eg_policy_table t = table();
+
+	t.def.pkt = fx_rate(1, 1);
+	t.def.ban_after = 1;
+	t.def.ban_window_s = 10;
+	t.def.ban_ttl_s = 60;
+	return t;
+}
+
+/*
+ * The datapath's own bans have a map and a capacity of their own: an attack
+ * that fills it costs auto-bans (counted), never the operator's bans.
+ */
+FX_CASE(autobans_never_crowd_out_operator_bans)
+{
+	struct eg_sizes sz = fx_sizes();
+	struct eg_policy_table t = ban_at_once();
+	char src[32];
+
+	sz.max_bans = 2;
+	sz.max_autobans = 4;
+	if (fx_reopen(f, &sz))
+		return;
+	fx_install(f, &t);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(src, sizeof(src), "198.18.0.%d", i);
+		provoke_autoban(f, src, __LINE__);
+	}
+	CHECK_EQ(fx_counter(f, EG_R_AUTOBAN), 4, "auto-bans stored");
+	CHECK_EQ(fx_counter(f, EG_R_BAN_FAILED), 2, "auto-bans that did not fit");
+	CHECK_EQ(fx_map_count(f->m.ban_exact, sizeof(struct eg_addr)), 0, "operator exact bans");
+	/* The operator's lists are all theirs. */
+	fx_ban(f, "203.0.113.7", 0);
+	fx_ban(f, "203.0.113.0/24", 0);
+	expect_frame(f, UDP_TO("203.0.113.7", 53), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, UDP_TO("203.0.113.8", 53), XDP_DROP, EG_R_BANNED_CIDR);
+	expect_frame(f, UDP_TO("198.18.0.1", 53), XDP_DROP, EG_R_AUTOBANNED);
+}
+
+/*
+ * IPv6 /64s auto-banned inside one /56 escalate to the /56, and /56s inside
+ * one /48 to the /48, never shorter than the floor: an attacker with a /48
+ * costs a handful of entries, and the next /64 of theirs is dropped on its
+ * first packet.
+ */
+FX_CASE(autoban_ipv6_escalates_to_the_floor)
+{
+	struct eg_policy_table t = ban_at_once();
+	struct fx_events ev;
+	struct eg_ban b;
+	struct eg_lpm_key k56 = fx_key("2001:db8:1::/56"), k48 = fx_key("2001:db8:1::/48");
+	char src[64];
+	int esc = 0;
+
+	t.escalate_after = 3;
+	fx_install(f, &t);
+	CHECK_EQ(fx_config(f).v6_autoban_floor, 48, "floor");
+	for (int n = 0; n < 3; n++) {
+		snprintf(src, sizeof(src), "2001:db8:1:%x::1", n);
+		provoke_autoban(f, src, __LINE__);
+	}
+	CHECK_EQ(fx_counter(f, EG_R_ESCALATED), 1, "escalations after three /64s");
+	CHECK(eg_ban_get(&f->m, &k56, EG_ORIGIN_AUTO, &b) == 1, "no auto-ban on the /56");
+	CHECK_EQ(b.prefixlen, EG_FAMILY_BITS + 56, "escalated prefix");
+	/* Another /64 of that /56: dropped on its first packet. */
+	expect_frame(f, UDP_TO("2001:db8:1:ff::9", 53), XDP_DROP, EG_R_AUTOBANNED);
+	/* Two more /56s of the /48, three /64s each: the /48 goes. */
+	for (int m = 1; m <= 2; m++)
+		for (int n = 0; n < 3; n++) {
+			snprintf(src, sizeof(src), "2001:db8:1:%x%02x::1", m, n);
+			provoke_autoban(f, src, __LINE__);
+		}
+	CHECK_EQ(fx_counter(f, EG_R_ESCALATED), 4, "escalations: three /56s and the /48");
+	CHECK(eg_ban_get(&f->m, &k48, EG_ORIGIN_AUTO, &b) == 1, "no auto-ban on the /48");
+	expect_frame(f, UDP_TO("2001:db8:1:ab00::1", 53), XDP_DROP, EG_R_AUTOBANNED);
+	fx_drain_events(f, &ev);
+	for (int i = 0; i < ev.n; i++)
+		if (ev.ev[i].type == EG_EV_ESCALATE) {
+			esc++;
+			CHECK(ev.ev[i].prefixlen == EG_FAMILY_BITS + 56 ||
+			      ev.ev[i].prefixlen == EG_FAMILY_BITS + 48,
+			      "escalation event to /%u", ev.ev[i].prefixlen - EG_FAMILY_BITS);
+		}
+	CHECK_EQ(esc, 4, "escalation events");
+
+	/* Never shorter than the floor: three /48s of one /40 stay three /48s. */
+	for (int m = 2; m <= 3; m++)
+		for (int q = 0; q < 3; q++)
+			for (int n = 0; n < 3; n++) {
+				snprintf(src, sizeof(src), "2001:db8:%x:%x%02x::1", m, q, n);
+				provoke_autoban(f, src, __LINE__);
+			}
+	CHECK_EQ(fx_counter(f, EG_R_ESCALATED), 12, "escalations");
+	expect_frame(f, UDP_TO("2001:db8:4::1", 53), XDP_PASS, EG_R_PASSED);
+	/* IPv4 never escalates: three /32s of a /24 are three bans. */
+	for (int n = 1; n <= 3; n++) {
+		snprintf(src, sizeof(src), "198.18.7.%d", n);
+		provoke_autoban(f, src, __LINE__);
+	}
+	CHECK_EQ(fx_counter(f, EG_R_ESCALATED), 12, "IPv4 escalated");
+	expect_frame(f, UDP_TO("198.18.7.9", 53), XDP_PASS, EG_R_PASSED);
+}
+
+/* The IPv6 ::/64 auto-banned (from ::2, say) is IPv6's: IPv4 keeps flowing. */
+FX_CASE(autoban_of_ipv6_zero_prefix_spares_ipv4)
+{
+	struct eg_policy_table t = ban_at_once();
+
+	fx_install(f, &t);
+	/* An IPv4-mapped source is malformed: it never reaches a limit, so never bans. */
+	for (int i = 0; i < 3; i++)
+		expect_frame(f, UDP_TO("::ffff:198.19.0.98", 53), XDP_DROP, EG_R_MALFORMED);
+	CHECK_EQ(fx_counter(f, EG_R_AUTOBAN), 0, "auto-bans of a mapped source");
+	provoke_autoban(f, "::2", __LINE__);
+	CHECK_EQ(fx_counter(f, EG_R_AUTOBAN), 1, "auto-ban of ::/64");
+	expect_frame(f, UDP_TO("::3", 53), XDP_DROP, EG_R_AUTOBANNED);
+	expect_frame(f, UDP_TO("0.0.0.2", 53), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, UDP_TO("198.19.0.99", 53), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, UDP_TO("198.19.0.98", 53), XDP_PASS, EG_R_PASSED);
+	/* ::ffff:0:0/96 lies inside ::/64, IPv6's: banned there, not as 198.19.0.98. */
+	expect_frame(f, UDP_TO("::ffff:198.19.0.98", 53), XDP_DROP, EG_R_AUTOBANNED);
 }
 
 /* One passed and one dropped packet, then the bucket refills over `gap`. */
@@ -370,7 +504,7 @@ FX_CASE(autoban_needs_drops_within_window)
 	for (int i = 0; i < 3; i++)
 		drop_once(f, s, 2 * NS_PER_SEC);
 	CHECK_EQ(fx_counter(f, EG_R_AUTOBAN), 1, "autoban counter");
-	expect_frame(f, s, XDP_DROP, EG_R_BANNED);
+	expect_frame(f, s, XDP_DROP, EG_R_AUTOBANNED);
 }
 
 FX_CASE(autoban_permanent_when_ttl_zero)
@@ -386,7 +520,7 @@ FX_CASE(autoban_permanent_when_ttl_zero)
 	CHECK_EQ(all_bans(f).n, 1, "bans");
 	CHECK_EQ(all_bans(f).b[0].ban.expires_ns, 0, "expires_ns");
 	fx_advance(f, 1000000ULL * NS_PER_SEC);
-	expect_frame(f, SYN_TO(SRC4, 80), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SYN_TO(SRC4, 80), XDP_DROP, EG_R_AUTOBANNED);
 }
 
 FX_CASE(dry_run_never_drops)
@@ -414,8 +548,8 @@ FX_CASE(dry_run_never_drops)
 		struct eg_addr want = fx_addr(SRC4);
 
 		CHECK_EQ(ev.ev[i].type, EG_EV_WOULD_BAN, "event type");
-		CHECK(!memcmp(ev.ev[i].addr.a, want.a, EG_ADDR_LEN), "event addr");
-		CHECK_EQ(ev.ev[i].prefixlen, 128, "event prefixlen");
+		CHECK(!memcmp(&ev.ev[i].addr, &want, sizeof(want)), "event addr");
+		CHECK_EQ(ev.ev[i].prefixlen, EG_FAMILY_BITS + 32, "event prefixlen");
 		CHECK_EQ(ev.ev[i].trigger, EG_R_SYN_RATE, "event trigger");
 		CHECK_EQ(ev.ev[i].ttl_s, 60, "event ttl");
 		CHECK_EQ(ev.ev[i].window_drops, 3, "event window_drops");
@@ -447,7 +581,7 @@ FX_CASE(dry_run_rule_beside_enforced_default)
 	CHECK_EQ(ev.n, 2, "events");
 	if (ev.n >= 1) {
 		CHECK_EQ(ev.ev[0].type, EG_EV_WOULD_BAN, "event type");
-		CHECK_EQ(ev.ev[0].prefixlen, 64, "event prefixlen");
+		CHECK_EQ(ev.ev[0].prefixlen, EG_FAMILY_BITS + 64, "event prefixlen");
 		CHECK_EQ(ev.ev[0].policy, 1, "event policy");
 		CHECK_EQ(ev.ev[0].trigger, EG_R_PKT_RATE, "event trigger");
 	}
@@ -545,7 +679,7 @@ FX_CASE(per_policy_counters_match_traffic)
 	/* web: 2 pass, 3 syn drops (the third auto-bans), then 1 banned. */
 	expect_n(f, SYN_TO(SRC4, 80), 2, XDP_PASS, EG_R_PASSED);
 	expect_n(f, SYN_TO(SRC4, 80), 3, XDP_DROP, EG_R_SYN_RATE);
-	expect_frame(f, SYN_TO(SRC4, 80), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SYN_TO(SRC4, 80), XDP_DROP, EG_R_AUTOBANNED);
 	/* dns: 1 pass, 2 would-drop. */
 	expect_frame(f, UDP_TO("192.0.2.20", 53), XDP_PASS, EG_R_PASSED);
 	expect_n(f, UDP_TO("192.0.2.20", 53), 2, XDP_PASS, EG_R_DRY_RUN_WOULD_DROP);
@@ -594,6 +728,9 @@ int main(void)
 	RUN(autoban_ipv6_bans_slash64);
 	RUN(autoban_needs_drops_within_window);
 	RUN(autoban_permanent_when_ttl_zero);
+	RUN(autobans_never_crowd_out_operator_bans);
+	RUN(autoban_ipv6_escalates_to_the_floor);
+	RUN(autoban_of_ipv6_zero_prefix_spares_ipv4);
 	RUN(dry_run_never_drops);
 	RUN(dry_run_rule_beside_enforced_default);
 	RUN(policy_hot_swap_keeps_state_and_bans);

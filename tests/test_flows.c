@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Established-flow tests: the TC egress program opens a flow on the server's
- * SYN-ACK, FIN/RST in either direction or the idle timer end it exactly once,
+ * SYN-ACK; the server's FIN or RST, a client RST the server's stack accepts
+ * (exact sequence number, server silent after it) or the idle timer end it
+ * exactly once, and nothing else the client sends does;
  * XDP enforces max_conns per source and the new-source budget, and the
  * server's first packet after the handshake verifies the source.
  *
@@ -45,13 +47,20 @@ static inline const char *srv_of(const char *client)
 	return strchr(client, ':') ? SRV6 : SRV4;
 }
 
-/* Client to server (XDP) and server to client (TC egress) on tcp/PORT. */
-#define C2S(c, cp, fl) SPEC(.src = (c), .dst = srv_of(c), .sport = (cp), .dport = PORT, \
-			    .tcp_flags = (fl))
+/*
+ * Client to server (XDP) and server to client (TC egress) on tcp/PORT. The
+ * client's next sequence number is CSEQ throughout, and the server's
+ * segments acknowledge it, so a client RST with seq CSEQ is the one the
+ * server's stack would accept (C2S_SEQ sends another).
+ */
+#define CSEQ 1000u
+#define C2S_SEQ(c, cp, fl, sq) SPEC(.src = (c), .dst = srv_of(c), .sport = (cp), .dport = PORT, \
+				    .tcp_flags = (fl), .seq = (sq))
+#define C2S(c, cp, fl) C2S_SEQ(c, cp, fl, CSEQ)
 #define S2C(c, cp, fl) SPEC(.src = srv_of(c), .dst = (c), .sport = PORT, .dport = (cp), \
-			    .tcp_flags = (fl))
+			    .tcp_flags = (fl), .ack = CSEQ)
 #define S2C_DATA(c, cp) SPEC(.src = srv_of(c), .dst = (c), .sport = PORT, .dport = (cp), \
-			     .tcp_flags = TH_ACK | TH_PSH, .payload = 100)
+			     .tcp_flags = TH_ACK | TH_PSH, .payload = 100, .ack = CSEQ)
 
 /*
  * A held clock: 0 = the datapath's clock runs with real time. Otherwise each
@@ -399,11 +408,11 @@ FL_CASE_SIZED(flow_table_full_leaves_count, 2)
 	CHECK_FLOWC(f, 2, 0, 0, 2, 0);
 
 	/* An untracked flow's FIN gives back nothing it never took. */
-	xdp(f, C2S(C1, 40003, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	tc(f, S2C(C1, 40003, TH_FIN | TH_ACK));
 	CHECK_EQ(conns(f, C1, slot), 2, "conns of C1 after the untracked FIN");
 
 	/* Room again after a close. */
-	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	tc(f, S2C(C1, 40001, TH_FIN | TH_ACK));
 	tc(f, S2C(C2, 40001, TH_SYN | TH_ACK));
 	CHECK_EQ(conns(f, C1, slot), 1, "conns of C1");
 	CHECK_EQ(conns(f, C2, slot), 1, "conns of C2");
@@ -413,35 +422,102 @@ FL_CASE_SIZED(flow_table_full_leaves_count, 2)
 
 /* ---- closing ---- */
 
-FL_CASE(client_fin_ends_flow_once)
+/* Runs the flow sweep (edgeguardd's, and the datapath's own timer's) once. */
+static bool sweep(struct fx *f);
+
+/*
+ * The kernel ignores a FIN or RST it does not accept, so a client can send
+ * them at will: none of them may give a connection slot back while the
+ * connection lives on (a max_conns bypass). Only the server's own FIN or
+ * RST ends a flow at once.
+ */
+FL_CASE(client_fin_or_forged_rst_ends_nothing)
 {
 	struct eg_policy_table t = table();
 	unsigned int slot = install_rule(f, &t, &capped);
+	struct eg_flow fl;
 
 	establish(f, C1, 40001);
 	establish(f, C1, 40002);
+	CHECK(flow_get(f, C1, 40001, &fl) && fl.server_ack == CSEQ, "server ACK not tracked: %u",
+	      fl.server_ack);
+	/* A FIN: the server's application may well keep its side open. */
 	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
-	CHECK(!flow_get(f, C1, 40001, NULL), "flow still tracked after the client's FIN");
+	/* RSTs the server's stack refuses: below, above, far off its next sequence number. */
+	xdp(f, C2S_SEQ(C1, 40001, TH_RST, CSEQ - 1), XDP_PASS, EG_R_PASSED);
+	xdp(f, C2S_SEQ(C1, 40001, TH_RST | TH_ACK, CSEQ + 1), XDP_PASS, EG_R_PASSED);
+	xdp(f, C2S_SEQ(C1, 40001, TH_RST, CSEQ + 0x40000000u), XDP_PASS, EG_R_PASSED);
+	CHECK(flow_get(f, C1, 40001, &fl), "flow ended by the client's word alone");
+	CHECK_EQ(fl.rst_ns, 0, "a refused RST is pending");
+	/* However long the server then keeps quiet. */
+	f->skel->bss->eg_clock_offset_ns += 10 * NS_PER_SEC;
+	sweep(f);
+	CHECK(flow_get(f, C1, 40001, NULL), "flow swept after refused RSTs");
+	CHECK_EQ(conns(f, C1, slot), 2, "conns");
+	CHECK_FLOWC(f, 2, 0, 0, 0, 0);
+
+	/* The server's own FIN ends it, once; repeats and the RST after it change nothing. */
+	tc(f, S2C(C1, 40001, TH_FIN | TH_ACK));
+	CHECK(!flow_get(f, C1, 40001, NULL), "flow still tracked after the server's FIN");
 	CHECK(flow_get(f, C1, 40002, NULL), "the other flow went too");
 	CHECK_EQ(conns(f, C1, slot), 1, "conns");
-	CHECK_FLOWC(f, 2, 1, 0, 0, 0);
-
-	/* Duplicate FIN, RST after FIN, the server's FIN (simultaneous close). */
-	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
-	xdp(f, C2S(C1, 40001, TH_RST), XDP_PASS, EG_R_PASSED);
 	tc(f, S2C(C1, 40001, TH_FIN | TH_ACK));
 	tc(f, S2C(C1, 40001, TH_RST | TH_ACK));
+	xdp(f, C2S(C1, 40001, TH_RST), XDP_PASS, EG_R_PASSED);
 	CHECK_EQ(conns(f, C1, slot), 1, "conns after repeated ends");
 	CHECK_EQ(nflows(f), 1, "flows");
 	CHECK_FLOWC(f, 2, 1, 0, 0, 0);
 
-	/* The last flow, closed twice: the count stops at zero. */
-	xdp(f, C2S(C1, 40002, TH_RST), XDP_PASS, EG_R_PASSED);
-	xdp(f, C2S(C1, 40002, TH_RST), XDP_PASS, EG_R_PASSED);
-	tc(f, S2C(C1, 40002, TH_FIN | TH_ACK));
+	/* The last one by the server's RST: the count stops at zero. */
+	tc(f, S2C(C1, 40002, TH_RST));
+	tc(f, S2C(C1, 40002, TH_RST));
 	CHECK_EQ(conns(f, C1, slot), 0, "conns");
 	CHECK_EQ(nflows(f), 0, "flows");
 	CHECK_FLOWC(f, 2, 2, 0, 0, 0);
+}
+
+/*
+ * A client RST with exactly the server's next sequence number is what the
+ * server's stack accepts: the flow ends once the server has stayed silent
+ * for EG_RST_CONFIRM_NS. If the server still sends (the client had data in
+ * flight, the stack answered with a challenge ACK), it was refused.
+ */
+FL_CASE(client_rst_ends_flow_once_the_server_is_silent)
+{
+	struct eg_policy_table t = table();
+	unsigned int slot = install_rule(f, &t, &capped);
+	struct eg_flow fl;
+
+	establish(f, C1, 40001);
+	establish(f, C1, 40002);
+	xdp(f, C2S(C1, 40001, TH_RST), XDP_PASS, EG_R_PASSED);
+	CHECK(flow_get(f, C1, 40001, &fl) && fl.rst_ns, "exact RST not pending");
+	CHECK_EQ(conns(f, C1, slot), 2, "conns while the RST is pending");
+	/* The server answers: a challenge ACK. The RST did not take. */
+	tc(f, S2C(C1, 40001, TH_ACK));
+	CHECK(flow_get(f, C1, 40001, &fl) && !fl.rst_ns, "RST still pending after the server spoke");
+	f->skel->bss->eg_clock_offset_ns += 2 * EG_RST_CONFIRM_NS;
+	sweep(f);
+	CHECK(flow_get(f, C1, 40001, NULL), "flow ended by a refused RST");
+	CHECK_EQ(conns(f, C1, slot), 2, "conns");
+
+	/* Again, and this time the server stays silent. */
+	xdp(f, C2S(C1, 40001, TH_RST | TH_ACK), XDP_PASS, EG_R_PASSED);
+	sweep(f);
+	CHECK(flow_get(f, C1, 40001, NULL), "flow ended before the server had time to answer");
+	f->skel->bss->eg_clock_offset_ns += EG_RST_CONFIRM_NS;
+	sweep(f);
+	CHECK(!flow_get(f, C1, 40001, NULL), "accepted RST did not end the flow");
+	CHECK(flow_get(f, C1, 40002, NULL), "the other flow went too");
+	CHECK_EQ(conns(f, C1, slot), 1, "conns");
+	/* (The challenge ACK was the server talking after the handshake: verified.) */
+	CHECK_FLOWC(f, 2, 1, 0, 0, 1);
+	CHECK_EQ(fx_counter(f, EG_R_FLOW_SWEPT), 0, "flow_swept");
+	/* A late copy of the RST, and the server's RST, find nothing more. */
+	xdp(f, C2S(C1, 40001, TH_RST), XDP_PASS, EG_R_PASSED);
+	tc(f, S2C(C1, 40001, TH_RST));
+	CHECK_EQ(conns(f, C1, slot), 1, "conns");
+	CHECK_FLOWC(f, 2, 1, 0, 0, 1);
 }
 
 FL_CASE(simultaneous_close_either_order)
@@ -451,8 +527,9 @@ FL_CASE(simultaneous_close_either_order)
 
 	establish(f, C1, 40001);
 	establish(f, C1, 40002);
-	/* Client first, then server. */
+	/* Client first, then server: the server's FIN ends it. */
 	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	CHECK_EQ(conns(f, C1, slot), 2, "conns after the client's FIN");
 	tc(f, S2C(C1, 40001, TH_FIN | TH_ACK));
 	CHECK_EQ(conns(f, C1, slot), 1, "conns");
 	CHECK_FLOWC(f, 2, 1, 0, 0, 0);
@@ -514,7 +591,7 @@ FL_CASE(fin_rst_for_unknown_flow_change_nothing)
 	CHECK_FLOWC(f, 1, 0, 0, 0, 0);
 }
 
-FL_CASE(allowlisted_client_fin_ends_flow)
+FL_CASE(allowlisted_client_rst_ends_flow)
 {
 	struct eg_policy_table t = table();
 	unsigned int slot = install_rule(f, &t, &capped);
@@ -522,6 +599,13 @@ FL_CASE(allowlisted_client_fin_ends_flow)
 	establish(f, C1, 40001);
 	fx_allow(f, C1 "/32");
 	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_ALLOWLISTED);
+	xdp(f, C2S_SEQ(C1, 40001, TH_RST, CSEQ + 7), XDP_PASS, EG_R_ALLOWLISTED);
+	f->skel->bss->eg_clock_offset_ns += 2 * EG_RST_CONFIRM_NS;
+	sweep(f);
+	CHECK_EQ(nflows(f), 1, "flows after a FIN and a refused RST");
+	xdp(f, C2S(C1, 40001, TH_RST), XDP_PASS, EG_R_ALLOWLISTED);
+	f->skel->bss->eg_clock_offset_ns += 2 * EG_RST_CONFIRM_NS;
+	sweep(f);
 	CHECK_EQ(nflows(f), 0, "flows");
 	CHECK_EQ(conns(f, C1, slot), 0, "conns");
 	CHECK_FLOWC(f, 1, 1, 0, 0, 0);
@@ -552,15 +636,17 @@ FL_CASE(conn_limit_caps_syns_per_source)
 	establish(f, C2, 40001);
 	xdp(f, SPEC(.src = C1, .dst = SRV4, .sport = 40006, .dport = 81, .tcp_flags = TH_SYN),
 	    XDP_PASS, EG_R_PASSED);
-	/* Ending one flow frees exactly one slot. */
+	/* A client FIN frees nothing; the server's side closing frees exactly one slot. */
 	xdp(f, C2S(C1, 40002, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	xdp(f, C2S(C1, 40009, TH_SYN), XDP_DROP, EG_R_CONN_LIMIT);
+	tc(f, S2C(C1, 40002, TH_FIN | TH_ACK));
 	CHECK_EQ(conns(f, C1, slot), 2, "conns after a close");
 	establish(f, C1, 40007);
 	xdp(f, C2S(C1, 40008, TH_SYN), XDP_DROP, EG_R_CONN_LIMIT);
 	CHECK_EQ(conns(f, C1, slot), 3, "conns");
 	CHECK_EQ(conns(f, C2, slot), 1, "conns of C2");
-	CHECK_EQ(fx_counter(f, EG_R_CONN_LIMIT), 3, "conn_limit");
-	CHECK_EQ(fx_pc(f, slot).c[EG_PC_CONN_DROP], 3, "per-policy conn drops");
+	CHECK_EQ(fx_counter(f, EG_R_CONN_LIMIT), 4, "conn_limit");
+	CHECK_EQ(fx_pc(f, slot).c[EG_PC_CONN_DROP], 4, "per-policy conn drops");
 }
 
 FL_CASE(conn_limit_never_autobans)
@@ -624,7 +710,7 @@ FL_CASE(ipv6_flows_share_slash64)
 	CHECK(memcmp(&fl.owner, &owner, sizeof(owner)) == 0, "flow owner is not the /64");
 	xdp(f, C2S("2001:db8:1::3", 40001, TH_SYN), XDP_DROP, EG_R_CONN_LIMIT);
 	xdp(f, C2S("2001:db8:2::1", 40001, TH_SYN), XDP_PASS, EG_R_PASSED);
-	xdp(f, C2S("2001:db8:1::1", 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	tc(f, S2C("2001:db8:1::1", 40001, TH_FIN | TH_ACK));
 	CHECK_EQ(conns(f, "2001:db8:1::", slot), 1, "conns of the /64 after a close");
 	establish(f, "2001:db8:1::3", 40001);
 	CHECK_EQ(conns(f, "2001:db8:1::", slot), 2, "conns of the /64");
@@ -1218,7 +1304,7 @@ FL_CASE(unarmed_flow_is_rearmed)
 	CHECK(flow_get(f, C1, 40002, &fl) && fl.armed, "40002 no longer armed");
 
 	/* They end like any flow: one slot back each, never swept. */
-	xdp(f, C2S(C1, 40001, TH_FIN | TH_ACK), XDP_PASS, EG_R_PASSED);
+	tc(f, S2C(C1, 40001, TH_FIN | TH_ACK));
 	tc(f, S2C(C1, 40002, TH_RST));
 	CHECK_EQ(conns(f, C1, slot), 0, "conns");
 	CHECK_EQ(nflows(f), 0, "flows");
@@ -1307,11 +1393,12 @@ int main(void)
 	RUN(synack_opens_exactly_one_flow);
 	RUN(synack_untracked_without_cap_or_budget);
 	RUN(flow_table_full_leaves_count);
-	RUN(client_fin_ends_flow_once);
+	RUN(client_fin_or_forged_rst_ends_nothing);
+	RUN(client_rst_ends_flow_once_the_server_is_silent);
 	RUN(simultaneous_close_either_order);
 	RUN(server_rst_ends_flow);
 	RUN(fin_rst_for_unknown_flow_change_nothing);
-	RUN(allowlisted_client_fin_ends_flow);
+	RUN(allowlisted_client_rst_ends_flow);
 	RUN(conn_limit_caps_syns_per_source);
 	RUN(conn_limit_never_autobans);
 	RUN(conn_limit_dry_run_passes);

@@ -36,20 +36,42 @@ static void expect_bad_cidr(const char *in, const char *msg)
 
 static void cidr_parsing_accepts_hosts_and_networks(void)
 {
-	expect_cidr("203.0.113.7", 128, "203.0.113.7");
-	expect_cidr("203.0.113.7/32", 128, "203.0.113.7");
-	expect_cidr("198.51.100.0/24", 120, "198.51.100.0/24");
-	expect_cidr("0.0.0.0/0", 96, "0.0.0.0/0");
-	expect_cidr("2001:db8::1", 128, "2001:db8::1");
-	expect_cidr("2001:db8:1:2::/64", 64, "2001:db8:1:2::/64");
-	expect_cidr("::/0", 0, "::/0");
-	/* An IPv4-mapped IPv6 address is the same key as the IPv4 address. */
-	expect_cidr("::ffff:203.0.113.7", 128, "203.0.113.7");
+	expect_cidr("203.0.113.7", EG_FAMILY_BITS + 32, "203.0.113.7");
+	expect_cidr("203.0.113.7/32", EG_FAMILY_BITS + 32, "203.0.113.7");
+	expect_cidr("198.51.100.0/24", EG_FAMILY_BITS + 24, "198.51.100.0/24");
+	expect_cidr("0.0.0.0/0", EG_FAMILY_BITS, "0.0.0.0/0");
+	expect_cidr("2001:db8::1", EG_FAMILY_BITS + 128, "2001:db8::1");
+	expect_cidr("2001:db8:1:2::/64", EG_FAMILY_BITS + 64, "2001:db8:1:2::/64");
+	expect_cidr("::/0", EG_FAMILY_BITS, "::/0");
+	/* IPv4-compatible (deprecated) addresses are IPv6 like any other. */
+	expect_cidr("::203.0.113.7", EG_FAMILY_BITS + 128, "::203.0.113.7");
+	expect_cidr("::/96", EG_FAMILY_BITS + 96, "::/96");
+}
+
+/* The families never share a key: no IPv6 prefix covers IPv4, not even ::/0. */
+static void families_are_apart(void)
+{
+	struct eg_lpm_key v4, v6, any6, any4;
+	struct eg_err e = { "" };
+
+	CHECK(eg_parse_cidr("0.0.0.2", &v4, &e) == 0, "%s", e.msg);
+	CHECK(eg_parse_cidr("::2", &v6, &e) == 0, "%s", e.msg);
+	CHECK(eg_parse_cidr("::/0", &any6, &e) == 0, "%s", e.msg);
+	CHECK(eg_parse_cidr("0.0.0.0/0", &any4, &e) == 0, "%s", e.msg);
+	CHECK(memcmp(&v4, &v6, sizeof(v4)) != 0, "0.0.0.2 and ::2 are the same key");
+	CHECK(eg_key_is_v4(&v4) && !eg_key_is_v4(&v6), "families");
+	CHECK(memcmp(&any4, &any6, sizeof(any4)) != 0, "0.0.0.0/0 and ::/0 are the same key");
+	CHECK_EQ(v4.addr.family, EG_AF_INET, "IPv4 family");
+	CHECK_EQ(any6.addr.family, EG_AF_INET6, "IPv6 family");
 }
 
 static void cidr_parsing_rejects_bad_input(void)
 {
 	expect_bad_cidr("", "empty address");
+	expect_bad_cidr("::ffff:203.0.113.7",
+			"'::ffff:203.0.113.7' is an IPv4-mapped IPv6 address: no packet comes from one (write an IPv4 source as a.b.c.d)");
+	expect_bad_cidr("::ffff:0:0/96",
+			"'::ffff:0:0/96' is an IPv4-mapped IPv6 address: no packet comes from one (write an IPv4 source as a.b.c.d)");
 	expect_bad_cidr("10.0.0.300", "'10.0.0.300' is not an IPv4 address");
 	expect_bad_cidr("banana", "'banana' is not an IPv4 address");
 	expect_bad_cidr("2001:db8::g", "'2001:db8::g' is not an IPv6 address");
@@ -168,21 +190,22 @@ static void bans_go_to_the_right_map_and_come_back(void)
 	CHECK(eg_ban_add(&m, &host6, 60, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
 	CHECK(eg_ban_add(&m, &net6, 60, EG_ORIGIN_FLEET, NULL, &e) == 0, "%s", e.msg);
 
-	CHECK(bpf_map_lookup_elem(m.ban_exact, host.addr, &ban) == 0, "host not in the exact map");
+	CHECK(bpf_map_lookup_elem(m.ban_exact, &host.addr, &ban) == 0, "host not in the exact map");
 	CHECK(bpf_map_lookup_elem(m.ban_cidr, &net, &ban) == 0, "CIDR not in the trie");
-	CHECK(eg_ban_get(&m, &host, &ban) == 1, "host ban not found");
+	CHECK(eg_ban_get(&m, &host, EG_ORIGIN_MANUAL, &ban) == 1, "host ban not found");
 	CHECK(ban.expires_ns >= before + 600000000000ULL &&
 		      ban.expires_ns <= eg_now_ns() + 600000000000ULL,
 	      "expiry %llu not now+600s", (unsigned long long)ban.expires_ns);
 	CHECK_EQ(ban.origin, EG_ORIGIN_MANUAL, "origin");
-	CHECK(eg_ban_get(&m, &net, &ban) == 1, "CIDR ban not found");
+	CHECK(eg_ban_get(&m, &net, EG_ORIGIN_POLICY, &ban) == 1, "CIDR ban not found");
 	CHECK_EQ(ban.expires_ns, 0, "permanent ban expiry");
 	CHECK_EQ(ban.prefixlen, net.prefixlen, "stored prefix length");
 	/* A /25 inside the banned /24 is not itself a ban entry. */
 	{
 		struct eg_lpm_key inner = key_of("198.51.100.0/25");
 
-		CHECK(eg_ban_get(&m, &inner, &ban) == 0, "covered /25 reported as its own ban");
+		CHECK(eg_ban_get(&m, &inner, EG_ORIGIN_MANUAL, &ban) == 0,
+		      "covered /25 reported as its own ban");
 	}
 	CHECK(eg_ban_foreach(&m, count_bans, &n, &e) == 0, "%s", e.msg);
 	CHECK_EQ(n, 4, "bans listed");
@@ -194,6 +217,51 @@ static void bans_go_to_the_right_map_and_come_back(void)
 	n = 0;
 	eg_ban_foreach(&m, count_bans, &n, &e);
 	CHECK_EQ(n, 2, "bans left");
+	edgeguard_bpf__destroy(skel);
+}
+
+/*
+ * An operator's ban and the datapath's own can sit on one key, in two maps;
+ * `unban` lifts both, the listing shows both, and the walk that says what
+ * drops an address finds a live ban past expired ones, as the datapath does.
+ */
+static void unban_lifts_the_datapath_ban_too(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 64);
+	struct eg_lpm_key k = key_of("2001:db8:7::/64"), wide = key_of("2001:db8::/32");
+	struct eg_addr inside;
+	struct eg_err e = { "" };
+	struct eg_ban b;
+	int n = 0;
+
+	if (!skel)
+		return;
+	CHECK(eg_parse_addr("2001:db8:7::9", &inside, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &k, 60, EG_ORIGIN_AUTO, "ignored", &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &k, 0, EG_ORIGIN_MANUAL, "by hand", &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_get(&m, &k, EG_ORIGIN_AUTO, &b) == 1 && b.origin == EG_ORIGIN_AUTO,
+	      "datapath ban");
+	CHECK(eg_ban_get(&m, &k, EG_ORIGIN_MANUAL, &b) == 1 && b.origin == EG_ORIGIN_MANUAL,
+	      "operator ban");
+	CHECK(eg_ban_foreach(&m, count_bans, &n, &e) == 0, "%s", e.msg);
+	CHECK_EQ(n, 2, "bans listed");
+	CHECK(eg_ban_covering(&m, &inside, eg_now_ns(), &b, NULL) == 1, "not covered");
+	CHECK(eg_ban_del(&m, &k, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_get(&m, &k, EG_ORIGIN_AUTO, &b) == 0, "datapath ban left after unban");
+	CHECK(eg_ban_get(&m, &k, EG_ORIGIN_MANUAL, &b) == 0, "operator ban left after unban");
+	CHECK(eg_ban_covering(&m, &inside, eg_now_ns(), &b, NULL) == 0, "still covered");
+	CHECK(eg_ban_del(&m, &k, &e) == -1 && !strcmp(e.msg, "2001:db8:7::/64 is not banned"),
+	      "second unban: '%s'", e.msg);
+	/* Only the datapath's kind: unban works on it alone too. */
+	CHECK(eg_ban_add(&m, &k, 60, EG_ORIGIN_AUTO, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_del(&m, &k, &e) == 0, "unban of an auto-ban: %s", e.msg);
+	/* Expired over live: the walk goes on to the live one. */
+	CHECK(eg_ban_add(&m, &wide, 0, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_add(&m, &k, 1, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	CHECK(eg_ban_covering(&m, &inside, eg_now_ns() + 5000000000ULL, &b, NULL) == 1 &&
+		      b.prefixlen == wide.prefixlen,
+	      "the live /32 under an expired /64 was not found");
 	edgeguard_bpf__destroy(skel);
 }
 
@@ -227,7 +295,7 @@ static int collect_reasons(const struct eg_ban_entry *b, void *ctx)
 	struct reasons *r = ctx;
 
 	r->n++;
-	memcpy(b->key.prefixlen == 128 ? r->host : r->net, b->reason, EG_BAN_REASON_LEN);
+	memcpy(eg_key_is_host(&b->key) ? r->host : r->net, b->reason, EG_BAN_REASON_LEN);
 	return 0;
 }
 
@@ -286,7 +354,7 @@ static void ban_reasons_round_trip_and_go_with_the_ban(void)
 	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_MANUAL, "two\nlines", &e) == -1,
 	      "newline accepted");
 	CHECK(!strcmp(e.msg, "the ban reason contains a control character"), "message '%s'", e.msg);
-	CHECK(eg_ban_get(&m, &net, &(struct eg_ban){ 0 }) == 0, "a refused ban went in");
+	CHECK(eg_ban_get(&m, &net, EG_ORIGIN_MANUAL, &(struct eg_ban){ 0 }) == 0, "a refused ban went in");
 	longest[EG_BAN_REASON_LEN - 1] = '\0';
 	CHECK(eg_ban_add(&m, &net, 0, EG_ORIGIN_MANUAL, longest, &e) == 0, "127 chars: %s", e.msg);
 	CHECK(eg_ban_note_get(&m, &net, got) == 1 && !strcmp(got, longest), "longest reason cut");
@@ -306,10 +374,10 @@ static void auto_ban_over_a_manual_one_has_no_reason(void)
 		return;
 	CHECK(eg_ban_add(&m, &host, 0, EG_ORIGIN_MANUAL, "by hand", &e) == 0, "%s", e.msg);
 	/* What the datapath does: it overwrites the ban and knows nothing of notes. */
-	CHECK(eg_ban_get(&m, &host, &ban) == 1, "ban missing");
+	CHECK(eg_ban_get(&m, &host, EG_ORIGIN_MANUAL, &ban) == 1, "ban missing");
 	ban.origin = EG_ORIGIN_AUTO;
 	ban.trigger = EG_R_SYN_RATE;
-	CHECK(bpf_map_update_elem(m.ban_exact, host.addr, &ban, BPF_ANY) == 0, "overwrite");
+	CHECK(bpf_map_update_elem(m.ban_exact, &host.addr, &ban, BPF_ANY) == 0, "overwrite");
 	CHECK(eg_ban_foreach(&m, collect_reasons, &r, &e) == 0, "%s", e.msg);
 	CHECK_EQ(r.n, 1, "bans listed");
 	CHECK(!strcmp(r.host, ""), "auto-ban shows the manual reason '%s'", r.host);
@@ -385,10 +453,12 @@ int main(void)
 {
 	libbpf_set_print(NULL);
 	RUN(cidr_parsing_accepts_hosts_and_networks);
+	RUN(families_are_apart);
 	RUN(cidr_parsing_rejects_bad_input);
 	RUN(policy_validation_names_the_field);
 	RUN(bans_go_to_the_right_map_and_come_back);
 	RUN(full_ban_list_is_a_clear_error);
+	RUN(unban_lifts_the_datapath_ban_too);
 	RUN(ban_reasons_round_trip_and_go_with_the_ban);
 	RUN(auto_ban_over_a_manual_one_has_no_reason);
 	RUN(allowlist_add_list_delete);

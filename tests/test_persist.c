@@ -112,7 +112,7 @@ static void save_round_trip_keeps_every_field(void)
 	CHECK_EQ(r.nbans, 4, "bans read back");
 	CHECK_EQ(r.nallows, 3, "allows read back");
 	for (size_t i = 0; i < 4 && r.nbans == 4; i++) {
-		const struct eg_saved_ban *got = eg_state_find_ban(&r, &in[i].key);
+		const struct eg_saved_ban *got = eg_state_find_ban(&r, &in[i].key, in[i].origin);
 		char cidr[EG_CIDR_STRLEN];
 
 		eg_format_cidr(&in[i].key, cidr, sizeof(cidr));
@@ -218,17 +218,17 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 	CHECK_EQ(seen.present, 1, "live bans kept");
 	CHECK_EQ(seen.ttl_7, 600, "remaining ttl of the live ban");
 
-	CHECK(eg_ban_get(&m, &live.key, &got) == 1, "live ban not restored");
+	CHECK(eg_ban_get(&m, &live.key, EG_ORIGIN_AUTO, &got) == 1, "live ban not restored");
 	CHECK_EQ(got.origin, EG_ORIGIN_AUTO, "origin kept");
 	CHECK_EQ(got.policy, 3, "policy kept");
 	CHECK_EQ(got.trigger, EG_R_PKT_RATE, "trigger kept");
 	CHECK(got.expires_ns >= boot_before + 600000000000ULL &&
 	      got.expires_ns <= eg_now_ns() + 600000000000ULL, "kernel expiry is not now + 600 s");
-	CHECK(eg_ban_get(&m, &perm.key, &got) == 1, "CIDR ban not restored");
+	CHECK(eg_ban_get(&m, &perm.key, EG_ORIGIN_POLICY, &got) == 1, "CIDR ban not restored");
 	CHECK_EQ(got.expires_ns, 0, "permanent stays permanent");
 	CHECK_EQ(got.prefixlen, perm.key.prefixlen, "CIDR prefix stored in the value");
-	CHECK(eg_ban_get(&m, &old.key, &got) == 0, "expired ban was restored");
-	CHECK(eg_ban_get(&m, &present, &got) == 1, "pre-existing ban lost");
+	CHECK(eg_ban_get(&m, &old.key, EG_ORIGIN_MANUAL, &got) == 0, "expired ban was restored");
+	CHECK(eg_ban_get(&m, &present, EG_ORIGIN_FLEET, &got) == 1, "pre-existing ban lost");
 	CHECK_EQ(got.origin, EG_ORIGIN_FLEET, "pre-existing ban overwritten: origin");
 	CHECK_EQ(got.expires_ns, 0, "pre-existing ban overwritten: expiry");
 
@@ -237,7 +237,7 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 	after = time(NULL);
 	CHECK_EQ(snap.nbans, 3, "bans in the snapshot");
 	CHECK_EQ(snap.nallows, 1, "allows in the snapshot");
-	const struct eg_saved_ban *sl = eg_state_find_ban(&snap, &live.key);
+	const struct eg_saved_ban *sl = eg_state_find_ban(&snap, &live.key, EG_ORIGIN_AUTO);
 
 	CHECK(sl && sl->expires_at >= now + 600 && sl->expires_at <= after + 601,
 	      "snapshot expiry %lld not in [%lld, %lld]", sl ? (long long)sl->expires_at : -1LL,

@@ -257,9 +257,9 @@ static void example_api_behind_nginx(void)
 	CHECK(!strcmp(f.table.def.name, "default"), "default name '%s'", f.table.def.name);
 	CHECK_EQ(f.nallow, 2, "nallow");
 	CHECK(f.nallow == 2 && key_is(&f.allow[0], "192.0.2.10"), "allow[0]");
-	CHECK(f.nallow == 2 && f.allow[0].prefixlen == 128, "allow[0] is a host");
+	CHECK(f.nallow == 2 && eg_key_is_host(&f.allow[0]), "allow[0] is a host");
 	CHECK(f.nallow == 2 && key_is(&f.allow[1], "2001:db8:100::/56"), "allow[1]");
-	CHECK(f.nallow == 2 && f.allow[1].prefixlen == 56, "allow[1] prefixlen");
+	CHECK(f.nallow == 2 && eg_key_plen(&f.allow[1]) == 56, "allow[1] prefixlen");
 	CHECK_EQ(f.nbans, 2, "nbans");
 	if (f.nbans == 2) {
 		CHECK(key_is(&f.bans[0].key, "198.51.100.0/24"), "bans[0].cidr");
@@ -335,6 +335,27 @@ static void empty_object_is_unlimited(void)
 	eg_policy_file_free(&f);
 }
 
+static void autoban_section(void)
+{
+	struct eg_policy_file f;
+	struct eg_err e = { "" };
+
+	CHECK(parse_str("{}", &f, &e) == 0, "%s", e.msg);
+	CHECK_EQ(f.table.v6_autoban_floor, EG_DEFAULT_V6_AUTOBAN_FLOOR, "default floor");
+	CHECK_EQ(f.table.escalate_after, EG_DEFAULT_ESCALATE_AFTER, "default escalate_after");
+	CHECK_EQ(f.sizes.max_autobans, EG_DEFAULT_MAX_AUTOBANS, "default max_autobans");
+	eg_policy_file_free(&f);
+	if (parse_str("{\"autoban\": {\"ipv6_escalate_to\": 56, \"escalate_after\": 0,"
+		      " \"comment\": \"never\"}, \"limits\": {\"max_autobans\": 1000}}", &f, &e)) {
+		CHECK(0, "%s", e.msg);
+		return;
+	}
+	CHECK_EQ(f.table.v6_autoban_floor, 56, "ipv6_escalate_to");
+	CHECK_EQ(f.table.escalate_after, 0, "escalate_after 0: never");
+	CHECK_EQ(f.sizes.max_autobans, 1000, "limits.max_autobans");
+	eg_policy_file_free(&f);
+}
+
 static void ipv6_cidrs(void)
 {
 	struct eg_policy_file f;
@@ -349,18 +370,21 @@ static void ipv6_cidrs(void)
 	CHECK_EQ(f.table.v6_prefix, 56, "ipv6_prefix");
 	CHECK_EQ(f.nallow, 3, "nallow");
 	if (f.nallow == 3) {
-		CHECK_EQ(f.allow[0].prefixlen, 32, "allow[0] prefixlen");
-		CHECK(f.allow[0].addr[0] == 0x20 && f.allow[0].addr[1] == 0x01 &&
-		      f.allow[0].addr[2] == 0x0d && f.allow[0].addr[3] == 0xb8, "allow[0] bytes");
-		CHECK_EQ(f.allow[1].prefixlen, 128, "allow[1] is a host");
+		const uint8_t *a0 = f.allow[0].addr.a;
+
+		CHECK_EQ(eg_key_plen(&f.allow[0]), 32, "allow[0] prefixlen");
+		CHECK(a0[0] == 0x20 && a0[1] == 0x01 && a0[2] == 0x0d && a0[3] == 0xb8,
+		      "allow[0] bytes");
+		CHECK(eg_key_is_host(&f.allow[1]), "allow[1] is a host");
 		CHECK(key_is(&f.allow[1], "2001:db8:1::5"), "allow[1]");
-		CHECK_EQ(f.allow[2].prefixlen, 0, "::/0");
+		CHECK_EQ(eg_key_plen(&f.allow[2]), 0, "::/0");
+		CHECK_EQ(f.allow[2].addr.family, EG_AF_INET6, "::/0 is IPv6 only");
 	}
 	CHECK_EQ(f.nbans, 2, "nbans");
 	if (f.nbans == 2) {
-		CHECK_EQ(f.bans[0].key.prefixlen, 48, "bans[0] prefixlen");
+		CHECK_EQ(eg_key_plen(&f.bans[0].key), 48, "bans[0] prefixlen");
 		CHECK_EQ(f.bans[0].ttl_s, 60, "bans[0] ttl");
-		CHECK_EQ(f.bans[1].key.prefixlen, 128, "bans[1] host");
+		CHECK(eg_key_is_host(&f.bans[1].key), "bans[1] host");
 		CHECK_EQ(f.bans[1].ttl_s, 0, "ttl defaults to permanent");
 		CHECK(!f.bans[1].reason[0], "no reason");
 	}
@@ -539,6 +563,7 @@ int main(int argc, char **argv)
 	RUN(defaults_applied);
 	RUN(empty_object_is_unlimited);
 	RUN(ipv6_cidrs);
+	RUN(autoban_section);
 	RUN(port_ranges);
 	RUN(comments_and_limits);
 	RUN(text_need_not_be_terminated);

@@ -11,24 +11,37 @@ static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 
 bool eg_key_is_v4(const struct eg_lpm_key *k)
 {
-	return k->prefixlen >= EG_V4_MAPPED_PREFIX && !memcmp(k->addr, v4_mapped, 12);
+	return k->addr.family == EG_AF_INET;
+}
+
+unsigned int eg_key_plen(const struct eg_lpm_key *k)
+{
+	return k->prefixlen > EG_FAMILY_BITS ? k->prefixlen - EG_FAMILY_BITS : 0;
 }
 
 bool eg_key_is_host(const struct eg_lpm_key *k)
 {
-	return k->prefixlen == 128;
+	return eg_key_plen(k) == (eg_key_is_v4(k) ? 32U : 128U);
 }
 
-void eg_mask_addr(struct eg_addr *a, unsigned int prefixlen)
+void eg_mask_addr(struct eg_addr *a, unsigned int plen)
 {
 	for (unsigned int i = 0; i < EG_ADDR_LEN; i++) {
 		unsigned int bit = i * 8;
 
-		if (bit >= prefixlen)
+		if (bit >= plen)
 			a->a[i] = 0;
-		else if (bit + 8 > prefixlen)
-			a->a[i] &= (unsigned char)(0xff << (bit + 8 - prefixlen));
+		else if (bit + 8 > plen)
+			a->a[i] &= (unsigned char)(0xff << (bit + 8 - plen));
 	}
+}
+
+void eg_key_of(struct eg_lpm_key *k, const struct eg_addr *a, unsigned int plen)
+{
+	memset(k, 0, sizeof(*k));
+	k->addr = *a;
+	eg_mask_addr(&k->addr, plen);
+	k->prefixlen = EG_FAMILY_BITS + plen;
 }
 
 int eg_parse_cidr(const char *text, struct eg_lpm_key *out, struct eg_err *e)
@@ -37,9 +50,10 @@ int eg_parse_cidr(const char *text, struct eg_lpm_key *out, struct eg_err *e)
 	const char *slash;
 	size_t hlen;
 	long prefix = -1;
-	bool v6;
+	unsigned int max;
 	struct eg_addr masked;
 
+	memset(out, 0, sizeof(*out));
 	if (!text || !*text)
 		return eg_fail(e, "empty address");
 	slash = strchr(text, '/');
@@ -49,15 +63,16 @@ int eg_parse_cidr(const char *text, struct eg_lpm_key *out, struct eg_err *e)
 	memcpy(host, text, hlen);
 	host[hlen] = '\0';
 
-	memset(out, 0, sizeof(*out));
-	v6 = strchr(host, ':') != NULL;
-	if (v6) {
-		if (inet_pton(AF_INET6, host, out->addr) != 1)
+	if (strchr(host, ':')) {
+		out->addr.family = EG_AF_INET6;
+		if (inet_pton(AF_INET6, host, out->addr.a) != 1)
 			return eg_fail(e, "'%s' is not an IPv6 address", host);
+		max = 128;
 	} else {
-		memcpy(out->addr, v4_mapped, sizeof(v4_mapped));
-		if (inet_pton(AF_INET, host, out->addr + 12) != 1)
+		out->addr.family = EG_AF_INET;
+		if (inet_pton(AF_INET, host, out->addr.a) != 1)
 			return eg_fail(e, "'%s' is not an IPv4 address", host);
+		max = 32;
 	}
 
 	if (slash) {
@@ -67,39 +82,58 @@ int eg_parse_cidr(const char *text, struct eg_lpm_key *out, struct eg_err *e)
 		prefix = strtol(slash + 1, &endp, 10);
 		if (slash[1] < '0' || slash[1] > '9' || *endp || errno)
 			return eg_fail(e, "'%s': prefix length '%s' is not a number", text, slash + 1);
-		if (prefix > (v6 ? 128 : 32))
-			return eg_fail(e, "'%s': prefix length %ld is longer than %d", text, prefix,
-				       v6 ? 128 : 32);
+		if (prefix > (long)max)
+			return eg_fail(e, "'%s': prefix length %ld is longer than %u", text, prefix, max);
 	}
 	if (prefix < 0)
-		prefix = v6 ? 128 : 32;
-	out->prefixlen = (unsigned int)prefix + (v6 ? 0 : EG_V4_MAPPED_PREFIX);
+		prefix = max;
+	out->prefixlen = EG_FAMILY_BITS + (unsigned int)prefix;
 
-	memcpy(&masked, out->addr, EG_ADDR_LEN);
-	eg_mask_addr(&masked, out->prefixlen);
-	if (memcmp(&masked, out->addr, EG_ADDR_LEN)) {
+	if (max == 128 && prefix >= 96 && !memcmp(out->addr.a, v4_mapped, sizeof(v4_mapped)))
+		return eg_fail(e, "'%s' is an IPv4-mapped IPv6 address: no packet comes from one (write an IPv4 source as a.b.c.d)",
+			       text);
+
+	masked = out->addr;
+	eg_mask_addr(&masked, (unsigned int)prefix);
+	if (memcmp(&masked, &out->addr, sizeof(masked))) {
 		struct eg_lpm_key net = *out;
 		char want[EG_CIDR_STRLEN];
 
-		memcpy(net.addr, &masked, EG_ADDR_LEN);
+		net.addr = masked;
 		eg_format_cidr(&net, want, sizeof(want));
 		return eg_fail(e, "'%s' has host bits set; did you mean %s?", text, want);
 	}
 	return 0;
 }
 
+int eg_parse_addr(const char *text, struct eg_addr *out, struct eg_err *e)
+{
+	struct eg_lpm_key k;
+
+	if (eg_parse_cidr(text, &k, e))
+		return -1;
+	if (!eg_key_is_host(&k))
+		return eg_fail(e, "'%s' is a network, not a single address", text);
+	*out = k.addr;
+	return 0;
+}
+
+void eg_format_addr(const struct eg_addr *a, char *buf, size_t len)
+{
+	struct eg_lpm_key k;
+
+	eg_key_of(&k, a, a->family == EG_AF_INET ? 32 : 128);
+	eg_format_cidr(&k, buf, len);
+}
+
 void eg_format_cidr(const struct eg_lpm_key *k, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
-	bool v4 = eg_key_is_v4(k);
-	unsigned int plen = v4 ? k->prefixlen - EG_V4_MAPPED_PREFIX : k->prefixlen;
 
-	if (v4)
-		inet_ntop(AF_INET, k->addr + 12, ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET6, k->addr, ip, sizeof(ip));
-	if (k->prefixlen == 128)
+	if (!inet_ntop(eg_key_is_v4(k) ? AF_INET : AF_INET6, k->addr.a, ip, sizeof(ip)))
+		snprintf(ip, sizeof(ip), "?");
+	if (eg_key_is_host(k))
 		snprintf(buf, len, "%s", ip);
 	else
-		snprintf(buf, len, "%s/%u", ip, plen);
+		snprintf(buf, len, "%s/%u", ip, eg_key_plen(k));
 }

@@ -114,7 +114,8 @@ static bool sizes_differ(const struct eg_sizes *want, const struct eg_sizes *hav
 	       (want->max_bans && want->max_bans != have->max_bans) ||
 	       (want->max_allows && want->max_allows != have->max_allows) ||
 	       (want->max_flows && want->max_flows != have->max_flows) ||
-	       (want->max_verified && want->max_verified != have->max_verified);
+	       (want->max_verified && want->max_verified != have->max_verified) ||
+	       (want->max_autobans && want->max_autobans != have->max_autobans);
 }
 
 static int size_maps(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
@@ -126,8 +127,9 @@ static int size_maps(struct edgeguard_bpf *skel, const struct eg_sizes *want, st
 	if (eg_pinned_sizes(&s, e))
 		return -1;
 	if (want && sizes_differ(want, &s))
-		return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u, flows %u, verified %u); detach every interface to change them",
-			       s.max_sources, s.max_bans, s.max_allows, s.max_flows, s.max_verified);
+		return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u, flows %u, verified %u, autobans %u); detach every interface to change them",
+			       s.max_sources, s.max_bans, s.max_allows, s.max_flows, s.max_verified,
+			       s.max_autobans);
 	return eg_sizes_apply(skel, &s, e);
 }
 

@@ -63,6 +63,40 @@ int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *o
 	return out[0] != '\0';
 }
 
+static int list_fd(const struct eg_maps *m, enum eg_list list);
+
+/* Which map holds a ban of this origin on this key: the datapath's own, or the operator's. */
+static int ban_map(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		   enum eg_list *list)
+{
+	if (origin == EG_ORIGIN_AUTO) {
+		*list = EG_LIST_AUTOBAN;
+		return m->autoban;
+	}
+	*list = eg_key_is_host(k) ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR;
+	return eg_key_is_host(k) ? m->ban_exact : m->ban_cidr;
+}
+
+/* The exact-ban hash is keyed by the address alone; the tries by the LPM key. */
+static const void *map_key(const struct eg_lpm_key *k, enum eg_list list)
+{
+	return list == EG_LIST_BAN_EXACT ? (const void *)&k->addr : (const void *)k;
+}
+
+int eg_ban_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_ban *ban,
+		 struct eg_err *e)
+{
+	enum eg_list list;
+	int fd = ban_map(m, k, ban->origin, &list);
+
+	if (ban->origin >= EG_ORIGIN_MAX)
+		return eg_fail(e, "unknown ban origin %u", ban->origin);
+	if (bpf_map_update_elem(fd, map_key(k, list), ban, BPF_ANY))
+		return map_full_or(e, list == EG_LIST_AUTOBAN ? "auto-ban list" : "ban list", k, errno);
+	eg_list_note_insert(m, list);
+	return 0;
+}
+
 int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
 	       unsigned int origin, const char *reason, struct eg_err *e)
 {
@@ -73,60 +107,118 @@ int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl
 		.prefixlen = k->prefixlen,
 		.origin = (uint16_t)origin,
 	};
-	int err;
 
 	if (origin >= EG_ORIGIN_MAX)
 		return eg_fail(e, "unknown ban origin %u", origin);
+	if (origin == EG_ORIGIN_AUTO)
+		return eg_ban_store(m, k, &ban, e); /* the datapath's kind: no note */
 	/*
 	 * The note goes first: if it cannot be stored nothing has changed, and
 	 * a reader never sees the new ban with the old ban's reason for long.
 	 */
 	if (eg_ban_note_set(m, k, reason, (int64_t)time(NULL), e))
 		return -1;
-	if (eg_key_is_host(k))
-		err = bpf_map_update_elem(m->ban_exact, k->addr, &ban, BPF_ANY);
-	else
-		err = bpf_map_update_elem(m->ban_cidr, k, &ban, BPF_ANY);
-	if (!err) {
-		eg_list_note_insert(m, eg_key_is_host(k) ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR);
+	if (!eg_ban_store(m, k, &ban, e))
 		return 0;
-	}
-	err = errno;
-	bpf_map_delete_elem(m->ban_notes, k); /* a full map: the key had no ban, so no reason */
-	return map_full_or(e, "ban list", k, err);
+	bpf_map_delete_elem(m->ban_notes, k); /* it failed: the key had no ban, so no reason */
+	return -1;
 }
 
-int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_ban *out)
+int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+	       struct eg_ban *out)
 {
-	if (eg_key_is_host(k))
-		return bpf_map_lookup_elem(m->ban_exact, k->addr, out) == 0;
-	/* An LPM lookup may return a covering prefix; we want this key only. */
-	if (bpf_map_lookup_elem(m->ban_cidr, k, out))
+	enum eg_list list;
+	int fd = ban_map(m, k, origin, &list);
+
+	if (bpf_map_lookup_elem(fd, map_key(k, list), out))
 		return 0;
-	return out->prefixlen == k->prefixlen;
+	/* An LPM lookup may return a covering prefix; we want this key only. */
+	return list == EG_LIST_BAN_EXACT || out->prefixlen == k->prefixlen;
+}
+
+/* Removes exactly k from the map of its origin: 0 removed, 1 absent, -1 error (e set). */
+static int remove_one(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		      struct eg_err *e)
+{
+	char cidr[EG_CIDR_STRLEN];
+	enum eg_list list;
+	int fd = ban_map(m, k, origin, &list), err;
+
+	err = bpf_map_delete_elem(fd, map_key(k, list)) ? errno : 0;
+	/* Also when the ban was gone already: a reason without its ban is litter. */
+	if (list != EG_LIST_AUTOBAN && (!err || err == ENOENT))
+		bpf_map_delete_elem(m->ban_notes, k);
+	if (!err)
+		eg_list_settle(m, list);
+	if (!err || err == ENOENT)
+		return err ? 1 : 0;
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	return eg_fail(e, "cannot unban %s: %s", cidr, strerror(err));
+}
+
+static int not_banned(const struct eg_lpm_key *k, struct eg_err *e)
+{
+	char cidr[EG_CIDR_STRLEN];
+
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	return eg_fail(e, "%s is not banned", cidr);
+}
+
+int eg_ban_remove(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		  struct eg_err *e)
+{
+	int rc = remove_one(m, k, origin, e);
+
+	return rc == 1 ? not_banned(k, e) : rc;
 }
 
 int eg_ban_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
 {
-	char cidr[EG_CIDR_STRLEN];
-	int err;
+	/* An operator's unban lifts the datapath's own ban on the same key too. */
+	int own = remove_one(m, k, EG_ORIGIN_MANUAL, e), autob;
 
-	if (eg_key_is_host(k))
-		err = bpf_map_delete_elem(m->ban_exact, k->addr);
-	else
-		err = bpf_map_delete_elem(m->ban_cidr, k);
-	err = err ? errno : 0;
-	/* Also when the ban was gone already: a reason without its ban is litter. */
-	if (!err || err == ENOENT)
-		bpf_map_delete_elem(m->ban_notes, k);
-	if (!err) {
-		eg_list_settle(m, eg_key_is_host(k) ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR);
-		return 0;
+	if (own < 0)
+		return -1;
+	autob = remove_one(m, k, EG_ORIGIN_AUTO, e);
+	if (autob < 0)
+		return -1;
+	return own == 1 && autob == 1 ? not_banned(k, e) : 0;
+}
+
+static bool ban_live(const struct eg_ban *b, uint64_t now)
+{
+	return !b->expires_ns || b->expires_ns > now;
+}
+
+/* The datapath's walk (edgeguard.bpf.c trie_banned): past expired entries to a live one. */
+static int trie_covering(int fd, const struct eg_addr *a, uint64_t now, struct eg_ban *out,
+			 unsigned int *lookups)
+{
+	struct eg_lpm_key k = { .prefixlen = EG_LPM_MAX_PREFIX, .addr = *a };
+
+	for (int i = 0; i <= EG_LPM_MAX_PREFIX - EG_FAMILY_BITS; i++) {
+		if (lookups)
+			(*lookups)++;
+		if (bpf_map_lookup_elem(fd, &k, out))
+			return 0;
+		if (ban_live(out, now))
+			return 1;
+		if (out->prefixlen <= EG_FAMILY_BITS || out->prefixlen > k.prefixlen)
+			return 0;
+		k.prefixlen = out->prefixlen - 1;
 	}
-	eg_format_cidr(k, cidr, sizeof(cidr));
-	if (err == ENOENT)
-		return eg_fail(e, "%s is not banned", cidr);
-	return eg_fail(e, "cannot unban %s: %s", cidr, strerror(err));
+	return 0;
+}
+
+int eg_ban_covering(const struct eg_maps *m, const struct eg_addr *a, uint64_t now,
+		    struct eg_ban *out, unsigned int *lookups)
+{
+	if (lookups)
+		(*lookups)++;
+	if (bpf_map_lookup_elem(m->ban_exact, a, out) == 0 && ban_live(out, now))
+		return 1;
+	return trie_covering(m->ban_cidr, a, now, out, lookups) ||
+	       trie_covering(m->autoban, a, now, out, lookups);
 }
 
 /*
@@ -144,44 +236,50 @@ static void fill_reason(const struct eg_maps *m, struct eg_ban_entry *ent)
 	errno = saved;
 }
 
-int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e)
+/* Every entry of one ban map; exact is true for the address-keyed hash. */
+static int walk_bans(const struct eg_maps *m, enum eg_list list, const char *what, eg_ban_cb cb,
+		     void *ctx, struct eg_err *e)
 {
+	bool exact = list == EG_LIST_BAN_EXACT;
+	int fd = list_fd(m, list);
 	struct eg_ban_entry ent;
-	struct eg_addr addr, next;
-	struct eg_lpm_key lk, lnext;
-	void *prev = NULL;
+	struct eg_lpm_key cur, next;
+	void *kcur = exact ? (void *)&cur.addr : (void *)&cur;
+	void *knext = exact ? (void *)&next.addr : (void *)&next;
+	bool first = true;
 	int rc;
 
-	while (bpf_map_get_next_key(m->ban_exact, prev, &next) == 0) {
-		addr = next;
-		prev = &addr;
-		if (bpf_map_lookup_elem(m->ban_exact, &addr, &ent.ban))
+	memset(&cur, 0, sizeof(cur));
+	memset(&next, 0, sizeof(next));
+	while (bpf_map_get_next_key(fd, first ? NULL : kcur, knext) == 0) {
+		first = false;
+		cur = next;
+		if (bpf_map_lookup_elem(fd, kcur, &ent.ban))
 			continue; /* deleted while we walked */
-		ent.key.prefixlen = 128;
-		memcpy(ent.key.addr, &addr, EG_ADDR_LEN);
+		if (exact)
+			eg_key_of(&ent.key, &cur.addr, cur.addr.family == EG_AF_INET ? 32 : 128);
+		else
+			ent.key = cur;
+		ent.list = list;
 		fill_reason(m, &ent);
 		rc = cb(&ent, ctx);
 		if (rc)
 			return rc;
 	}
 	if (errno != ENOENT)
-		return eg_fail(e, "cannot walk the exact ban list: %s", strerror(errno));
-
-	prev = NULL;
-	while (bpf_map_get_next_key(m->ban_cidr, prev, &lnext) == 0) {
-		lk = lnext;
-		prev = &lk;
-		if (bpf_map_lookup_elem(m->ban_cidr, &lk, &ent.ban))
-			continue;
-		ent.key = lk;
-		fill_reason(m, &ent);
-		rc = cb(&ent, ctx);
-		if (rc)
-			return rc;
-	}
-	if (errno != ENOENT)
-		return eg_fail(e, "cannot walk the CIDR ban list: %s", strerror(errno));
+		return eg_fail(e, "cannot walk the %s: %s", what, strerror(errno));
 	return 0;
+}
+
+int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e)
+{
+	int rc = walk_bans(m, EG_LIST_BAN_EXACT, "exact ban list", cb, ctx, e);
+
+	if (!rc)
+		rc = walk_bans(m, EG_LIST_BAN_CIDR, "CIDR ban list", cb, ctx, e);
+	if (!rc)
+		rc = walk_bans(m, EG_LIST_AUTOBAN, "auto-ban list", cb, ctx, e);
+	return rc;
 }
 
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
@@ -232,8 +330,16 @@ int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct 
 
 static int list_fd(const struct eg_maps *m, enum eg_list list)
 {
-	return list == EG_LIST_ALLOW ? m->allow : list == EG_LIST_BAN_EXACT ? m->ban_exact :
-									    m->ban_cidr;
+	switch (list) {
+	case EG_LIST_ALLOW:
+		return m->allow;
+	case EG_LIST_BAN_EXACT:
+		return m->ban_exact;
+	case EG_LIST_BAN_CIDR:
+		return m->ban_cidr;
+	default:
+		return m->autoban;
+	}
 }
 
 static void list_mark(const struct eg_maps *m, enum eg_list list, uint32_t empty)

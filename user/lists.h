@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Ban and allow lists. A host goes to the exact-address ban hash, a wider
- * CIDR to the LPM trie; callers never need to know which.
+ * Ban and allow lists. An operator's ban of a host goes to the exact-address
+ * ban hash, a wider CIDR to the CIDR trie, an auto-ban (origin auto) to the
+ * datapath's own trie; callers never need to know which.
  */
 #ifndef EG_LISTS_H
 #define EG_LISTS_H
@@ -12,6 +13,7 @@
 struct eg_ban_entry {
 	struct eg_lpm_key key;
 	struct eg_ban ban;
+	enum eg_list list; /* the map it is in: EG_LIST_BAN_EXACT, _BAN_CIDR or _AUTOBAN */
 	/* From the ban's note; empty when it has none (always for an auto-ban). */
 	char reason[EG_BAN_REASON_LEN];
 };
@@ -28,8 +30,21 @@ struct eg_allow_entry {
  */
 int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
 	       unsigned int origin, const char *reason, struct eg_err *e);
-/* Fails with "... is not banned" when there is no such entry. Removes its reason too. */
+/*
+ * Stores a complete ban value on exactly k, in the map of its origin (no
+ * note); for restoring saved state.
+ */
+int eg_ban_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_ban *ban,
+		 struct eg_err *e);
+/*
+ * The operator's unban: removes every ban on exactly k (an operator's ban
+ * and the datapath's own) and its reason. Fails with "... is not banned"
+ * when there is none.
+ */
 int eg_ban_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
+/* Removes only the ban of that origin's map on exactly k ("... is not banned" if none). */
+int eg_ban_remove(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		  struct eg_err *e);
 /*
  * Sets (or with reason NULL/"" removes) the reason of the ban on exactly k,
  * whether or not the ban exists; for restoring saved state.
@@ -38,8 +53,21 @@ int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const c
 		    int64_t created_unix, struct eg_err *e);
 /* The reason stored for exactly k into out (EG_BAN_REASON_LEN bytes): 1 found, 0 none. */
 int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out);
-/* Looks up the entry for exactly this key (not covering CIDRs). 1 found, 0 absent. */
-int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_ban *out);
+/*
+ * Looks up the ban on exactly this key (not covering CIDRs) in the map of
+ * that origin (auto, or any operator origin). 1 found, 0 absent.
+ */
+int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+	       struct eg_ban *out);
+
+/*
+ * The live ban that drops a packet from host a at CLOCK_BOOTTIME now, as
+ * the datapath decides it (the exact ban, else the longest live CIDR ban,
+ * else the datapath's own): 1 and *out, or 0. *lookups (may be NULL) counts
+ * the map lookups made.
+ */
+int eg_ban_covering(const struct eg_maps *m, const struct eg_addr *a, uint64_t now,
+		    struct eg_ban *out, unsigned int *lookups);
 
 typedef int (*eg_ban_cb)(const struct eg_ban_entry *b, void *ctx);
 typedef int (*eg_allow_cb)(const struct eg_allow_entry *a, void *ctx);

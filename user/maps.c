@@ -21,6 +21,7 @@ static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_DRY_RUN_WOULD_DROP] = "dry_run_would_drop",
 	[EG_R_CONN_LIMIT] = "conn_limit",
 	[EG_R_BUDGET] = "new_source_budget",
+	[EG_R_AUTOBANNED] = "autobanned",
 	[EG_R_AUTOBAN] = "autoban",
 	[EG_R_DRY_RUN_WOULD_BAN] = "dry_run_would_ban",
 	[EG_R_FRAGMENT] = "fragment",
@@ -34,6 +35,7 @@ static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_VERIFIED] = "verified",
 	[EG_R_FLOW_UNTIMED] = "flow_untimed",
 	[EG_R_FLOW_SWEPT] = "flow_swept",
+	[EG_R_ESCALATED] = "autoban_escalated",
 };
 
 static const char *const origin_names[EG_ORIGIN_MAX] = {
@@ -73,6 +75,8 @@ void eg_sizes_fill(struct eg_sizes *s)
 		s->max_flows = EG_DEFAULT_MAX_FLOWS;
 	if (!s->max_verified)
 		s->max_verified = EG_DEFAULT_MAX_VERIFIED;
+	if (!s->max_autobans)
+		s->max_autobans = EG_DEFAULT_MAX_AUTOBANS;
 }
 
 int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
@@ -85,6 +89,7 @@ int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, stru
 	    bpf_map__set_max_entries(skel->maps.eg_conns, s.max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
+	    bpf_map__set_max_entries(skel->maps.eg_autoban, s.max_autobans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_ban_notes, 2 * s.max_bans) ||
 	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_flows, s.max_flows) ||
@@ -107,6 +112,8 @@ int eg_config_init(int config_fd, struct eg_err *e)
 	cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
 	cfg.flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
 	cfg.verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
+	cfg.v6_autoban_floor = EG_DEFAULT_V6_AUTOBAN_FLOOR;
+	cfg.escalate_after = EG_DEFAULT_ESCALATE_AFTER;
 	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
 		return eg_fail(e, "cannot initialise the datapath config: %s", strerror(errno));
 	return 0;
@@ -160,6 +167,8 @@ void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m)
 	m->allow = bpf_map__fd(skel->maps.eg_allow);
 	m->ban_exact = bpf_map__fd(skel->maps.eg_ban_exact);
 	m->ban_cidr = bpf_map__fd(skel->maps.eg_ban_cidr);
+	m->autoban = bpf_map__fd(skel->maps.eg_autoban);
+	m->escalations = bpf_map__fd(skel->maps.eg_escalations);
 	m->sources = bpf_map__fd(skel->maps.eg_sources);
 	m->config = bpf_map__fd(skel->maps.eg_config);
 	m->policies = bpf_map__fd(skel->maps.eg_policies);

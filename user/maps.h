@@ -16,6 +16,8 @@ struct eg_maps {
 	int allow;
 	int ban_exact;
 	int ban_cidr;
+	int autoban;     /* the datapath's own bans */
+	int escalations; /* IPv6 auto-ban counts per shorter prefix */
 	int sources;
 	int config;
 	int policies;
@@ -40,6 +42,7 @@ struct eg_sizes {
 	uint32_t max_allows;
 	uint32_t max_flows;
 	uint32_t max_verified;
+	uint32_t max_autobans;
 };
 
 /* Replaces zero fields of s with the defaults from edgeguard.h. */

@@ -73,16 +73,21 @@ int eg_state_add_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg
 
 static int key_cmp(const struct eg_lpm_key *a, const struct eg_lpm_key *b)
 {
-	int c = memcmp(a->addr, b->addr, EG_ADDR_LEN);
+	int c = memcmp(&a->addr, &b->addr, sizeof(a->addr));
 
 	if (c)
 		return c;
 	return a->prefixlen < b->prefixlen ? -1 : a->prefixlen > b->prefixlen;
 }
 
+/* By key, then the datapath's own ban after an operator's ban on the same key. */
 static int ban_cmp(const void *a, const void *b)
 {
-	return key_cmp(&((const struct eg_saved_ban *)a)->key, &((const struct eg_saved_ban *)b)->key);
+	const struct eg_saved_ban *x = a, *y = b;
+	int c = key_cmp(&x->key, &y->key);
+	int ax = x->origin == EG_ORIGIN_AUTO, ay = y->origin == EG_ORIGIN_AUTO;
+
+	return c ? c : ax - ay;
 }
 
 static int allow_cmp(const void *a, const void *b)
@@ -98,9 +103,10 @@ void eg_state_sort(struct eg_state *s)
 		qsort(s->allows, s->nallows, sizeof(*s->allows), allow_cmp);
 }
 
-const struct eg_saved_ban *eg_state_find_ban(const struct eg_state *s, const struct eg_lpm_key *k)
+const struct eg_saved_ban *eg_state_find_ban(const struct eg_state *s, const struct eg_lpm_key *k,
+					     unsigned int origin)
 {
-	struct eg_saved_ban probe = { .key = *k };
+	struct eg_saved_ban probe = { .key = *k, .origin = (uint16_t)origin };
 
 	if (!s->nbans)
 		return NULL;
@@ -112,7 +118,7 @@ bool eg_state_same(const struct eg_state *a, const struct eg_state *b)
 	if (a->nbans != b->nbans || a->nallows != b->nallows)
 		return false;
 	for (size_t i = 0; i < a->nbans; i++)
-		if (key_cmp(&a->bans[i].key, &b->bans[i].key) ||
+		if (ban_cmp(&a->bans[i], &b->bans[i]) ||
 		    memcmp(&a->bans[i].raw, &b->bans[i].raw, sizeof(a->bans[i].raw)))
 			return false;
 	for (size_t i = 0; i < a->nallows; i++)
@@ -617,27 +623,18 @@ static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, ui
 		.policy = b->policy,
 		.trigger = b->trigger,
 	};
-	char cidr[EG_CIDR_STRLEN], reason[EG_BAN_REASON_LEN];
-	int err;
+	char reason[EG_BAN_REASON_LEN];
+	struct eg_err why = { "" };
 
 	note_reason(b, reason);
-	if (eg_ban_note_set(m, &b->key, reason, b->created_at, e))
+	/* An auto-ban has no note; an operator ban's note goes first, as in eg_ban_add. */
+	if (b->origin != EG_ORIGIN_AUTO && eg_ban_note_set(m, &b->key, reason, b->created_at, e))
 		return -1;
-	if (eg_key_is_host(&b->key))
-		err = bpf_map_update_elem(m->ban_exact, b->key.addr, &ban, BPF_ANY);
-	else
-		err = bpf_map_update_elem(m->ban_cidr, &b->key, &ban, BPF_ANY);
-	if (!err) {
-		eg_list_note_insert(m, eg_key_is_host(&b->key) ? EG_LIST_BAN_EXACT :
-								 EG_LIST_BAN_CIDR);
+	if (!eg_ban_store(m, &b->key, &ban, &why))
 		return 0;
-	}
-	err = errno;
-	bpf_map_delete_elem(m->ban_notes, &b->key);
-	eg_format_cidr(&b->key, cidr, sizeof(cidr));
-	if (err == E2BIG || err == ENOSPC)
-		return eg_fail(e, "cannot restore the ban of %s: the ban list is full", cidr);
-	return eg_fail(e, "cannot restore the ban of %s: %s", cidr, strerror(err));
+	if (b->origin != EG_ORIGIN_AUTO)
+		bpf_map_delete_elem(m->ban_notes, &b->key);
+	return eg_fail(e, "cannot restore the ban: %s", why.msg);
 }
 
 int eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t now,
@@ -656,7 +653,7 @@ int eg_state_restore(const struct eg_maps *m, const struct eg_state *s, int64_t 
 		ttl = 0;
 		if (!eg_saved_ban_remaining(b, now, &ttl)) {
 			r = EG_RESTORE_EXPIRED;
-		} else if (eg_ban_get(m, &b->key, &cur) == 1 &&
+		} else if (eg_ban_get(m, &b->key, b->origin, &cur) == 1 &&
 			   (!cur.expires_ns || cur.expires_ns > now_ns)) {
 			r = EG_RESTORE_PRESENT; /* whoever set it knows better than an old file */
 		} else {

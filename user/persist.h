@@ -45,8 +45,12 @@ int eg_state_add_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg
 
 /* Orders both lists by key, which eg_state_find_ban and eg_state_same need. */
 void eg_state_sort(struct eg_state *s);
-/* The ban with exactly this key in a sorted state, or NULL. */
-const struct eg_saved_ban *eg_state_find_ban(const struct eg_state *s, const struct eg_lpm_key *k);
+/*
+ * The ban with exactly this key in a sorted state, or NULL: the datapath's
+ * own for origin auto, else the operator's (a key may hold one of each).
+ */
+const struct eg_saved_ban *eg_state_find_ban(const struct eg_state *s, const struct eg_lpm_key *k,
+					     unsigned int origin);
 /* Same keys, same map values (raw), same allows: nothing worth saving again. Both sorted. */
 bool eg_state_same(const struct eg_state *a, const struct eg_state *b);
 

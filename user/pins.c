@@ -98,6 +98,8 @@ int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
 		{ "eg_allow", &m->allow },
 		{ "eg_ban_exact", &m->ban_exact },
 		{ "eg_ban_cidr", &m->ban_cidr },
+		{ "eg_autoban", &m->autoban },
+		{ "eg_escalations", &m->escalations },
 		{ "eg_sources", &m->sources },
 		{ "eg_config", &m->config },
 		{ "eg_policies", &m->policies },
@@ -128,7 +130,7 @@ int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
 
 void eg_maps_close(struct eg_maps *m)
 {
-	int *fds[] = { &m->allow,    &m->ban_exact,   &m->ban_cidr, &m->sources,
+	int *fds[] = { &m->allow,    &m->ban_exact,   &m->ban_cidr, &m->autoban, &m->escalations, &m->sources,
 		       &m->config,   &m->policies,    &m->port_policy, &m->counters,
 		       &m->policy_counters, &m->events, &m->flows, &m->conns,
 		       &m->verified, &m->budgets, &m->ban_notes, &m->list_empty,
@@ -164,7 +166,8 @@ int eg_pinned_sizes(struct eg_sizes *out, struct eg_err *e)
 	    max_entries_of("eg_ban_exact", &out->max_bans, e) ||
 	    max_entries_of("eg_allow", &out->max_allows, e) ||
 	    max_entries_of("eg_flows", &out->max_flows, e) ||
-	    max_entries_of("eg_verified", &out->max_verified, e))
+	    max_entries_of("eg_verified", &out->max_verified, e) ||
+	    max_entries_of("eg_autoban", &out->max_autobans, e))
 		return -1;
 	return 0;
 }

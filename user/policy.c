@@ -13,6 +13,8 @@ void eg_policy_table_init(struct eg_policy_table *t)
 	t->v6_prefix = EG_DEFAULT_V6_PREFIX;
 	t->flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
 	t->verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
+	t->v6_autoban_floor = EG_DEFAULT_V6_AUTOBAN_FLOOR;
+	t->escalate_after = EG_DEFAULT_ESCALATE_AFTER;
 }
 
 static int check_rate(const struct eg_policy_spec *s, const char *what,
@@ -67,6 +69,13 @@ int eg_policy_validate(const struct eg_policy_table *t, struct eg_err *e)
 		return eg_fail(e, "connections.idle_timeout: must be at least 1 second");
 	if (t->verified_ttl_s < 1)
 		return eg_fail(e, "connections.verified_ttl: must be at least 1 second");
+	/* Shorter than a /16 would ban whole regions of the Internet on the datapath's own say. */
+	if (t->v6_autoban_floor < EG_MIN_AUTOBAN_FLOOR || t->v6_autoban_floor > 128)
+		return eg_fail(e, "autoban.ipv6_escalate_to: %u is not between %u and 128",
+			       t->v6_autoban_floor, EG_MIN_AUTOBAN_FLOOR);
+	if (t->escalate_after == 1 || t->escalate_after > EG_MAX_ESCALATE_AFTER)
+		return eg_fail(e, "autoban.escalate_after: %u is not 0 (never) or between 2 and %u",
+			       t->escalate_after, EG_MAX_ESCALATE_AFTER);
 	if (t->nrules > EG_MAX_POLICIES - 1)
 		return eg_fail(e, "policies: %u rules, at most %u are supported", t->nrules,
 			       EG_MAX_POLICIES - 1);
@@ -177,6 +186,8 @@ int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, 
 	cfg.v6_prefix = t->v6_prefix;
 	cfg.flow_idle_s = t->flow_idle_s;
 	cfg.verified_ttl_s = t->verified_ttl_s;
+	cfg.v6_autoban_floor = t->v6_autoban_floor;
+	cfg.escalate_after = t->escalate_after;
 	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
 		return eg_fail(e, "cannot switch to the new policy: %s", strerror(errno));
 	return 0;

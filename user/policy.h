@@ -12,6 +12,8 @@
 
 #define EG_POLICY_NAME_LEN 64
 #define EG_MAX_RATE 100000000U /* per second; beyond this a bucket is meaningless */
+#define EG_MIN_AUTOBAN_FLOOR 16
+#define EG_MAX_ESCALATE_AFTER 1000000U
 
 struct eg_rate_spec {
 	bool set;      /* false: no limit of this kind */
@@ -41,6 +43,8 @@ struct eg_policy_table {
 	uint32_t v6_prefix; /* 1..128 */
 	uint32_t flow_idle_s;    /* established flows idle this long are reaped */
 	uint32_t verified_ttl_s; /* how long a completed handshake keeps a source verified */
+	uint32_t v6_autoban_floor; /* IPv6 auto-bans escalate up to this prefix (eg_config) */
+	uint32_t escalate_after;   /* auto-bans in one prefix before it is banned; 0 = never */
 };
 
 /* Fills t with an unlimited default policy and the default prefix and timeouts. */

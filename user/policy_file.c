@@ -28,12 +28,14 @@ struct pctx {
 	struct eg_err *e;
 };
 
-static const char *const top_fields[] = { "ipv6_prefix", "limits", "connections", "default",
-					  "policies",    "allow",  "bans",        "comment",
-					  NULL };
+static const char *const top_fields[] = { "ipv6_prefix", "limits", "connections", "autoban",
+					  "default",     "policies", "allow",   "bans",
+					  "comment",     NULL };
 static const char *const limit_fields[] = { "max_sources", "max_bans",     "max_allows",
-					    "max_flows",   "max_verified", "comment",
-					    NULL };
+					    "max_flows",   "max_verified", "max_autobans",
+					    "comment",     NULL };
+static const char *const autoban_fields[] = { "ipv6_escalate_to", "escalate_after", "comment",
+					      NULL };
 static const char *const connection_fields[] = { "idle_timeout", "verified_ttl", "comment", NULL };
 static const char *const default_fields[] = { "syn",        "packets", "max_conns",
 					      "ban_after",  "ban_window", "ban_ttl",
@@ -440,6 +442,7 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 		{ "max_allows", &sz->max_allows },
 		{ "max_flows", &sz->max_flows },
 		{ "max_verified", &sz->max_verified },
+		{ "max_autobans", &sz->max_autobans },
 	};
 	char sub[PATH_LEN];
 	bool present;
@@ -449,6 +452,7 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 	sz->max_allows = EG_DEFAULT_MAX_ALLOWS;
 	sz->max_flows = EG_DEFAULT_MAX_FLOWS;
 	sz->max_verified = EG_DEFAULT_MAX_VERIFIED;
+	sz->max_autobans = EG_DEFAULT_MAX_AUTOBANS;
 	if (!obj)
 		return 0;
 	if (expect_object(c, obj, "limits", NULL) ||
@@ -637,6 +641,21 @@ static int parse_connections(struct pctx *c, const cJSON *root, struct eg_policy
 	return 0;
 }
 
+static int parse_autoban(struct pctx *c, const cJSON *root, struct eg_policy_table *t)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "autoban");
+	bool present;
+
+	if (!obj)
+		return 0;
+	if (expect_object(c, obj, "autoban", NULL) ||
+	    check_fields(c, obj, "autoban", autoban_fields) || parse_comment(c, obj, "autoban") ||
+	    get_u32(c, obj, "ipv6_escalate_to", "autoban", &t->v6_autoban_floor, &present) ||
+	    get_u32(c, obj, "escalate_after", "autoban", &t->escalate_after, &present))
+		return -1;
+	return 0;
+}
+
 static int parse_root(struct pctx *c, const cJSON *root, struct eg_policy_file *f)
 {
 	struct eg_err ve;
@@ -648,6 +667,7 @@ static int parse_root(struct pctx *c, const cJSON *root, struct eg_policy_file *
 	if (check_fields(c, root, "", top_fields) || parse_comment(c, root, "") ||
 	    get_u32(c, root, "ipv6_prefix", "", &f->table.v6_prefix, &present) ||
 	    parse_sizes(c, root, &f->sizes) || parse_connections(c, root, &f->table) ||
+	    parse_autoban(c, root, &f->table) ||
 	    parse_default(c, root, &f->table.def) ||
 	    parse_rules(c, root, &f->table) || parse_allow(c, root, f) || parse_bans(c, root, f))
 		return -1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "lists.h"
 #include "top.h"
 
 #define NS_PER_S 1000000000ULL
@@ -55,6 +56,7 @@ bool eg_top_reason_drops(unsigned int reason)
 	case EG_R_MALFORMED:
 	case EG_R_CONN_LIMIT:
 	case EG_R_BUDGET:
+	case EG_R_AUTOBANNED:
 		return true;
 	default:
 		return false;
@@ -392,44 +394,23 @@ static int index_picks(struct scan_ctx *c)
 
 /* ------------------------------------------------------ per-row extras */
 
-static bool ban_live(const struct eg_ban *b, uint64_t now)
-{
-	return !b->expires_ns || b->expires_ns > now;
-}
-
 static void row_ban(struct eg_top *t, const struct eg_maps *m, struct eg_top_row *r,
 		    uint32_t v6_prefix, uint64_t now)
 {
-	bool v4 = !memcmp(r->key.addr.a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
-	uint32_t own = v4 ? 128 : v6_prefix;
-	struct eg_lpm_key k = { .prefixlen = 128 };
+	/* The source's own prefix: its host for IPv4, its aggregate for IPv6. */
+	uint32_t own = EG_FAMILY_BITS + (r->key.addr.family == EG_AF_INET ? 32 : v6_prefix);
+	unsigned int lookups = 0;
 	struct eg_ban b;
+	int hit = eg_ban_covering(m, &r->key.addr, now, &b, &lookups);
 
+	t->syscalls += lookups;
 	r->ban = EG_TOP_BAN_NONE;
-	if (own == 128) {
-		t->syscalls++;
-		if (bpf_map_lookup_elem(m->ban_exact, &r->key.addr, &b) == 0 && ban_live(&b, now))
-			goto own_ban;
+	if (!hit)
+		return;
+	if (b.prefixlen < own) {
+		r->ban = EG_TOP_BAN_CIDR;
+		return;
 	}
-	/* Look past expired entries to a wider live one, as the datapath does. */
-	memcpy(k.addr, r->key.addr.a, EG_ADDR_LEN);
-	for (int i = 0; i < EG_MAX_BAN_NESTING; i++) {
-		t->syscalls++;
-		if (bpf_map_lookup_elem(m->ban_cidr, &k, &b))
-			return;
-		if (ban_live(&b, now)) {
-			if (b.prefixlen >= own)
-				goto own_ban;
-			r->ban = EG_TOP_BAN_CIDR;
-			return;
-		}
-		if (!b.prefixlen)
-			return;
-		k.prefixlen = b.prefixlen - 1;
-	}
-	return;
-
-own_ban:
 	if (!b.expires_ns) {
 		r->ban = EG_TOP_BAN_PERM;
 	} else {
@@ -523,6 +504,8 @@ int eg_top_snapshot(struct eg_top *t, const struct eg_maps *m, enum eg_top_sort 
 	bans = eg_map_count(m->ban_exact);
 	tot->bans = bans > 0 ? (uint64_t)bans : 0;
 	bans = eg_map_count(m->ban_cidr);
+	tot->bans += bans > 0 ? (uint64_t)bans : 0;
+	bans = eg_map_count(m->autoban);
 	tot->bans += bans > 0 ? (uint64_t)bans : 0;
 
 	t->have_prev = true;

@@ -3,13 +3,18 @@
  * libFuzzer target: the address/CIDR parser and formatter (user/addr.h).
  *
  * The invariants are the functions' contracts, checked through text and
- * inet_pton, never through the key's bytes (the key layout is changing):
+ * inet_pton, never through the key's bytes:
  *  - eg_parse_cidr accepts exactly "ADDRESS" or "ADDRESS/DIGITS" with an
- *    address inet_pton takes, a prefix no longer than the family's and no
- *    host bits set (a reference parser here decides the same independently);
+ *    address inet_pton takes, a prefix no longer than the family's, no host
+ *    bits set, and no IPv4-mapped IPv6 address (::ffff:a.b.c.d, /96 or
+ *    longer); a reference parser here decides the same independently;
  *  - an accepted key formats to a text that parses back to the same key and
  *    formats the same again; it names the same family, address and prefix as
- *    the input; eg_key_is_host and eg_key_is_v4 agree with that text;
+ *    the input (the families never meet); eg_key_is_host, eg_key_is_v4 and
+ *    eg_key_plen agree with that text;
+ *  - eg_key_of makes the key of any shorter prefix holding the address;
+ *    eg_parse_addr takes exactly the accepted hosts, and eg_format_addr writes
+ *    them as eg_format_cidr does;
  *  - a refused input gets one error line.
  */
 #include <arpa/inet.h>
@@ -34,6 +39,13 @@ static bool host_bits_clear(const unsigned char *a, unsigned int bits, unsigned 
 		if (a[i / 8] & (0x80 >> (i % 8)))
 			return false;
 	return true;
+}
+
+static bool is_v4_mapped(const unsigned char *a)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, mapped, sizeof(mapped));
 }
 
 /* An independent reading of the documented syntax; true when text must be accepted. */
@@ -70,24 +82,43 @@ static bool ref_parse(const char *text, struct ref *r)
 		r->plen = (unsigned int)plen;
 	}
 	r->host = r->plen == max_plen(r->family);
+	if (r->family == AF_INET6 && r->plen >= 96 && is_v4_mapped(r->addr))
+		return false;
 	return host_bits_clear(r->addr, max_plen(r->family), r->plen);
 }
 
-/*
- * Today IPv4 a.b.c.d and IPv6 ::ffff:a.b.c.d are one key (issue #8, item 2),
- * so an IPv4-mapped input comes back as IPv4. Once the families are kept
- * apart, this allowance goes and the family must always survive.
- */
-static bool is_v4_mapped_alias(const struct ref *in, const struct ref *out)
+/* The first bits bits of a and b are equal. */
+static bool same_prefix(const unsigned char *a, const unsigned char *b, unsigned int bits)
 {
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	return in->family == AF_INET6 && out->family == AF_INET && in->plen >= 96 &&
-	       !memcmp(in->addr, mapped, 12) && !memcmp(in->addr + 12, out->addr, 4) &&
-	       in->plen - 96 == out->plen;
+	for (unsigned int i = 0; i < bits; i++)
+		if ((a[i / 8] ^ b[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	return true;
 }
 
-static void check_accepted(const char *input, const struct ref *in, const struct eg_lpm_key *k)
+/* eg_key_of(addr, shorter): a canonical key of the network of that length holding the address. */
+static void check_key_of(const char *text, const struct ref *in, const struct eg_lpm_key *k,
+			 unsigned int shorter)
+{
+	char net[EG_CIDR_STRLEN];
+	struct eg_lpm_key n, again;
+	struct ref out;
+	struct eg_err e;
+
+	eg_key_of(&n, &k->addr, shorter);
+	eg_format_cidr(&n, net, sizeof(net));
+	FZ_ASSERT(!eg_parse_cidr(net, &again, &e) && !memcmp(&again, &n, sizeof(n)),
+		  "'%s' /%u: eg_key_of gives '%s', not canonical", text, shorter, net);
+	FZ_ASSERT(ref_parse(net, &out) && out.family == in->family && out.plen == shorter &&
+			  same_prefix(out.addr, in->addr, shorter),
+		  "'%s' /%u: eg_key_of gives '%s', which does not hold the address", text,
+		  shorter, net);
+	FZ_ASSERT(eg_key_plen(&n) == shorter, "'%s' /%u: eg_key_plen says %u", text, shorter,
+		  eg_key_plen(&n));
+}
+
+static void check_accepted(const char *input, const struct ref *in, const struct eg_lpm_key *k,
+			   unsigned int shorter)
 {
 	char text[EG_CIDR_STRLEN], again[EG_CIDR_STRLEN], tiny[8];
 	struct eg_lpm_key k2;
@@ -109,19 +140,42 @@ static void check_accepted(const char *input, const struct ref *in, const struct
 		  "'%s' -> '%s' has host bits set", input, text);
 	FZ_ASSERT(!strchr(text, '/') == out.host, "'%s' -> '%s': a host is written with no prefix",
 		  input, text);
-	FZ_ASSERT((out.family == in->family && out.plen == in->plen &&
-		   !memcmp(out.addr, in->addr, sizeof(out.addr))) ||
-			  is_v4_mapped_alias(in, &out),
+	FZ_ASSERT(out.family == in->family && out.plen == in->plen &&
+			  !memcmp(out.addr, in->addr, sizeof(out.addr)),
 		  "'%s' formats to '%s': another network", input, text);
 	FZ_ASSERT(eg_key_is_host(k) == out.host, "'%s' -> '%s': eg_key_is_host says %d", input,
 		  text, eg_key_is_host(k));
 	FZ_ASSERT(eg_key_is_v4(k) == (out.family == AF_INET), "'%s' -> '%s': eg_key_is_v4 says %d",
 		  input, text, eg_key_is_v4(k));
+	FZ_ASSERT(eg_key_plen(k) == out.plen, "'%s' -> '%s': eg_key_plen says %u", input, text,
+		  eg_key_plen(k));
+	check_key_of(input, in, k, in->plen);
+	check_key_of(input, in, k, shorter % (in->plen + 1));
 
 	/* A short buffer gets a cut, terminated text, never an overflow (ASan watches). */
 	eg_format_cidr(k, tiny, sizeof(tiny));
 	FZ_ASSERT(strlen(tiny) < sizeof(tiny) && !strncmp(tiny, text, strlen(tiny)),
 		  "'%s' in 8 bytes: '%s'", text, tiny);
+}
+
+/* eg_parse_addr: the accepted hosts, written back by eg_format_addr as eg_format_cidr does. */
+static void check_addr(const char *input, bool host, const struct eg_lpm_key *k)
+{
+	char a_text[EG_CIDR_STRLEN], k_text[EG_CIDR_STRLEN];
+	struct eg_err e = { "" };
+	struct eg_addr a;
+	int rc = eg_parse_addr(input, &a, &e);
+
+	FZ_ASSERT((rc == 0) == host, "'%s': eg_parse_addr %s it", input,
+		  rc ? "refuses" : "accepts");
+	if (rc) {
+		fz_check_error(&e, "");
+		return;
+	}
+	eg_format_addr(&a, a_text, sizeof(a_text));
+	eg_format_cidr(k, k_text, sizeof(k_text));
+	FZ_ASSERT(!strcmp(a_text, k_text), "'%s': eg_format_addr '%s', eg_format_cidr '%s'",
+		  input, a_text, k_text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -148,7 +202,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc)
 		fz_check_error(&e, "");
 	else
-		check_accepted(text, &in, &k);
+		check_accepted(text, &in, &k, (unsigned int)size * 7);
+	check_addr(text, !rc && in.host, &k);
 	free(text);
 	return 0;
 }
