@@ -7,8 +7,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=$EG_BUILD/edgeguard
-TOOLS=$EG_BUILD/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egc-cli
 HOST_IF=egc-h
 CLI_IF=egc-c

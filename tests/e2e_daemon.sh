@@ -8,9 +8,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=$EG_BUILD/edgeguard
-EGD=$EG_BUILD/edgeguardd
-TOOLS=$EG_BUILD/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+EGD=$EDGEGUARD_BUILD/edgeguardd
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egn-daemon
 HOST_IF=egn-h
 CLI_IF=egn-c

@@ -7,7 +7,7 @@
 #
 # usage: tests/run.sh [--build DIR]... [--fuzz DIR]... [FILTER]
 #   --build DIR  the unit tests DIR/tests/test_* and the end-to-end scripts
-#                tests/e2e_*.sh run against DIR's binaries (EG_BUILD=DIR)
+#                tests/e2e_*.sh run against DIR's binaries (EDGEGUARD_BUILD=DIR)
 #   --fuzz DIR   each libFuzzer target DIR/fuzz_* briefly: FUZZ_SMOKE_SECONDS
 #                (default 5) each, after replaying its seed corpus
 #   FILTER       only the tests whose file name contains it
@@ -93,7 +93,7 @@ wanted() { [ -z "$filter" ] || [[ "$1" == *"$filter"* ]]; }
 
 run_suite() {
 	local dir=$1 t
-	export EG_BUILD=$dir
+	export EDGEGUARD_BUILD=$dir
 	report_dir=$dir/sanitizer-reports
 	rm -rf "$report_dir"
 	for t in "$dir"/tests/test_*; do
