@@ -5,7 +5,27 @@ CC      ?= gcc
 BPFTOOL ?= bpftool
 ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
+# VARIANT selects an instrumented build, each in a directory of its own so that
+# build/ stays exactly what users run:
+#   (none)  build/       production flags
+#   san     build-san/   ASan + UBSan everywhere (make check-sanitize)
+#   fuzz    build-fuzz/  the library for libFuzzer, plus tests/fuzz/fuzz_*.c (make fuzz)
+VARIANT ?=
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ifeq ($(VARIANT),san)
+BUILD   := build-san
+CFLAGS  := -O1 -g $(SAN_FLAGS)
+else ifeq ($(VARIANT),fuzz)
+BUILD   := build-fuzz
+CC      := $(CLANG)
+# No recovery: any UBSan report is a crash libFuzzer saves the input of.
+CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+else ifeq ($(VARIANT),)
 BUILD   := build
+else
+$(error VARIANT=$(VARIANT): expected san, fuzz or nothing)
+endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf -Iuser
 LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd
@@ -14,7 +34,8 @@ BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
-        libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy
+        libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
+        libclang-rt-14-dev
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -34,7 +55,17 @@ DAEMON      := $(BUILD)/edgeguardd
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all deps check bench demo vmlinux clean
+# Every tests/fuzz/fuzz_NAME.c is a libFuzzer target build-fuzz/fuzz_NAME. It
+# links the library and the CLI's and daemon's modules but their main()s, so a
+# target can reach the control protocol (daemon/control.c) with no change here.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRCS))
+FRONT_SRCS := $(filter-out cli/main.c daemon/edgeguardd.c,$(CLI_SRCS) $(DAEMON_SRCS))
+FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
+FRONT_LIB  := $(BUILD)/libfront.a
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps check check-sanitize fuzz fuzzers bench demo vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -77,12 +108,43 @@ $(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(LIB)
 $(DAEMON): $(DAEMON_SRCS) $(wildcard daemon/*.h) $(LIB)
 	$(CC) $(CFLAGS) -Idaemon $(DAEMON_SRCS) $(LIB) $(LDLIBS) -o $@
 
+$(BUILD)/front/%.o: %.c $(wildcard cli/*.h daemon/*.h user/*.h) $(BPF_HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
+
+$(FRONT_LIB): $(FRONT_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FRONT_LIB) $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Icli -Idaemon $< $(FRONT_LIB) $(LIB) \
+		$(LDLIBS) -o $@
+
+ifeq ($(VARIANT),fuzz)
+fuzzers: $(FUZZERS)
+else
+fuzzers:
+	$(MAKE) VARIANT=fuzz fuzzers
+endif
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
+# The normal suite, a short run of every fuzzer, then the suite again under
+# ASan+UBSan; one "N passed, N failed" line for all three.
 check: deps
 	$(MAKE) all
-	tests/run.sh
+	$(MAKE) fuzzers
+	$(MAKE) VARIANT=san all
+	tests/run.sh --build build --fuzz build-fuzz --build build-san
+
+check-sanitize: deps
+	$(MAKE) VARIANT=san all
+	tests/run.sh --build build-san
+
+# Each fuzzer for FUZZ_SECONDS; crashes are kept in build-fuzz/crashes/NAME/.
+fuzz: deps
+	$(MAKE) fuzzers
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: deps
 	$(MAKE) all
@@ -93,4 +155,4 @@ demo: deps
 	demo/demo.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-san build-fuzz

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,7 +48,7 @@ struct daemon {
 	unsigned long interval_ms;
 	struct eg_maps maps;
 	bool maps_open;
-	int lock_fd; /* flock on $EDGEGUARD_RUN_DIR/edgeguardd.lock, held for the daemon's life */
+	int lock_fd; /* a lock on $EDGEGUARD_RUN_DIR/edgeguardd.lock, held for the daemon's life */
 	FILE *events_fp;
 	struct ring_buffer *rb;
 	int sigfd;
@@ -616,7 +615,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 }
 
 /*
- * One daemon per run directory, for its whole life: an flock on a file in it,
+ * One daemon per run directory, for its whole life: a lock on a file in it,
  * taken before anything is touched and released only by the kernel when the
  * process ends, so two daemons started together cannot both get past here
  * (a check of the control socket could not tell a daemon that is starting).
@@ -626,9 +625,9 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 static int lock_run_dir(struct daemon *d)
 {
 	const char *dir = eg_run_dir();
+	struct flock whole = { .l_type = F_WRLCK, .l_whence = SEEK_SET }, holder;
 	char path[PATH_MAX], pid[32];
 	struct stat st;
-	ssize_t n = 0;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE) >= (int)sizeof(path))
 		return daemon_fail(1, "the run directory path %s is too long", dir);
@@ -643,24 +642,26 @@ static int lock_run_dir(struct daemon *d)
 	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (d->lock_fd < 0)
 		return daemon_fail(1, "cannot open %s: %s", path, strerror(errno));
-	if (!flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+	/*
+	 * A POSIX record lock rather than flock: whoever fails to get it asks
+	 * the kernel who holds it (F_GETLK), instead of reading a pid the
+	 * holder may not have written yet, or a stale one of an earlier daemon.
+	 */
+	if (!fcntl(d->lock_fd, F_SETLK, &whole)) {
 		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		if (ftruncate(d->lock_fd, 0) || pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
 			return daemon_fail(1, "cannot write %s: %s", path, strerror(errno));
 		return 0;
 	}
-	if (errno != EWOULDBLOCK)
+	if (errno != EAGAIN && errno != EACCES)
 		return daemon_fail(1, "cannot lock %s: %s", path, strerror(errno));
-	/* The holder writes its pid right after locking: give it a moment to. */
-	for (int i = 0; i < 20 && n <= 0; i++) {
-		n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
-		if (n <= 0)
-			usleep(50000);
-	}
-	pid[n > 0 ? n : 0] = '\0';
-	pid[strcspn(pid, "\n")] = '\0';
-	return daemon_fail(1, "another edgeguardd (pid %s) is running on %s; stop it first",
-			   pid[0] ? pid : "unknown", dir);
+	holder = whole;
+	if (fcntl(d->lock_fd, F_GETLK, &holder) || holder.l_type == F_UNLCK || holder.l_pid <= 0)
+		snprintf(pid, sizeof(pid), "unknown");
+	else
+		snprintf(pid, sizeof(pid), "%d", (int)holder.l_pid);
+	return daemon_fail(1, "another edgeguardd (pid %s) is running on %s; stop it first", pid,
+			   dir);
 }
 
 /* Every start-up step frees what it made when a later one fails: daemon_free. */

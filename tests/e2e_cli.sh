@@ -7,8 +7,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=build/edgeguard
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egc-cli
 HOST_IF=egc-h
 CLI_IF=egc-c

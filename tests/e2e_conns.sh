@@ -20,8 +20,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 T=e2e_conns
-EG=build/edgeguard
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egf-conns
 HOST_IF=egf-ch
 CLI_IF=egf-cc

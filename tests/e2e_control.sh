@@ -11,9 +11,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=$PWD/build/edgeguard
-EGD=build/edgeguardd
-TOOLS=build/tests
+EG=$(realpath -m "$EDGEGUARD_BUILD/edgeguard")
+EGD=$EDGEGUARD_BUILD/edgeguardd
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egk-ctl
 HOST_IF=egk-h
 CLI_IF=egk-c

@@ -17,9 +17,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
-EG=build/edgeguard
-EGD=build/edgeguardd
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+EGD=$EDGEGUARD_BUILD/edgeguardd
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egr-crash
 HOST_IF=egr-ch
 EXTRA_IF=egr-cx

@@ -8,9 +8,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=build/edgeguard
-EGD=build/edgeguardd
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+EGD=$EDGEGUARD_BUILD/edgeguardd
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egn-daemon
 HOST_IF=egn-h
 CLI_IF=egn-c
@@ -162,13 +162,15 @@ cat >"$WORK/flows.json" <<EOF2
   "policies": [ { "name": "svc", "port": $PORT, "max_conns": 10 } ] }
 EOF2
 $EG attach "$HOST_IF" >/dev/null || { fail attach_for_sweep "edgeguard attach failed"; exit 1; }
-start_daemon --policy "$WORK/flows.json"
-check daemon_starts_for_sweep kill -0 "$DAEMON_PID"
 # One flow seen just now (idle a second later), one that cannot turn idle
 # during the test (last seen "in the future"); both unarmed, same owner.
+# Planted before the daemon starts: its sweep (every 200 ms here) could
+# otherwise end the idle one before the count is read.
 check unarmed_idle_flow_inserted "$FI" add "$OWNER" 40001 "$H4" "$PORT" 1 0
 check unarmed_fresh_flow_inserted "$FI" add "$OWNER" 40002 "$H4" "$PORT" 1 -3600
 check owner_holds_two_slots test "$("$FI" conns "$OWNER" 1)" = 2
+start_daemon --policy "$WORK/flows.json"
+check daemon_starts_for_sweep kill -0 "$DAEMON_PID"
 swept=0
 for _ in $(seq 150); do
 	if ! "$FI" has "$OWNER" 40001 "$H4" "$PORT"; then

@@ -108,7 +108,7 @@ start_daemon || fail daemon_starts_with_too_many_bans "no start event"
 wait_for '"event":"state_error"'
 check allows_restored_despite_full_bans allowed 10.11.0.0/16
 check second_allow_restored allowed 10.12.0.1
-check_why three_bans_reported_failed "$(grep -c '"status":"failed"' "$EVENTS")" test "$(grep -c '"event":"restore".*"status":"failed".*ban list is full' "$EVENTS")" -eq 3
+check_why three_bans_reported_failed "$(grep -c '"status":"failed"' "$EVENTS")" test "$(grep -c '"event":"restore".*"status":"failed".*ban list: the list is full' "$EVENTS")" -eq 3
 check four_bans_restored test "$(grep -c '"event":"restore","source":"198.18.11.[0-9]","status":"restored"' "$EVENTS")" -eq 4
 check state_error_names_the_copy grep -q '"event":"state_error".*could not be restored.*before-restore' "$EVENTS"
 check original_kept_beside cmp -s "$SF.before-restore" "$WORK/original.json"

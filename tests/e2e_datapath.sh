@@ -20,7 +20,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 T=e2e_datapath
-TOOLS=build/tests
+TOOLS=$EDGEGUARD_BUILD/tests
 NS_G=ege-good
 NS_A=ege-atk
 G_HOST=192.0.2.201

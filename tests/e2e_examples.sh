@@ -32,7 +32,7 @@ fi
 
 # systemd-analyze insists the ExecStart binary exists: point it at the build.
 if command -v systemd-analyze >/dev/null; then
-	sed "s|/usr/local/sbin/edgeguardd|$PWD/build/edgeguardd|" examples/edgeguard.service \
+	sed "s|/usr/local/sbin/edgeguardd|$(realpath -m "$EDGEGUARD_BUILD/edgeguardd")|" examples/edgeguard.service \
 		>"$WORK/edgeguard.service"
 	if out=$(systemd-analyze verify "$WORK/edgeguard.service" 2>&1); then
 		ok systemd_unit_verifies

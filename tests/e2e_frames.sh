@@ -11,9 +11,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-BUILD=${EDGEGUARD_BUILD:-build}
-EG=$PWD/$BUILD/edgeguard
-TOOLS=$BUILD/tests
+EG=$(realpath -m "$EDGEGUARD_BUILD/edgeguard")
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egv-frames
 HOST_IF=egv-h
 CLI_IF=egv-c

@@ -10,9 +10,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=build/edgeguard
-EGD=build/edgeguardd
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+EGD=$EDGEGUARD_BUILD/edgeguardd
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egm-metrics
 HOST_IF=egm-h
 CLI_IF=egm-c

@@ -15,8 +15,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.." || exit 1
 
-EG=build/edgeguard
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egr-reload
 HOST_IF=egr-rh
 CLI_IF=egr-rc

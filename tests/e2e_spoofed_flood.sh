@@ -25,8 +25,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 T=e2e_spoofed_flood
-EG=build/edgeguard
-TOOLS=build/tests
+EG=$EDGEGUARD_BUILD/edgeguard
+TOOLS=$EDGEGUARD_BUILD/tests
 NS_G=egf-good
 NS_A=egf-atk
 G_HOST=100.79.0.17

@@ -8,8 +8,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-EG=$PWD/build/edgeguard
-TOOLS=build/tests
+EG=$(realpath -m "$EDGEGUARD_BUILD/edgeguard")
+TOOLS=$EDGEGUARD_BUILD/tests
 NS=egt-cli
 HOST_IF=egt-h
 CLI_IF=egt-c

@@ -4,8 +4,12 @@
 # Helpers shared by the end-to-end scripts (tests/e2e_*.sh), sourced before
 # they cd to the top of the tree: . "$(dirname "$0")/lib.sh"
 # Nothing runs at source time. The helpers read the script's own variables
-# where they need them: EG, EGD, TOOLS (build/tests), NS, WORK, STATE,
+# where they need them: EG, EGD, TOOLS ($EDGEGUARD_BUILD/tests), NS, WORK, STATE,
 # EVENTS, DAEMON_PID, EDGEGUARD_BPF_DIR; T (optional) prefixes case names.
+
+# EDGEGUARD_BUILD: the build directory whose binaries the scripts run, relative
+# to the top of the tree or absolute: build, or build-san (make check-sanitize).
+EDGEGUARD_BUILD=${EDGEGUARD_BUILD:-build}
 
 # --- reporting -------------------------------------------------------------------
 failed=0

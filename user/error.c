@@ -1,33 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include "error.h"
 #include "text.h"
 
-/*
- * Messages quote what they were given (an address, a file name, a field)
- * and end up in JSON replies, events and terminals: one printable line of
- * UTF-8, whatever the quoted text held.
- */
-static void tidy(struct eg_err *e)
-{
-	char clean[EG_ERR_LEN];
-
-	eg_text_sanitize(e->msg, clean, sizeof(clean));
-	memcpy(e->msg, clean, sizeof(clean));
-}
-
 int eg_fail(struct eg_err *e, const char *fmt, ...)
 {
+	char raw[4 * EG_ERR_LEN];
 	va_list ap;
 
 	if (!e)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	tidy(e);
+	/*
+	 * Messages quote what they were given (a file's strings, argv, a
+	 * client's request) and end up on one line of stderr, in JSON events and
+	 * in control-socket replies: escape whatever would break either.
+	 */
+	eg_text_escape(e->msg, sizeof(e->msg), raw);
 	return -1;
 }
 

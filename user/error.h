@@ -9,7 +9,11 @@ struct eg_err {
 	char msg[EG_ERR_LEN];
 };
 
-/* Sets e->msg (if e is not NULL) and returns -1, so callers can `return eg_fail(...)`. */
+/*
+ * Sets e->msg (if e is not NULL) and returns -1, so callers can `return eg_fail(...)`.
+ * The message is always one line of printable UTF-8: control characters and
+ * bytes that are not UTF-8 in it (quoted input, say) come out as \n, \t, \r, \xNN.
+ */
 int eg_fail(struct eg_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The same for a message about a place in a file: "FILE: PATH: reason", or "FILE: reason". */

@@ -484,11 +484,54 @@ static char *read_all(struct lctx *c, int fd, size_t *len)
 	return buf;
 }
 
+/* text[len] must be NUL; the rest is eg_state_parse's contract. */
+static int parse_terminated(struct lctx *c, const char *text, size_t len, struct eg_state *out)
+{
+	const char *where = NULL;
+	cJSON *root;
+	int rc;
+
+	if (len == 0)
+		return lerr(c, NULL, "empty file (truncated?)");
+	if (eg_json_find_nul(text, len) >= 0)
+		return lerr(c, NULL, "a NUL character in the text (corrupt)");
+	/* len + 1 and the NUL: cJSON then refuses anything after the value, too. */
+	root = cJSON_ParseWithLengthOpts(text, len + 1, &where, 1);
+	if (!root)
+		return lerr(c, NULL, "not valid JSON (truncated or corrupt) at byte %zu",
+			    where && where >= text && where <= text + len ? (size_t)(where - text) :
+									     len);
+	rc = parse_state(c, root, out);
+	cJSON_Delete(root);
+	if (rc) {
+		eg_state_free(out);
+		return -1;
+	}
+	eg_state_sort(out);
+	return 0;
+}
+
+int eg_state_parse(const char *text, size_t len, const char *name, struct eg_state *out,
+		   struct eg_err *e)
+{
+	struct lctx c = { .file = name ? name : "(state)", .e = e };
+	char *buf;
+	int rc;
+
+	eg_state_init(out);
+	buf = malloc(len + 1);
+	if (!buf)
+		return lerr(&c, NULL, "out of memory");
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	rc = parse_terminated(&c, buf, len, out);
+	free(buf);
+	return rc;
+}
+
 int eg_state_load(const char *path, struct eg_state *out, struct eg_err *e)
 {
 	struct lctx c = { .file = path, .e = e };
-	const char *where;
-	cJSON *root;
 	size_t len;
 	char *buf;
 	int fd, rc;
@@ -497,35 +540,13 @@ int eg_state_load(const char *path, struct eg_state *out, struct eg_err *e)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : lerr(&c, NULL, "%s", strerror(errno));
-	buf = read_all(&c, fd, &len);
+	buf = read_all(&c, fd, &len); /* NUL-terminated: parsed in place, no copy */
 	close(fd);
 	if (!buf)
 		return -1;
-	if (len == 0) {
-		free(buf);
-		return lerr(&c, NULL, "empty file (truncated?)");
-	}
-	if (eg_json_find_nul(buf, len) >= 0) {
-		free(buf);
-		return lerr(&c, NULL, "a NUL character in the text (corrupt)");
-	}
-	root = cJSON_ParseWithLength(buf, len);
-	if (!root) {
-		where = cJSON_GetErrorPtr();
-		rc = lerr(&c, NULL, "not valid JSON (truncated or corrupt) at byte %zu",
-			  where && where >= buf && where <= buf + len ? (size_t)(where - buf) : len);
-		free(buf);
-		return rc;
-	}
+	rc = parse_terminated(&c, buf, len, out);
 	free(buf);
-	rc = parse_state(&c, root, out);
-	cJSON_Delete(root);
-	if (rc) {
-		eg_state_free(out);
-		return -1;
-	}
-	eg_state_sort(out);
-	return 0;
+	return rc;
 }
 
 /* ---- writing ---- */
@@ -577,7 +598,7 @@ static int lists_json(cJSON *parent, const struct eg_saved_ban *b, size_t nb,
 	return 0;
 }
 
-static char *state_text(const struct eg_state *s)
+char *eg_state_format(const struct eg_state *s)
 {
 	cJSON *root, *o;
 	char *text = NULL;
@@ -650,7 +671,7 @@ int eg_state_save(const char *path, const struct eg_state *s, struct eg_err *e)
 	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", slash ? (int)(slash - path + 1) : 0, path,
 		     slash ? slash + 1 : path) >= (int)sizeof(tmp))
 		return eg_fail(e, "%s: path too long", path);
-	text = state_text(s);
+	text = eg_state_format(s);
 	if (!text)
 		return eg_fail(e, "%s: out of memory", path);
 	fd = mkostemp(tmp, O_CLOEXEC);

@@ -95,6 +95,19 @@ bool eg_state_same(const struct eg_state *a, const struct eg_state *b);
 int eg_state_load(const char *path, struct eg_state *out, struct eg_err *e);
 
 /*
+ * The same from memory: text (len bytes, need not be NUL-terminated) is the
+ * file's content and name prefixes every message. Fails on an empty text.
+ */
+int eg_state_parse(const char *text, size_t len, const char *name, struct eg_state *out,
+		   struct eg_err *e);
+
+/*
+ * The file's text for s, as eg_state_save writes it (without the final
+ * newline); NULL when out of memory. The caller frees it.
+ */
+char *eg_state_format(const struct eg_state *s);
+
+/*
  * Writes s to path atomically: a temporary file in the same directory,
  * fsync, rename over path, fsync of the directory. A crash at any point
  * leaves either the old file or the new one, and no temporary file on error.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "text.h"
 
@@ -68,6 +69,47 @@ int eg_text_check(const char *s, struct eg_err *why)
 				       "contains an invisible formatting or control character");
 	}
 	return 0;
+}
+
+bool eg_text_printable(const char *s)
+{
+	return eg_text_check(s, NULL) == 0;
+}
+
+void eg_text_escape(char *out, size_t size, const char *in)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, n = strlen(in), len;
+	uint32_t cp;
+	char esc[5];
+
+	for (size_t i = 0; i < n; i += len) {
+		len = utf8_decode(p + i, n - i, &cp);
+		if (len && !unprintable(cp)) {
+			if (o + len >= size)
+				break;
+			memcpy(out + o, p + i, len);
+			o += len;
+			continue;
+		}
+		/* A whole unprintable character, or one stray byte, escaped byte by byte. */
+		if (!len)
+			len = 1;
+		for (size_t j = 0; j < len; j++) {
+			unsigned char c = p[i + j];
+
+			if (c == '\n' || c == '\t' || c == '\r')
+				snprintf(esc, sizeof(esc), "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+			else
+				snprintf(esc, sizeof(esc), "\\x%02x", c);
+			if (o + strlen(esc) >= size)
+				goto out;
+			memcpy(out + o, esc, strlen(esc));
+			o += strlen(esc);
+		}
+	}
+out:
+	out[o] = '\0';
 }
 
 void eg_text_sanitize(const char *s, char *out, size_t size)

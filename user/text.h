@@ -20,6 +20,17 @@
  */
 int eg_text_check(const char *s, struct eg_err *why);
 
+/* eg_text_check without the reason: s is printable UTF-8 (the empty string is). */
+bool eg_text_printable(const char *s);
+
+/*
+ * Copies in to out (size bytes, size > 0, always terminated) with every byte
+ * that is not part of a printable character written as \n, \t, \r or \xNN,
+ * and cut at a character or escape boundary. The result is printable, so
+ * escaping it again changes nothing. For quoting input in error messages.
+ */
+void eg_text_escape(char *out, size_t size, const char *in);
+
 /*
  * Copies s into out (size bytes, always terminated) with everything
  * eg_text_check refuses replaced: control characters and separators by a
