@@ -23,7 +23,7 @@ static bool wants_help(int argc, char **argv)
 static int load_and_apply(const struct eg_policy_file *f)
 {
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	if (eg_maps_open_pinned(&m, &e))
@@ -43,7 +43,7 @@ int cmd_attach(int argc, char **argv)
 		{ 0 },
 	};
 	struct eg_policy_file pf;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	enum eg_xdp_mode mode = EG_XDP_AUTO;
 	const char *policy = NULL;
 	int c, rc;
@@ -92,7 +92,7 @@ int cmd_attach(int argc, char **argv)
 
 int cmd_detach(int argc, char **argv)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	bool last = false, gone = false;
 
 	if (wants_help(argc, argv)) {
@@ -199,7 +199,7 @@ int cmd_stats(int argc, char **argv)
 	struct iface_counters ic[EG_MAX_IFACES];
 	uint64_t c[EG_R_MAX];
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc, n = 0;
 
 	if (wants_help(argc, argv)) {
@@ -269,7 +269,7 @@ int cmd_status(int argc, char **argv)
 	struct eg_missing_iface gone[EG_MAX_IFACES];
 	struct eg_policy_meta meta;
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	uint64_t c[EG_R_MAX];
 	bool json = argc == 2;
 	int n, ngone;
@@ -387,7 +387,7 @@ int cmd_status(int argc, char **argv)
 int cmd_policy(int argc, char **argv)
 {
 	struct eg_policy_file pf;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	if (wants_help(argc, argv) || argc < 2) {

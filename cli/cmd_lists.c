@@ -26,7 +26,7 @@ static bool wants_help(int argc, char **argv)
 
 static int open_maps(struct eg_maps *m)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	return eg_maps_open_pinned(m, &e) ? cli_fail(&e) : 0;
 }
@@ -53,7 +53,7 @@ static int change_on_maps(const struct eg_maps *m, const struct eg_ctl_request *
  */
 static int apply_change(struct eg_ctl_request *c)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_maps m;
 	int rc;
 
@@ -79,7 +79,7 @@ int cmd_ban(int argc, char **argv)
 					      { 0 } };
 	struct eg_ctl_request ch = { .cmd = EG_CTL_BAN };
 	const char *reason = NULL;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 	long long ttl = 0;
 	int c;
@@ -131,7 +131,7 @@ int cmd_ban(int argc, char **argv)
 int cmd_unban(int argc, char **argv)
 {
 	struct eg_ctl_request ch = { .cmd = EG_CTL_UNBAN };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 
 	if (wants_help(argc, argv)) {
@@ -209,7 +209,7 @@ int cmd_bans(int argc, char **argv)
 {
 	struct ban_walk w = { .now = eg_now_ns() };
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	if (wants_help(argc, argv)) {
@@ -255,7 +255,7 @@ int cmd_allow(int argc, char **argv)
 {
 	struct eg_ctl_request ch = { .cmd = EG_CTL_ALLOW_ADD };
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 	int rc;
 

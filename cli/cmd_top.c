@@ -50,7 +50,7 @@ static void load_labels(struct labels *l)
 {
 	struct eg_policy_meta meta;
 	struct eg_policy_file pf;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	memset(l, 0, sizeof(*l));
 	memset(&pf, 0, sizeof(pf));
@@ -289,7 +289,7 @@ static int run_live(struct eg_top *t, const struct eg_maps *m, const struct top_
 		    struct eg_top_row *rows, const struct labels *l)
 {
 	struct eg_top_totals tot;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n, rc = EXIT_OK;
 
 	term_enter();
@@ -313,7 +313,7 @@ static int run_once(struct eg_top *t, const struct eg_maps *m, const struct top_
 {
 	struct timespec d = { .tv_sec = (time_t)o->interval_s };
 	struct eg_top_totals tot;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n;
 
 	d.tv_nsec = (long)((o->interval_s - (double)d.tv_sec) * 1e9);
@@ -421,7 +421,7 @@ int cmd_top(int argc, char **argv)
 	struct labels *labels;
 	struct eg_maps m;
 	struct eg_top t;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc = parse_opts(argc, argv, &o);
 
 	if (rc)
@@ -434,7 +434,7 @@ int cmd_top(int argc, char **argv)
 		free(rows);
 		free(labels);
 		eg_maps_close(&m);
-		return cli_fail(e.msg[0] ? &e : &(struct eg_err){ "out of memory" });
+		return cli_fail(e.msg[0] ? &e : &(struct eg_err){ .msg = "out of memory" });
 	}
 	load_labels(labels);
 	/* No SA_RESTART: Ctrl-C must interrupt the wait, not just set a flag. */

@@ -62,7 +62,7 @@ static int check_peer(int fd, const char *path, struct eg_err *e)
 	socklen_t len = sizeof(cred);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return eg_fail(e, "cannot tell who serves %s: %s", path, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot tell who serves %s", path);
 	if (cred.uid != 0 && cred.uid != geteuid())
 		return eg_fail(e, "%s is served by uid %u, not root: refusing to trust it", path,
 			       (unsigned int)cred.uid);
@@ -80,7 +80,7 @@ static enum conn connect_daemon(struct attempt *a, int *fdp, struct eg_err *e)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		eg_fail(e, "cannot create a socket: %s", strerror(errno));
+		eg_fail_errno(e, errno, "cannot create a socket");
 		return CONN_FAILED;
 	}
 	/* Non-blocking: a daemon with a full backlog says EAGAIN at once. */

@@ -235,7 +235,7 @@ static cJSON *reply_err(const struct eg_ctl_request *r, const char *msg)
 
 static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *ev;
 
 	if (eg_ban_add(c->maps, &r->key, r->ttl_s, EG_ORIGIN_MANUAL, r->reason, &e))
@@ -256,7 +256,7 @@ static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg
 
 static cJSON *do_unban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *ev;
 
 	if (eg_ban_del(c->maps, &r->key, &e))
@@ -273,7 +273,7 @@ static cJSON *do_unban(struct control *c, const struct client *cl, const struct 
 static cJSON *do_allow(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
 	bool add = r->cmd == EG_CTL_ALLOW_ADD;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *ev;
 
 	if (add ? eg_allow_add(c->maps, &r->key, &e) : eg_allow_del(c->maps, &r->key, &e))
@@ -337,7 +337,7 @@ static cJSON *do_list(struct control *c, const struct eg_ctl_request *r)
 {
 	bool bans = r->cmd == EG_CTL_BANS;
 	struct ban_list l = { .now = eg_now_ns(), .arr = cJSON_CreateArray() };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *reply;
 	int rc;
 
@@ -377,7 +377,7 @@ static cJSON *replay(const struct memo *m, const struct eg_ctl_request *r)
 static cJSON *handle(struct control *c, const struct client *cl, const char *line, size_t len)
 {
 	struct eg_ctl_request r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	const struct memo *m;
 	cJSON *reply;
 	bool remember;

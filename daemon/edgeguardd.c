@@ -179,7 +179,7 @@ static void emit_iface(const char *event, const struct eg_iface *i)
 static void watch_ifaces(struct daemon *d, bool first)
 {
 	struct eg_iface now[EG_MAX_WATCHED_IFACES];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n = eg_list_attached(now, EG_MAX_WATCHED_IFACES, &e);
 
 	if (n < 0)
@@ -227,7 +227,7 @@ static int collect_expired(const struct eg_ban_entry *be, void *ctx)
 static void reap_expired(struct daemon *d)
 {
 	struct eg_state exp;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_ban cur;
 
 	eg_state_init(&exp);
@@ -291,7 +291,7 @@ static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
 static int persist(struct daemon *d, bool force)
 {
 	struct eg_state now;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (eg_state_snapshot(&d->maps, &now, &e)) {
 		fprintf(stderr, "edgeguardd: cannot read the lists to save them: %s\n", e.msg);
@@ -363,7 +363,7 @@ static void on_restored(const struct eg_restore_report *r, void *ctx)
  */
 static void restore_state(struct daemon *d)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_maps_origin here;
 	char aside[PATH_MAX + 64], msg[2 * sizeof(aside) + EG_ERR_LEN + 256];
 	size_t failed;
@@ -371,7 +371,7 @@ static void restore_state(struct daemon *d)
 	cJSON *o;
 
 	if (eg_state_load(d->state_path, &d->saved, &e)) {
-		struct eg_err ae = { "" };
+		struct eg_err ae = { 0 };
 
 		if (!eg_file_set_aside(d->state_path, "corrupt", false, aside, sizeof(aside), &ae))
 			snprintf(msg, sizeof(msg), "%s (moved to %s; starting without it)", e.msg,
@@ -446,7 +446,7 @@ static int load_policy(struct daemon *d, struct eg_err *e)
 
 static void reload_policy(struct daemon *d)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	if (!d->policy_path) {
@@ -494,7 +494,7 @@ static bool maps_still_pinned(const struct daemon *d)
 /* false when the daemon should stop: its maps were unpinned. */
 static bool tick(struct daemon *d)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	consume_events(d);
 	reap_expired(d);
@@ -667,7 +667,7 @@ static int lock_run_dir(struct daemon *d)
 /* Every start-up step frees what it made when a later one fails: daemon_free. */
 static int setup(struct daemon *d, const char *events_path)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	sigset_t set;
 
 	if (lock_run_dir(d))
@@ -750,7 +750,7 @@ int main(int argc, char **argv)
 	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1,
 			    .lock_fd = -1 };
 	const char *events_path = NULL;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	enum stop_cause cause;
 	bool detached, saved;
 	cJSON *o;

@@ -301,7 +301,7 @@ static void rescan(struct scan *s)
 		[SM_FLOWS] = maps->flows,     [SM_VERIFIED] = maps->verified,
 	};
 	struct ban_tally t = { .now = eg_now_ns() };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -347,7 +347,7 @@ static void put_packets(struct buf *b)
 {
 	struct eg_iface_slot all[EG_MAX_IFACES];
 	uint64_t c[EG_R_VERDICTS];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	family(b, "edgeguard_packets_total", "counter",
 	       "Packets by interface, XDP verdict and reason (counted from the interface's attach).");
@@ -419,7 +419,7 @@ static void put_policies(struct buf *b)
 	struct eg_policy_counters pc[EG_MAX_POLICIES];
 	char names[EG_MAX_POLICIES][EG_POLICY_NAME_LEN];
 	bool show[EG_MAX_POLICIES] = { false };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	unsigned int known;
 
 	pthread_mutex_lock(&lock);
@@ -513,7 +513,7 @@ static char *render(size_t *len)
 {
 	struct buf b = { .cap = 16384 };
 	uint64_t c[EG_R_MAX];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct scan s;
 
 	if (eg_read_counters(maps, c, &e)) {

@@ -276,7 +276,7 @@ static int report(const struct eg_maps *m)
 {
 	uint64_t counters[EG_R_MAX];
 	uint64_t now = eg_now_ns();
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (eg_read_counters(m, counters, &e)) {
 		fprintf(stderr, "e2e_harness: %s\n", e.msg);
@@ -299,7 +299,7 @@ int main(int argc, char **argv)
 	unsigned int seconds = 60;
 	struct edgeguard_bpf *skel;
 	struct eg_maps maps;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, waitmask;
 	int prog_fd, rc = 1;

@@ -25,7 +25,7 @@
 
 static int parse_addr(const char *text, struct eg_addr *out)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (eg_parse_addr(text, out, &e)) {
 		fprintf(stderr, "flow_insert: %s\n", e.msg);
@@ -107,7 +107,7 @@ static int conns(struct eg_maps *m, char **argv)
 int main(int argc, char **argv)
 {
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc = 2;
 
 	if (eg_maps_open_pinned(&m, &e)) {

@@ -104,7 +104,7 @@ static void request_with_nul_is_refused(void)
 static void request_text_must_be_printable_utf8(void)
 {
 	struct eg_ctl_request r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(parse("{\"cmd\":\"ban\",\"cidr\":\"198.19.9.9\",\"reason\":\"bad \xff\"}", &r, &e) != 0,
 	      "invalid UTF-8 reason accepted");
@@ -113,11 +113,11 @@ static void request_text_must_be_printable_utf8(void)
 	      "a reason of two lines accepted");
 	/* An address that is not text at all is refused without being echoed raw. */
 	CHECK(parse("{\"cmd\":\"ban\",\"cidr\":\"\xff\xfe\"}", &r, &e) != 0, "garbage cidr accepted");
-	CHECK(eg_text_check(e.msg, &(struct eg_err){ "" }) == 0, "error echoes raw bytes: %s",
+	CHECK(eg_text_check(e.msg, &(struct eg_err){ .msg = "" }) == 0, "error echoes raw bytes: %s",
 	      e.msg);
 	CHECK(parse("{\"cmd\":\"ban\",\"cidr\":\"198.19.9.9\",\"\xff\":1}", &r, &e) != 0,
 	      "unknown binary field accepted");
-	CHECK(eg_text_check(e.msg, &(struct eg_err){ "" }) == 0, "error echoes raw bytes: %s",
+	CHECK(eg_text_check(e.msg, &(struct eg_err){ .msg = "" }) == 0, "error echoes raw bytes: %s",
 	      e.msg);
 }
 
@@ -165,7 +165,7 @@ static void request_fields_are_strict(void)
 static void request_round_trips(void)
 {
 	struct eg_ctl_request in = { .cmd = EG_CTL_BAN, .ttl_s = 600 }, out;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char *line;
 
 	CHECK(eg_ctl_new_id(in.id, &e) == 0, "id: %s", e.msg);

@@ -5,10 +5,12 @@
  * Found by tests/fuzz (policy, cidr and state targets): a newline, a control
  * character or a byte that is not UTF-8 in the input was copied into the message.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include "addr.h"
 #include "error.h"
 #include "persist.h"
+#include "pins.h"
 #include "policy_file.h"
 #include "testlib.h"
 
@@ -90,8 +92,33 @@ static void parser_messages_are_one_line(void)
 	      "got '%s'", e.msg);
 }
 
+/* Callers branch on the errno a failure came from, never on the text. */
+static void errors_keep_their_errno(void)
+{
+	struct eg_err e = { 0 };
+
+	eg_fail(&e, "plain");
+	CHECK_EQ(e.code, 0, "eg_fail code");
+	eg_fail_errno(&e, ENOSPC, "cannot add %s", "x");
+	CHECK_EQ(e.code, ENOSPC, "eg_fail_errno code");
+	CHECK(!strcmp(e.msg, "cannot add x: No space left on device"), "message '%s'", e.msg);
+	eg_fail_code(&e, EPERM, "needs root");
+	CHECK(e.code == EPERM && !strcmp(e.msg, "needs root"), "eg_fail_code: %d '%s'", e.code,
+	      e.msg);
+	CHECK_EQ(eg_fail_errno(NULL, EIO, "nobody listens"), -1, "NULL e");
+	/* The pinned maps of a directory that holds none: ENOENT, whatever the words. */
+	setenv("EDGEGUARD_BPF_DIR", "/sys/fs/bpf/edgeguard-test-no-such-dir", 1);
+	{
+		struct eg_maps m;
+
+		CHECK(eg_maps_open_pinned(&m, &e) == -1, "opened maps that are not there");
+		CHECK_EQ(e.code, ENOENT, "code of a missing pin");
+	}
+}
+
 int main(void)
 {
+	RUN(errors_keep_their_errno);
 	RUN(control_characters_are_escaped);
 	RUN(invalid_utf8_is_escaped_valid_is_kept);
 	RUN(escaping_twice_changes_nothing);

@@ -138,7 +138,7 @@ FX_CASE(fresh_maps_name_no_interface)
 FX_CASE(out_of_range_slots_refused)
 {
 	uint64_t row[EG_R_VERDICTS];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct edgeguard_bpf *skel = eg_load_for_slot(NULL, EG_MAX_IFACES, &e);
 
 	CHECK(skel == NULL, "slot %d loaded", EG_MAX_IFACES);

@@ -3,6 +3,7 @@
  * The user-space library: address and CIDR parsing, policy validation, and
  * the ban/allow/policy operations on real (loaded, unattached) maps.
  */
+#include <errno.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,7 +17,7 @@
 static void expect_cidr(const char *in, unsigned int plen, const char *formatted)
 {
 	struct eg_lpm_key k;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char out[EG_CIDR_STRLEN];
 
 	CHECK(eg_parse_cidr(in, &k, &e) == 0, "'%s' rejected: %s", in, e.msg);
@@ -28,7 +29,7 @@ static void expect_cidr(const char *in, unsigned int plen, const char *formatted
 static void expect_bad_cidr(const char *in, const char *msg)
 {
 	struct eg_lpm_key k;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(eg_parse_cidr(in, &k, &e) == -1, "'%s' accepted", in);
 	CHECK(!strcmp(e.msg, msg), "'%s': message '%s', want '%s'", in ? in : "(null)", e.msg, msg);
@@ -52,7 +53,7 @@ static void cidr_parsing_accepts_hosts_and_networks(void)
 static void families_are_apart(void)
 {
 	struct eg_lpm_key v4, v6, any6, any4;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(eg_parse_cidr("0.0.0.2", &v4, &e) == 0, "%s", e.msg);
 	CHECK(eg_parse_cidr("::2", &v6, &e) == 0, "%s", e.msg);
@@ -96,7 +97,7 @@ static struct eg_policy_table limited_table(void)
 
 static void expect_invalid(struct eg_policy_table *t, const char *msg)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(eg_policy_validate(t, &e) == -1, "table accepted, want '%s'", msg);
 	CHECK(!strcmp(e.msg, msg), "message '%s', want '%s'", e.msg, msg);
@@ -105,7 +106,7 @@ static void expect_invalid(struct eg_policy_table *t, const char *msg)
 static void policy_validation_names_the_field(void)
 {
 	struct eg_policy_table t = limited_table();
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(eg_policy_validate(&t, &e) == 0, "valid table rejected: %s", e.msg);
 
@@ -146,7 +147,7 @@ static void policy_validation_names_the_field(void)
 static struct edgeguard_bpf *load_small(struct eg_maps *m, uint32_t max_bans)
 {
 	struct eg_sizes sz = { .max_sources = 1024, .max_bans = max_bans, .max_allows = 16 };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct edgeguard_bpf *skel = eg_load(&sz, &e);
 
 	CHECK(skel != NULL, "load failed: %s", e.msg);
@@ -179,7 +180,7 @@ static void bans_go_to_the_right_map_and_come_back(void)
 	struct eg_lpm_key host = key_of("203.0.113.7"), net = key_of("198.51.100.0/24"),
 			  host6 = key_of("2001:db8::7"), net6 = key_of("2001:db8:1::/48");
 	struct eg_ban ban;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	uint64_t before = eg_now_ns();
 	int n = 0;
 
@@ -231,7 +232,7 @@ static void unban_lifts_the_datapath_ban_too(void)
 	struct edgeguard_bpf *skel = load_small(&m, 64);
 	struct eg_lpm_key k = key_of("2001:db8:7::/64"), wide = key_of("2001:db8::/32");
 	struct eg_addr inside;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_ban b;
 	int n = 0;
 
@@ -269,7 +270,7 @@ static void full_ban_list_is_a_clear_error(void)
 {
 	struct eg_maps m;
 	struct edgeguard_bpf *skel = load_small(&m, 2);
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_lpm_key a = key_of("192.0.2.1"), b = key_of("192.0.2.2"), c = key_of("192.0.2.3");
 
 	if (!skel)
@@ -279,6 +280,7 @@ static void full_ban_list_is_a_clear_error(void)
 	CHECK(eg_ban_add(&m, &c, 0, EG_ORIGIN_MANUAL, NULL, &e) == -1, "third ban fit in a map of two");
 	CHECK(!strcmp(e.msg, "cannot add 192.0.2.3 to the ban list: the list is full (raise its size)"),
 	      "message '%s'", e.msg);
+	CHECK_EQ(e.code, ENOSPC, "a full list's errno");
 	/* Re-banning an address already there still works on a full map. */
 	CHECK(eg_ban_add(&m, &a, 60, EG_ORIGIN_MANUAL, NULL, &e) == 0, "re-ban on full map: %s", e.msg);
 	edgeguard_bpf__destroy(skel);
@@ -312,7 +314,7 @@ static void ban_reasons_round_trip_and_go_with_the_ban(void)
 	struct edgeguard_bpf *skel = load_small(&m, 64);
 	struct eg_lpm_key host = key_of("203.0.113.7"), net = key_of("2001:db8:1::/48");
 	struct reasons r = { 0 };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_ban_note note;
 	char got[EG_BAN_REASON_LEN], longest[EG_BAN_REASON_LEN + 1];
 	int64_t before = (int64_t)time(NULL);
@@ -367,7 +369,7 @@ static void auto_ban_over_a_manual_one_has_no_reason(void)
 	struct edgeguard_bpf *skel = load_small(&m, 64);
 	struct eg_lpm_key host = key_of("192.0.2.9");
 	struct reasons r = { 0 };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_ban ban;
 
 	if (!skel)
@@ -398,7 +400,7 @@ static void allowlist_add_list_delete(void)
 	struct eg_maps m;
 	struct edgeguard_bpf *skel = load_small(&m, 16);
 	struct eg_lpm_key lb = key_of("10.0.0.0/8"), v6 = key_of("2001:db8::/32");
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n = 0;
 
 	if (!skel)
@@ -428,7 +430,7 @@ static void invalid_policy_leaves_the_live_one_alone(void)
 	struct edgeguard_bpf *skel = load_small(&m, 16);
 	struct eg_policy_table good = limited_table(), bad = limited_table();
 	struct eg_policy live;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	uint32_t gen, idx;
 
 	if (!skel)

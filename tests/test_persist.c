@@ -96,7 +96,7 @@ static void save_round_trip_keeps_every_field(void)
 	};
 	const char *allows[] = { "10.0.0.0/8", "192.0.2.10", "2001:db8:100::/56" };
 	struct eg_lpm_key k;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	in[3].policy = 7;
 	in[3].trigger = EG_R_SYN_RATE;
@@ -182,7 +182,7 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 	struct edgeguard_bpf *skel;
 	struct eg_maps m;
 	struct eg_state s, snap;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct seen seen = { 0 };
 	struct eg_lpm_key present = key("203.0.113.9"), allow = key("10.0.0.0/8");
 	struct eg_ban got;
@@ -264,7 +264,7 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 static void missing_file_is_an_empty_state(void)
 {
 	struct eg_state r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	unlink(path);
 	CHECK(eg_state_load(path, &r, &e) == 0, "load of a missing file: %s", e.msg);
@@ -278,7 +278,7 @@ static void truncated_file_fails_with_a_clear_error(void)
 	struct eg_state s, r;
 	struct eg_saved_ban b = ban("203.0.113.7", 1900000000, EG_ORIGIN_MANUAL, "x");
 	struct eg_lpm_key a = key("10.0.0.0/8");
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	size_t len, bad = 0;
 	char *text;
 
@@ -360,7 +360,7 @@ static void parse_from_memory_matches_the_file(void)
 	struct eg_state s, r;
 	struct eg_saved_ban b = ban("198.51.100.0/24", 1900000000, EG_ORIGIN_POLICY, "scanner");
 	struct eg_lpm_key a = key("2001:db8::/32");
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char *text, *copy;
 	size_t len;
 
@@ -397,7 +397,7 @@ static void atomic_save_leaves_no_temporary_file(void)
 {
 	struct eg_state s;
 	struct eg_saved_ban b = ban("203.0.113.7", 0, EG_ORIGIN_MANUAL, "");
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct stat st;
 	char bad[sizeof(dir) + 64];
 
@@ -431,7 +431,7 @@ static void hand_edited_reason_is_made_printable(void)
 			   "\"origin\":\"manual\",\"reason\":\"tab\\there\\nnl \xff\xfe end \xc3\xa9\"}],"
 			   "\"allows\":[]}";
 	struct eg_state r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	write_file(text, strlen(text));
 	CHECK(eg_state_load(path, &r, &e) == 0, "load: %s", e.msg);
@@ -493,7 +493,7 @@ static void restore_puts_allows_first_and_keeps_going(void)
 	struct edgeguard_bpf *skel;
 	struct eg_state s, failed;
 	struct eg_maps m;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct tally t = { 0 };
 	struct eg_lpm_key a1 = key("10.0.0.0/8"), a2 = key("192.0.2.10");
 	struct eg_allow got;
@@ -561,7 +561,7 @@ static void origin_tells_these_maps_from_new_ones(void)
 	struct eg_maps ma, mb;
 	struct eg_maps_origin oa, ob;
 	struct eg_state snap, r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(a && b, "load failed");
 	if (!a || !b)
@@ -607,7 +607,7 @@ static char *slurp(const char *p)
 static void set_aside_never_overwrites(void)
 {
 	char a[sizeof(path) + 64], b[sizeof(path) + 64], c[sizeof(path) + 64];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char *t;
 
 	write_file("first", 5);
@@ -639,7 +639,7 @@ static void set_aside_never_overwrites(void)
 static void untrusted_state_dir_is_refused(void)
 {
 	char sub[sizeof(dir) + 16], file[sizeof(dir) + 32], link_path[sizeof(dir) + 32];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	snprintf(sub, sizeof(sub), "%s/st", dir);
 	snprintf(file, sizeof(file), "%s/state.json", sub);

@@ -95,7 +95,7 @@ static void run_bad_corpus(void)
 	for (size_t i = 0; i < n; i++) {
 		char title[300], expect_path[300], want[EG_ERR_LEN + 2];
 		struct eg_policy_file f;
-		struct eg_err e = { "" };
+		struct eg_err e = { 0 };
 		size_t len = strlen(names[i]);
 		int rc;
 
@@ -152,7 +152,7 @@ static void every_example_parses(void)
 	CHECK(g.gl_pathc >= 3, "only %zu examples", g.gl_pathc);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct eg_policy_file f;
-		struct eg_err e = { "" };
+		struct eg_err e = { 0 };
 
 		/* The one JSON example that is not a policy: the Grafana dashboard. */
 		if (strstr(g.gl_pathv[i], "grafana"))
@@ -199,7 +199,7 @@ static void check_websocket_rule(const struct eg_policy_file *f, unsigned int mo
 static void example_websocket_gateway(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (eg_policy_file_load("examples/websocket-gateway.json", &f, &e)) {
 		CHECK(0, "%s", e.msg);
@@ -215,7 +215,7 @@ static void example_websocket_gateway(void)
 static void example_dry_run(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (eg_policy_file_load("examples/dry-run.json", &f, &e)) {
 		CHECK(0, "%s", e.msg);
@@ -228,7 +228,7 @@ static void example_dry_run(void)
 static void example_api_behind_nginx(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	const struct eg_policy_spec *r = f.table.rules;
 
 	if (eg_policy_file_load("examples/api-behind-nginx.json", &f, &e)) {
@@ -275,7 +275,7 @@ static void example_api_behind_nginx(void)
 static void defaults_applied(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	const struct eg_policy_spec *r = &f.table.rules[0];
 
 	if (parse_str("{\"policies\": [{\"port\": 80, \"syn\": {\"rate\": 7}, \"ban_after\": 3}]}",
@@ -319,7 +319,7 @@ static void defaults_applied(void)
 static void empty_object_is_unlimited(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (parse_str("{}", &f, &e)) {
 		CHECK(0, "%s", e.msg);
@@ -338,7 +338,7 @@ static void empty_object_is_unlimited(void)
 static void autoban_section(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK(parse_str("{}", &f, &e) == 0, "%s", e.msg);
 	CHECK_EQ(f.table.v6_autoban_floor, EG_DEFAULT_V6_AUTOBAN_FLOOR, "default floor");
@@ -359,7 +359,7 @@ static void autoban_section(void)
 static void ipv6_cidrs(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (parse_str("{\"ipv6_prefix\": 56, \"allow\": [\"2001:db8::/32\", \"2001:db8:1::5\","
 		      " \"::/0\"], \"bans\": [{\"cidr\": \"2001:db8:bad::/48\", \"ttl\": 60},"
@@ -401,7 +401,7 @@ static void ipv6_cidrs(void)
 static void port_ranges(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	const struct eg_policy_spec *r = f.table.rules;
 
 	/* the same range on tcp and udp does not overlap; 1 and 65535 are the edges */
@@ -434,7 +434,7 @@ static void port_ranges(void)
 static void comments_and_limits(void)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (parse_str("{\"comment\": \"top\", \"limits\": {\"comment\": \"l\", \"max_sources\": 1,"
 		      " \"max_bans\": 16777216, \"max_allows\": 2}, \"default\": {\"comment\": \"d\"},"
@@ -462,7 +462,7 @@ static void text_need_not_be_terminated(void)
 {
 	const char text[] = "{\"ipv6_prefix\": 48}GARBAGE";
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK_EQ(eg_policy_file_parse(text, 19, "t.json", &f, &e), 0, "rc");
 	CHECK_EQ(f.table.v6_prefix, 48, "ipv6_prefix");
@@ -478,7 +478,7 @@ static void text_need_not_be_terminated(void)
 static void hash_follows_bytes(void)
 {
 	struct eg_policy_file a, b;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	CHECK_EQ(parse_str("{ }", &a, &e), 0, "a");
 	CHECK_EQ(parse_str("{  }", &b, &e), 0, "b");
@@ -508,7 +508,7 @@ static void large_lists(void)
 	size_t cap = (size_t)n * 32 + 128, off = 0;
 	char *buf = malloc(cap);
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (!buf) {
 		CHECK(0, "malloc");

@@ -43,21 +43,21 @@ int eg_policy_meta_write(const struct eg_policy_file *f, struct eg_err *e)
 	FILE *fp;
 
 	if (mkdir(eg_run_dir(), 0700) && errno != EEXIST)
-		return eg_fail(e, "cannot create %s: %s", eg_run_dir(), strerror(errno));
+		return eg_fail_errno(e, errno, "cannot create %s", eg_run_dir());
 	meta_path(path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (!realpath(f->path, abs))
 		snprintf(abs, sizeof(abs), "%s", f->path);
 	fp = fopen(tmp, "w");
 	if (!fp)
-		return eg_fail(e, "cannot write %s: %s", tmp, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot write %s", tmp);
 	fprintf(fp, "%s\n%s\n%lld\n", abs, f->hash, (long long)time(NULL));
 	if (fflush(fp) || fsync(fileno(fp)) || fclose(fp)) {
 		unlink(tmp);
-		return eg_fail(e, "cannot write %s: %s", tmp, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot write %s", tmp);
 	}
 	if (rename(tmp, path))
-		return eg_fail(e, "cannot rename %s: %s", tmp, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot rename %s", tmp);
 	return 0;
 }
 

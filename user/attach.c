@@ -207,8 +207,7 @@ static int finish_attach(const char *ifname, int ifindex, uint32_t slot, struct 
 	eg_lists_settle(&m);
 	snprintf(is.name, sizeof(is.name), "%s", ifname);
 	if (!rc && bpf_map_update_elem(m.ifaces, &slot, &is, BPF_ANY))
-		rc = eg_fail(e, "cannot record interface slot %u of %s: %s", slot, ifname,
-			     strerror(errno));
+		rc = eg_fail_errno(e, errno, "cannot record interface slot %u of %s", slot, ifname);
 	eg_maps_close(&m);
 	return rc;
 }
@@ -228,10 +227,19 @@ static int release_slot(int ifindex, struct eg_err *e)
 			continue;
 		rc = eg_reset_iface_counters(&m, s, e);
 		if (!rc && bpf_map_update_elem(m.ifaces, &s, &none, BPF_ANY))
-			rc = eg_fail(e, "cannot free interface slot %u: %s", s, strerror(errno));
+			rc = eg_fail_errno(e, errno, "cannot free interface slot %u", s);
 	}
 	eg_maps_close(&m);
 	return rc;
+}
+
+/* A libxdp error (negative): its text, and its errno kept in e->code. */
+static int xdp_fail(struct eg_err *e, int err, const char *what)
+{
+	char msg[128];
+
+	libxdp_strerror(err, msg, sizeof(msg));
+	return eg_fail_code(e, err < 0 ? -err : err, "%s%s", what, msg);
 }
 
 /* Attaches XDP through libxdp (which loads the object), then TC from the same object. */
@@ -239,19 +247,14 @@ static int try_attach(struct edgeguard_bpf *skel, int ifindex, enum xdp_attach_m
 		      struct eg_err *e)
 {
 	struct xdp_program *prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
-	char msg[128];
 	int err;
 
-	if (libxdp_get_error(prog)) {
-		err = (int)libxdp_get_error(prog);
-		libxdp_strerror(err, msg, sizeof(msg));
-		return eg_fail(e, "cannot prepare the XDP program: %s", msg);
-	}
+	if (libxdp_get_error(prog))
+		return xdp_fail(e, (int)libxdp_get_error(prog), "cannot prepare the XDP program: ");
 	err = xdp_program__attach(prog, ifindex, mode, 0);
 	if (err) {
-		libxdp_strerror(err, msg, sizeof(msg));
 		xdp_program__close(prog);
-		return eg_fail(e, "%s", msg);
+		return xdp_fail(e, err, "");
 	}
 	if (eg_tc_attach(ifindex, bpf_program__fd(skel->progs.edgeguard_tc_egress), e)) {
 		/* All or nothing: no XDP half without its TC half. */
@@ -268,7 +271,7 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *ours;
-	struct eg_err why = { "" };
+	struct eg_err why = { 0 };
 	int ifindex = ifindex_of(ifname, e);
 	bool attached = false;
 	uint32_t config_id, slot;
@@ -295,7 +298,7 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 		}
 		skel = edgeguard_bpf__open();
 		if (!skel)
-			return eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
+			return eg_fail_errno(e, errno, "cannot open the edgeguard BPF object");
 		skel->rodata->eg_iface_slot = slot;
 		if (size_maps(skel, sizes, e) || eg_pins_assign(skel->obj, e)) {
 			edgeguard_bpf__destroy(skel);
@@ -305,9 +308,8 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 		edgeguard_bpf__destroy(skel);
 	}
 	if (!attached) {
-		if (strstr(why.msg, "ermission"))
-			return eg_fail(e, "cannot attach to %s: %s (run as root)", ifname, why.msg);
-		return eg_fail(e, "cannot attach to %s: %s", ifname, why.msg);
+		return eg_fail_code(e, why.code, "cannot attach to %s: %s%s", ifname, why.msg,
+				    why.code == EPERM || why.code == EACCES ? " (run as root)" : "");
 	}
 	return finish_attach(ifname, ifindex, slot, e);
 }
@@ -412,8 +414,8 @@ int eg_detach(const char *ifname, bool *was_last, bool *was_gone, struct eg_err 
 		err = xdp_program__detach(prog, ifindex, xdp_multiprog__attach_mode(mp), 0);
 	xdp_multiprog__close(mp);
 	if (err) {
-		libxdp_strerror(err, msg, sizeof(msg));
-		return eg_fail(e, "cannot detach from %s: %s", ifname, msg);
+		snprintf(msg, sizeof(msg), "cannot detach from %s: ", ifname);
+		return xdp_fail(e, err, msg);
 	}
 	if (eg_tc_detach(ifindex, e) || release_slot(ifindex, e))
 		return -1;
@@ -431,7 +433,7 @@ int eg_list_attached(struct eg_iface *out, int max, struct eg_err *e)
 	int n = 0;
 
 	if (!ifs)
-		return eg_fail(e, "cannot list interfaces: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot list interfaces");
 	for (i = ifs; i->if_index; i++) {
 		struct xdp_multiprog *mp;
 		struct xdp_program *p = find_ours((int)i->if_index, config_id, &mp);

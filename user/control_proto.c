@@ -259,7 +259,7 @@ int eg_ctl_new_id(char out[EG_CTL_ID_LEN + 1], struct eg_err *e)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return eg_fail(e, "cannot make a request id: getrandom: %s", strerror(errno));
+			return eg_fail_errno(e, errno, "cannot make a request id: getrandom");
 		got += (size_t)n;
 	}
 	for (size_t i = 0; i < sizeof(raw); i++)

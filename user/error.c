@@ -1,25 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "error.h"
 #include "text.h"
 
-int eg_fail(struct eg_err *e, const char *fmt, ...)
+/*
+ * Messages quote what they were given (a file's strings, argv, a client's
+ * request) and end up on one line of stderr, in JSON events and in
+ * control-socket replies: escape whatever would break either.
+ */
+static int fail_v(struct eg_err *e, int code, const char *suffix, const char *fmt, va_list ap)
 {
 	char raw[4 * EG_ERR_LEN];
+	int n;
+
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (suffix && n >= 0 && (size_t)n < sizeof(raw))
+		snprintf(raw + n, sizeof(raw) - (size_t)n, ": %s", suffix);
+	e->code = code;
+	eg_text_escape(e->msg, sizeof(e->msg), raw);
+	return -1;
+}
+
+int eg_fail(struct eg_err *e, const char *fmt, ...)
+{
 	va_list ap;
 
 	if (!e)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	fail_v(e, 0, NULL, fmt, ap);
 	va_end(ap);
-	/*
-	 * Messages quote what they were given (a file's strings, argv, a
-	 * client's request) and end up on one line of stderr, in JSON events and
-	 * in control-socket replies: escape whatever would break either.
-	 */
-	eg_text_escape(e->msg, sizeof(e->msg), raw);
+	return -1;
+}
+
+int eg_fail_code(struct eg_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	fail_v(e, code, NULL, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int eg_fail_errno(struct eg_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	fail_v(e, err, strerror(err), fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -14,9 +14,10 @@ static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_k
 
 	eg_format_cidr(k, cidr, sizeof(cidr));
 	if (err == E2BIG || err == ENOSPC)
-		return eg_fail(e, "cannot add %s to the %s: the list is full (raise its size)", cidr,
-			       what);
-	return eg_fail(e, "cannot update the %s for %s: %s", what, cidr, strerror(err));
+		return eg_fail_code(e, ENOSPC,
+				    "cannot add %s to the %s: the list is full (raise its size)", cidr,
+				    what);
+	return eg_fail_errno(e, err, "cannot update the %s for %s", what, cidr);
 }
 
 /* Printed in one table cell, one log line and JSON: one printable line of UTF-8 (user/text.h). */
@@ -41,7 +42,7 @@ int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const c
 		if (!bpf_map_delete_elem(m->ban_notes, k) || errno == ENOENT)
 			return 0;
 		eg_format_cidr(k, cidr, sizeof(cidr));
-		return eg_fail(e, "cannot remove the ban reason of %s: %s", cidr, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot remove the ban reason of %s", cidr);
 	}
 	if (check_reason(reason, e))
 		return -1;
@@ -153,7 +154,7 @@ static int remove_one(const struct eg_maps *m, const struct eg_lpm_key *k, unsig
 	if (!err || err == ENOENT)
 		return err ? 1 : 0;
 	eg_format_cidr(k, cidr, sizeof(cidr));
-	return eg_fail(e, "cannot unban %s: %s", cidr, strerror(err));
+	return eg_fail_errno(e, err, "cannot unban %s", cidr);
 }
 
 static int not_banned(const struct eg_lpm_key *k, struct eg_err *e)
@@ -267,7 +268,7 @@ static int walk_bans(const struct eg_maps *m, enum eg_list list, const char *wha
 			return rc;
 	}
 	if (errno != ENOENT)
-		return eg_fail(e, "cannot walk the %s: %s", what, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot walk the %s", what);
 	return 0;
 }
 
@@ -303,7 +304,7 @@ int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 	eg_format_cidr(k, cidr, sizeof(cidr));
 	if (errno == ENOENT)
 		return eg_fail(e, "%s is not on the allowlist", cidr);
-	return eg_fail(e, "cannot remove %s from the allowlist: %s", cidr, strerror(errno));
+	return eg_fail_errno(e, errno, "cannot remove %s from the allowlist", cidr);
 }
 
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e)
@@ -324,7 +325,7 @@ int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct 
 			return rc;
 	}
 	if (errno != ENOENT)
-		return eg_fail(e, "cannot walk the allowlist: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot walk the allowlist");
 	return 0;
 }
 

@@ -94,7 +94,7 @@ int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, stru
 	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_flows, s.max_flows) ||
 	    bpf_map__set_max_entries(skel->maps.eg_verified, s.max_verified))
-		return eg_fail(e, "cannot size the edgeguard maps: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot size the edgeguard maps");
 	return 0;
 }
 
@@ -104,7 +104,7 @@ int eg_config_init(int config_fd, struct eg_err *e)
 	uint32_t zero = 0;
 
 	if (bpf_map_lookup_elem(config_fd, &zero, &cfg))
-		return eg_fail(e, "cannot read the datapath config: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot read the datapath config");
 	if (cfg.v6_prefix)
 		return 0; /* a policy (or an earlier attach) already set it */
 	/* Until a policy is installed: default aggregation and timeouts, no limits. */
@@ -115,7 +115,7 @@ int eg_config_init(int config_fd, struct eg_err *e)
 	cfg.v6_autoban_floor = EG_DEFAULT_V6_AUTOBAN_FLOOR;
 	cfg.escalate_after = EG_DEFAULT_ESCALATE_AFTER;
 	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
-		return eg_fail(e, "cannot initialise the datapath config: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot initialise the datapath config");
 	return 0;
 }
 
@@ -138,7 +138,7 @@ struct edgeguard_bpf *eg_load_for_slot(const struct eg_sizes *sizes, uint32_t if
 	}
 	skel = edgeguard_bpf__open();
 	if (!skel) {
-		eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
+		eg_fail_errno(e, errno, "cannot open the edgeguard BPF object");
 		return NULL;
 	}
 	skel->rodata->eg_iface_slot = iface_slot;
@@ -149,7 +149,7 @@ struct edgeguard_bpf *eg_load_for_slot(const struct eg_sizes *sizes, uint32_t if
 		if (err == -EPERM)
 			eg_fail(e, "loading the BPF datapath needs root (CAP_BPF and CAP_NET_ADMIN)");
 		else
-			eg_fail(e, "cannot load the BPF datapath: %s", strerror(-err));
+			eg_fail_errno(e, -err, "cannot load the BPF datapath");
 		goto fail;
 	}
 	if (eg_config_init(bpf_map__fd(skel->maps.eg_config), e))
@@ -192,7 +192,7 @@ int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_
 	uint64_t *vals;
 
 	if (ncpu <= 0)
-		return eg_fail(e, "cannot count CPUs: %s", strerror(-ncpu));
+		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return eg_fail(e, "out of memory");
@@ -200,7 +200,7 @@ int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_
 		out[r] = 0;
 		if (bpf_map_lookup_elem(m->counters, &r, vals)) {
 			free(vals);
-			return eg_fail(e, "cannot read counter %s: %s", eg_reason_name(r), strerror(errno));
+			return eg_fail_errno(e, errno, "cannot read counter %s", eg_reason_name(r));
 		}
 		for (int c = 0; c < ncpu; c++)
 			out[r] += vals[c];
@@ -216,13 +216,13 @@ int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 	struct eg_policy_counters *vals;
 
 	if (ncpu <= 0)
-		return eg_fail(e, "cannot count CPUs: %s", strerror(-ncpu));
+		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return eg_fail(e, "out of memory");
 	if (bpf_map_lookup_elem(m->policy_counters, &slot, vals)) {
 		free(vals);
-		return eg_fail(e, "cannot read counters of policy %u: %s", slot, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot read counters of policy %u", slot);
 	}
 	memset(out, 0, sizeof(*out));
 	for (int c = 0; c < ncpu; c++)
@@ -241,7 +241,7 @@ int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[
 	if (slot >= EG_MAX_IFACES)
 		return eg_fail(e, "interface slot %u out of range", slot);
 	if (ncpu <= 0)
-		return eg_fail(e, "cannot count CPUs: %s", strerror(-ncpu));
+		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return eg_fail(e, "out of memory");
@@ -251,8 +251,8 @@ int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[
 		out[r] = 0;
 		if (bpf_map_lookup_elem(m->iface_counters, &key, vals)) {
 			free(vals);
-			return eg_fail(e, "cannot read counter %s of interface slot %u: %s",
-				       eg_reason_name(r), slot, strerror(errno));
+			return eg_fail_errno(e, errno, "cannot read counter %s of interface slot %u",
+				       eg_reason_name(r), slot);
 		}
 		for (int c = 0; c < ncpu; c++)
 			out[r] += vals[c];
@@ -269,7 +269,7 @@ int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_er
 	if (slot >= EG_MAX_IFACES)
 		return eg_fail(e, "interface slot %u out of range", slot);
 	if (ncpu <= 0)
-		return eg_fail(e, "cannot count CPUs: %s", strerror(-ncpu));
+		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
 	zeros = calloc((size_t)ncpu, sizeof(*zeros));
 	if (!zeros)
 		return eg_fail(e, "out of memory");
@@ -278,8 +278,7 @@ int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_er
 
 		if (bpf_map_update_elem(m->iface_counters, &key, zeros, BPF_ANY)) {
 			free(zeros);
-			return eg_fail(e, "cannot reset the counters of interface slot %u: %s", slot,
-				       strerror(errno));
+			return eg_fail_errno(e, errno, "cannot reset the counters of interface slot %u", slot);
 		}
 	}
 	free(zeros);
@@ -291,7 +290,7 @@ int eg_read_ifaces(const struct eg_maps *m, struct eg_iface_slot out[EG_MAX_IFAC
 {
 	for (uint32_t s = 0; s < EG_MAX_IFACES; s++) {
 		if (bpf_map_lookup_elem(m->ifaces, &s, &out[s]))
-			return eg_fail(e, "cannot read interface slot %u: %s", s, strerror(errno));
+			return eg_fail_errno(e, errno, "cannot read interface slot %u", s);
 		out[s].name[sizeof(out[s].name) - 1] = '\0';
 	}
 	return 0;

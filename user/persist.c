@@ -160,7 +160,7 @@ int eg_maps_origin_read(const struct eg_maps *m, struct eg_maps_origin *out, str
 		return eg_fail(e, "cannot read /proc/sys/kernel/random/boot_id");
 	if (bpf_obj_get_info_by_fd(m->config, &info, &len)) {
 		out->boot_id[0] = '\0';
-		return eg_fail(e, "cannot read the id of the config map: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot read the id of the config map");
 	}
 	out->config_id = info.id;
 	return 0;
@@ -678,8 +678,7 @@ int eg_state_save(const char *path, const struct eg_state *s, struct eg_err *e)
 	if (fd < 0) {
 		err = errno;
 		free(text);
-		return eg_fail(e, "cannot create a temporary file next to %s: %s", path,
-			       strerror(err));
+		return eg_fail_errno(e, err, "cannot create a temporary file next to %s", path);
 	}
 	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) || fchmod(fd, 0600) ||
 	    fsync(fd)) {
@@ -697,13 +696,12 @@ int eg_state_save(const char *path, const struct eg_state *s, struct eg_err *e)
 	}
 	free(text);
 	if (fsync_dir_of(path))
-		return eg_fail(e, "%s: written, but syncing its directory failed: %s", path,
-			       strerror(errno));
+		return eg_fail_errno(e, errno, "%s: written, but syncing its directory failed", path);
 	return 0;
 fail:
 	unlink(tmp);
 	free(text);
-	return eg_fail(e, "cannot write %s: %s", path, strerror(err));
+	return eg_fail_errno(e, err, "cannot write %s", path);
 }
 
 /* ---- maps ---- */
@@ -798,7 +796,7 @@ static int restore_ban(const struct eg_maps *m, const struct eg_saved_ban *b, ui
 		.trigger = b->trigger,
 	};
 	char reason[EG_BAN_REASON_LEN];
-	struct eg_err why = { "" };
+	struct eg_err why = { 0 };
 
 	note_reason(b, reason);
 	/* An auto-ban has no note; an operator ban's note goes first, as in eg_ban_add. */
@@ -870,7 +868,7 @@ static void restore_allow(struct restore *r, const struct eg_lpm_key *k)
 
 static void restore_one_ban(struct restore *r, const struct eg_saved_ban *b)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_ban cur;
 	uint32_t ttl = 0;
 
@@ -932,11 +930,11 @@ int eg_file_set_aside(const char *path, const char *tag, bool keep_original, cha
 			return eg_fail(e, "%s: path too long to set it aside", path);
 		rc = keep_original ? link(path, out) : rename_noreplace(path, out);
 		if (!rc)
-			return fsync_dir_of(path) ? eg_fail(e, "%s: syncing its directory failed: %s",
-							     path, strerror(errno)) : 0;
+			return fsync_dir_of(path) ? eg_fail_errno(e, errno, "%s: syncing its directory failed",
+							     path) : 0;
 		if (errno != EEXIST)
-			return eg_fail(e, "cannot %s %s to %s: %s", keep_original ? "copy" : "move",
-				       path, out, strerror(errno));
+			return eg_fail_errno(e, errno, "cannot %s %s to %s", keep_original ? "copy" : "move",
+				       path, out);
 	}
 	return eg_fail(e, "cannot set %s aside: %s.%s.1 to .999 all exist", path, path, tag);
 }
@@ -961,7 +959,7 @@ int eg_state_dir_check(const char *dir, const char *file, struct eg_err *e)
 	struct stat st;
 
 	if (stat(dir, &st))
-		return eg_fail(e, "state directory %s: %s", dir, strerror(errno));
+		return eg_fail_errno(e, errno, "state directory %s", dir);
 	if (!S_ISDIR(st.st_mode))
 		return eg_fail(e, "state directory %s is not a directory", dir);
 	if (check_owner_mode("state directory", dir, &st, e))
@@ -969,7 +967,7 @@ int eg_state_dir_check(const char *dir, const char *file, struct eg_err *e)
 	if (!file)
 		return 0;
 	if (lstat(file, &st))
-		return errno == ENOENT ? 0 : eg_fail(e, "state file %s: %s", file, strerror(errno));
+		return errno == ENOENT ? 0 : eg_fail_errno(e, errno, "state file %s", file);
 	if (!S_ISREG(st.st_mode))
 		return eg_fail(e, "state file %s is not a regular file (a link?): refusing to trust it",
 			       file);

@@ -35,13 +35,13 @@ int eg_bpffs_ensure(struct eg_err *e)
 	if (is_bpffs(root))
 		goto mkdir_pins;
 	if (mkdir(root, 0700) && errno != EEXIST)
-		return eg_fail(e, "cannot create %s: %s", root, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot create %s", root);
 	if (mount("bpf", root, "bpf", 0, "mode=0700"))
 		return eg_fail(e, "cannot mount bpffs on %s: %s%s", root, strerror(errno),
 			       errno == EPERM ? " (run as root)" : "");
 mkdir_pins:
 	if (mkdir(eg_pin_dir(), 0700) && errno != EEXIST)
-		return eg_fail(e, "cannot create %s: %s", eg_pin_dir(), strerror(errno));
+		return eg_fail_errno(e, errno, "cannot create %s", eg_pin_dir());
 	return 0;
 }
 
@@ -68,7 +68,7 @@ int eg_pins_assign(struct bpf_object *obj, struct eg_err *e)
 			continue; /* .bss and friends belong to one program instance */
 		pin_path(p, sizeof(p), bpf_map__name(map));
 		if (bpf_map__set_pin_path(map, p))
-			return eg_fail(e, "cannot set pin path %s: %s", p, strerror(errno));
+			return eg_fail_errno(e, errno, "cannot set pin path %s", p);
 	}
 	return 0;
 }
@@ -82,11 +82,12 @@ static int open_one(const char *name, int *fd, struct eg_err *e)
 	if (*fd >= 0)
 		return 0;
 	if (errno == ENOENT)
-		return eg_fail(e, "edgeguard is not attached (no pinned map %s); run 'edgeguard attach IFNAME'",
-			       p);
+		return eg_fail_code(e, ENOENT,
+				    "edgeguard is not attached (no pinned map %s); run 'edgeguard attach IFNAME'",
+				    p);
 	if (errno == EPERM || errno == EACCES)
-		return eg_fail(e, "cannot open %s: permission denied (run as root)", p);
-	return eg_fail(e, "cannot open %s: %s", p, strerror(errno));
+		return eg_fail_code(e, errno, "cannot open %s: permission denied (run as root)", p);
+	return eg_fail_errno(e, errno, "cannot open %s", p);
 }
 
 int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
@@ -153,7 +154,7 @@ static int max_entries_of(const char *name, uint32_t *out, struct eg_err *e)
 		return -1;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		close(fd);
-		return eg_fail(e, "cannot read map %s: %s", name, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot read map %s", name);
 	}
 	close(fd);
 	*out = info.max_entries;
@@ -180,19 +181,19 @@ int eg_pins_remove(struct eg_err *e)
 	char p[PATH_MAX];
 
 	if (!d)
-		return errno == ENOENT ? 0 : eg_fail(e, "cannot open %s: %s", dir, strerror(errno));
+		return errno == ENOENT ? 0 : eg_fail_errno(e, errno, "cannot open %s", dir);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		pin_path(p, sizeof(p), de->d_name);
 		if (unlink(p)) {
-			eg_fail(e, "cannot unpin %s: %s", p, strerror(errno));
+			eg_fail_errno(e, errno, "cannot unpin %s", p);
 			closedir(d);
 			return -1;
 		}
 	}
 	closedir(d);
 	if (rmdir(dir))
-		return eg_fail(e, "cannot remove %s: %s", dir, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot remove %s", dir);
 	return 0;
 }

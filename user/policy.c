@@ -142,7 +142,7 @@ static int write_generation(const struct eg_maps *m, const struct eg_policy_tabl
 		if (slot > 0 && slot <= t->nrules && eg_policy_compile(&t->rules[slot - 1], &pol, e))
 			return -1;
 		if (bpf_map_update_elem(m->policies, &idx, &pol, BPF_ANY))
-			return eg_fail(e, "cannot write policy slot %u: %s", idx, strerror(errno));
+			return eg_fail_errno(e, errno, "cannot write policy slot %u", idx);
 	}
 
 	keys = calloc(nports, sizeof(*keys));
@@ -161,7 +161,7 @@ static int write_generation(const struct eg_maps *m, const struct eg_policy_tabl
 			vals[r->l4 * 65536 + port] = i + 1;
 	}
 	if (bpf_map_update_batch(m->port_policy, keys, vals, &count, NULL)) {
-		eg_fail(e, "cannot write the port table: %s", strerror(errno));
+		eg_fail_errno(e, errno, "cannot write the port table");
 		goto out;
 	}
 	rc = 0;
@@ -179,7 +179,7 @@ int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, 
 	if (eg_policy_validate(t, e))
 		return -1;
 	if (bpf_map_lookup_elem(m->config, &zero, &cfg))
-		return eg_fail(e, "cannot read the datapath config: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot read the datapath config");
 	cfg.active_gen = !(cfg.active_gen & 1);
 	if (write_generation(m, t, cfg.active_gen, e))
 		return -1;
@@ -189,6 +189,6 @@ int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, 
 	cfg.v6_autoban_floor = t->v6_autoban_floor;
 	cfg.escalate_after = t->escalate_after;
 	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
-		return eg_fail(e, "cannot switch to the new policy: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "cannot switch to the new policy");
 	return 0;
 }

@@ -783,7 +783,7 @@ int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_
 	memset(out, 0, sizeof(*out));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return eg_fail(e, "%s: %s", path, strerror(errno));
+		return eg_fail_errno(e, errno, "%s", path);
 	for (;;) {
 		if (len == cap || !buf) {
 			if (buf)
@@ -799,7 +799,7 @@ int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			rc = eg_fail(e, "%s: %s", path, strerror(errno));
+			rc = eg_fail_errno(e, errno, "%s", path);
 			goto out;
 		}
 		if (r == 0)

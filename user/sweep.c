@@ -24,7 +24,7 @@ struct eg_sweeper *eg_sweeper_open(struct eg_err *e)
 	}
 	s->skel = edgeguard_bpf__open();
 	if (!s->skel) {
-		eg_fail(e, "cannot open the edgeguard BPF object: %s", strerror(errno));
+		eg_fail_errno(e, errno, "cannot open the edgeguard BPF object");
 		goto fail;
 	}
 	/* Only the sweep program; the maps are the pinned ones, at their sizes. */
@@ -35,7 +35,7 @@ struct eg_sweeper *eg_sweeper_open(struct eg_err *e)
 		goto fail;
 	err = edgeguard_bpf__load(s->skel);
 	if (err) {
-		eg_fail(e, "cannot load the flow sweep program: %s", strerror(-err));
+		eg_fail_errno(e, -err, "cannot load the flow sweep program");
 		goto fail;
 	}
 	return s;
@@ -49,7 +49,7 @@ int eg_sweeper_run(struct eg_sweeper *s, struct eg_err *e)
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.edgeguard_sweep_flows), &opts))
-		return eg_fail(e, "flow sweep failed: %s", strerror(errno));
+		return eg_fail_errno(e, errno, "flow sweep failed");
 	return 0;
 }
 

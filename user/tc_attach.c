@@ -25,7 +25,7 @@ int eg_tc_attach(int ifindex, int prog_fd, struct eg_err *e)
 
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
-		return eg_fail(e, "cannot create the clsact qdisc: %s", strerror(-err));
+		return eg_fail_errno(e, -err, "cannot create the clsact qdisc");
 	if (!err) {
 		FILE *f;
 
@@ -37,7 +37,7 @@ int eg_tc_attach(int ifindex, int prog_fd, struct eg_err *e)
 	}
 	err = bpf_tc_attach(&hook, &opts);
 	if (err)
-		return eg_fail(e, "cannot attach the TC egress program: %s", strerror(-err));
+		return eg_fail_errno(e, -err, "cannot attach the TC egress program");
 	return 0;
 }
 
@@ -58,14 +58,14 @@ int eg_tc_detach(int ifindex, struct eg_err *e)
 
 	err = bpf_tc_detach(&hook, &opts);
 	if (err && err != -ENOENT)
-		return eg_fail(e, "cannot detach the TC egress program: %s", strerror(-err));
+		return eg_fail_errno(e, -err, "cannot detach the TC egress program");
 	marker_path(ifindex, marker, sizeof(marker));
 	if (access(marker, F_OK) == 0) {
 		/* Both directions: destroying the hook removes the whole clsact qdisc. */
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 		err = bpf_tc_hook_destroy(&hook);
 		if (err && err != -ENOENT)
-			return eg_fail(e, "cannot remove the clsact qdisc: %s", strerror(-err));
+			return eg_fail_errno(e, -err, "cannot remove the clsact qdisc");
 		unlink(marker);
 	}
 	return 0;

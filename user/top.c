@@ -247,7 +247,7 @@ static int scan_map(struct eg_top *t, int fd, size_t ksz, size_t vsz, entry_cb c
 		if (err && errno != ENOENT) {
 			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
 				goto one_by_one;
-			return eg_fail(e, "cannot read map: %s", strerror(errno));
+			return eg_fail_errno(e, errno, "cannot read map");
 		}
 		for (uint32_t i = 0; i < cnt; i++)
 			cb(ctx, keys + i * ksz, vals + i * vsz);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_ctl_request r, again;
-	struct eg_err e = { "" }, why;
+	struct eg_err e = { 0 }, why;
 	char clean[64];
 	char *line;
 

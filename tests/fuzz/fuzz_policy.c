@@ -95,7 +95,7 @@ static void check_success(struct eg_policy_file *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	rc = eg_policy_file_parse((const char *)data, size, NAME, &f, &e);

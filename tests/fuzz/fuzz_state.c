@@ -98,7 +98,7 @@ static void check_whole_text_used(const uint8_t *data, size_t size)
 static void check_round_trip(const struct eg_state *s)
 {
 	struct eg_state r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char *text = eg_state_format(s), *used;
 
 	FZ_ASSERT(text, "eg_state_format failed");
@@ -129,7 +129,7 @@ static void check_round_trip(const struct eg_state *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_state s;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	rc = eg_state_parse((const char *)data, size, NAME, &s, &e);
