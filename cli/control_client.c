@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "apply.h"
+#include "paths.h"
 #include "cli.h"
 #include "control_client.h"
 

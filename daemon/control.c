@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "addr.h"
-#include "apply.h"
+#include "paths.h"
 #include "control.h"
 #include "events.h"
 #include "lists.h"

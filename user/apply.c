@@ -24,13 +24,6 @@ int eg_apply_policy_file(const struct eg_maps *m, const struct eg_policy_file *f
 	return 0;
 }
 
-const char *eg_run_dir(void)
-{
-	const char *d = getenv(EG_RUN_DIR_ENV);
-
-	return d && *d ? d : EG_RUN_DIR_DEFAULT;
-}
-
 static void meta_path(char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/policy", eg_run_dir());

@@ -4,13 +4,9 @@
 #define EG_APPLY_H
 
 #include <stdint.h>
+#include "paths.h"
 #include "policy_file.h"
 
-#define EG_RUN_DIR_DEFAULT "/run/edgeguard"
-#define EG_RUN_DIR_ENV "EDGEGUARD_RUN_DIR"
-
-/* Where edgeguard keeps runtime files (EDGEGUARD_RUN_DIR or /run/edgeguard). */
-const char *eg_run_dir(void);
 
 /*
  * Installs the policy table atomically, then adds the file's allowlist and

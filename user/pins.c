@@ -14,13 +14,6 @@
 #include <bpf/libbpf.h>
 #include "pins.h"
 
-const char *eg_pin_dir(void)
-{
-	const char *d = getenv(EG_PIN_DIR_ENV);
-
-	return d && *d ? d : EG_PIN_DIR_DEFAULT;
-}
-
 static int is_bpffs(const char *path)
 {
 	struct statfs st;

@@ -8,13 +8,10 @@
 
 #include <stdbool.h>
 #include "maps.h"
+#include "paths.h"
 
 struct bpf_object;
 
-#define EG_PIN_DIR_DEFAULT "/sys/fs/bpf/edgeguard"
-#define EG_PIN_DIR_ENV "EDGEGUARD_BPF_DIR" /* tests point this at their own directory */
-
-const char *eg_pin_dir(void);
 
 /* Mounts bpffs on the pin directory's filesystem root if it is not there. */
 int eg_bpffs_ensure(struct eg_err *e);

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
-#include "apply.h"
+#include "paths.h"
 #include "tc_attach.h"
 
 /* A marker under the run directory: edgeguard made this interface's clsact. */
