@@ -158,6 +158,17 @@ enum eg_mode {
 	EG_MODE_DRY_RUN = 1,
 };
 
+/*
+ * The name of each policy slot of the live generation (eg_policy_names), for
+ * user space only: status, top and metrics read the names from here, not
+ * from a file that may have changed since it was loaded.
+ */
+#define EG_POLICY_NAME_LEN 64
+
+struct eg_policy_name {
+	char name[EG_POLICY_NAME_LEN]; /* NUL-terminated; empty: slot unused */
+};
+
 struct eg_policy {
 	struct eg_bucket_cfg syn; /* new TCP connections: SYN without ACK */
 	struct eg_bucket_cfg pkt; /* every packet */

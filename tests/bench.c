@@ -33,6 +33,7 @@
 #include <bpf/libbpf.h>
 #include "edgeguard.skel.h"
 #include "bench_baselines.skel.h"
+#include "datapath.h"
 #include "maps.h"
 #include "lists.h"
 #include "policy.h"
@@ -223,9 +224,9 @@ static struct edgeguard_bpf *load_datapath(struct bench *b, uint32_t max_sources
 	struct eg_sizes sz = { .max_sources = max_sources };
 	struct eg_err e = {};
 
-	b->eg = eg_load(&sz, &e);
+	b->eg = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &e);
 	if (!b->eg)
-		die("eg_load", e.msg);
+		die("eg_datapath_open_load", e.msg);
 	eg_maps_from_skel(b->eg, &b->m);
 	return b->eg;
 }
@@ -920,9 +921,9 @@ static void part_lab(void)
 	base = bench_baselines_bpf__open_and_load();
 	if (!base)
 		die("bench_baselines", strerror(errno));
-	eg = eg_load(NULL, &e);
+	eg = eg_datapath_open_load(&(struct eg_open_opts){ 0 }, &e);
 	if (!eg)
-		die("eg_load", e.msg);
+		die("eg_datapath_open_load", e.msg);
 	eg_maps_from_skel(eg, &m);
 
 	signal(SIGINT, on_signal);
@@ -1374,9 +1375,9 @@ static void part_flows(void)
 	b.base = bench_baselines_bpf__open_and_load();
 	if (!b.base)
 		die("bench_baselines", strerror(errno));
-	b.eg = eg_load(&sz, &e);
+	b.eg = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &e);
 	if (!b.eg)
-		die("eg_load", e.msg);
+		die("eg_datapath_open_load", e.msg);
 	eg_maps_from_skel(b.eg, &b.m);
 	flows_empty = fd_memlock(b.m.flows);
 
@@ -1429,9 +1430,9 @@ static void part_flows(void)
 	edgeguard_bpf__destroy(b.eg);
 	bench_baselines_bpf__destroy(b.base);
 
-	eg2 = eg_load(&small, &e);
+	eg2 = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &small }, &e);
 	if (!eg2)
-		die("eg_load", e.msg);
+		die("eg_datapath_open_load", e.msg);
 	eg_maps_from_skel(eg2, &m2);
 	flows_memrow("eg_flows sized for 100k flows", m2.flows, small.max_flows, 0);
 	flows_memrow("eg_conns sized 100k", m2.conns, small.max_sources, 0);
@@ -1527,9 +1528,9 @@ static bool part_top(int argc, char **argv)
 	if (geteuid())
 		die("bench", "needs root (loads BPF programs)");
 	libbpf_set_print(NULL);
-	eg = eg_load(&sz, &e);
+	eg = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &e);
 	if (!eg)
-		die("eg_load", e.msg);
+		die("eg_datapath_open_load", e.msg);
 	eg_maps_from_skel(eg, &m);
 	top_fill(&m, TOP_SOURCES, 1);
 	if (eg_top_init(&t, &e))

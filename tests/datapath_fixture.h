@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "testlib.h"
 #include "frames.h"
+#include "datapath.h"
 #include "maps.h"
 #include "addr.h"
 #include "lists.h"
@@ -61,8 +62,8 @@ static inline struct eg_sizes fx_sizes(void)
 static inline int fx_open_sized(struct fx *f, const struct eg_sizes *sz)
 {
 	memset(f, 0, sizeof(*f));
-	f->skel = eg_load(sz, &f->err);
-	CHECK(f->skel != NULL, "eg_load: %s", f->err.msg);
+	f->skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = sz }, &f->err);
+	CHECK(f->skel != NULL, "eg_datapath_open_load: %s", f->err.msg);
 	if (!f->skel)
 		return -1;
 	eg_maps_from_skel(f->skel, &f->m);

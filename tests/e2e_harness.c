@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "lists.h"
+#include "datapath.h"
 #include "maps.h"
 #include "policy.h"
 #include "edgeguard.skel.h"
@@ -321,7 +322,7 @@ int main(int argc, char **argv)
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGHUP);
 
-	skel = eg_load(&sizes, &e);
+	skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sizes }, &e);
 	if (!skel) {
 		fprintf(stderr, "e2e_harness: %s\n", e.msg);
 		return 1;

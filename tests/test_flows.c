@@ -179,8 +179,8 @@ static int fl_open(struct fx *f, uint32_t max_flows)
 
 	memset(f, 0, sizeof(*f));
 	held_ns = 0;
-	f->skel = eg_load(&sz, &f->err);
-	CHECK(f->skel != NULL, "eg_load: %s", f->err.msg);
+	f->skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &f->err);
+	CHECK(f->skel != NULL, "eg_datapath_open_load: %s", f->err.msg);
 	if (!f->skel)
 		return -1;
 	eg_maps_from_skel(f->skel, &f->m);

@@ -19,8 +19,8 @@ static int open_slot(struct fx *f, uint32_t slot)
 	};
 
 	memset(f, 0, sizeof(*f));
-	f->skel = eg_load_for_slot(&sz, slot, &f->err);
-	CHECK(f->skel != NULL, "eg_load_for_slot(%u): %s", slot, f->err.msg);
+	f->skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz, .iface_slot = slot }, &f->err);
+	CHECK(f->skel != NULL, "eg_datapath_open_load(slot %u): %s", slot, f->err.msg);
 	if (!f->skel)
 		return -1;
 	eg_maps_from_skel(f->skel, &f->m);
@@ -139,7 +139,7 @@ FX_CASE(out_of_range_slots_refused)
 {
 	uint64_t row[EG_R_VERDICTS];
 	struct eg_err e = { 0 };
-	struct edgeguard_bpf *skel = eg_load_for_slot(NULL, EG_MAX_IFACES, &e);
+	struct edgeguard_bpf *skel = eg_datapath_open_load(&(struct eg_open_opts){ .iface_slot = EG_MAX_IFACES }, &e);
 
 	CHECK(skel == NULL, "slot %d loaded", EG_MAX_IFACES);
 	if (skel)

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "lists.h"
+#include "datapath.h"
 #include "maps.h"
 #include "policy.h"
 #include "edgeguard.skel.h"
@@ -148,7 +149,7 @@ static struct edgeguard_bpf *load_small(struct eg_maps *m, uint32_t max_bans)
 {
 	struct eg_sizes sz = { .max_sources = 1024, .max_bans = max_bans, .max_allows = 16 };
 	struct eg_err e = { 0 };
-	struct edgeguard_bpf *skel = eg_load(&sz, &e);
+	struct edgeguard_bpf *skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &e);
 
 	CHECK(skel != NULL, "load failed: %s", e.msg);
 	if (skel)

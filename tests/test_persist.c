@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "edgeguard.skel.h"
 #include "lists.h"
+#include "datapath.h"
 #include "persist.h"
 #include "testlib.h"
 
@@ -189,7 +190,7 @@ static void restore_skips_expired_and_keeps_live_bans(void)
 	int64_t now = time(NULL), after;
 	uint64_t boot_before;
 
-	skel = eg_load(&sizes, &e);
+	skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sizes }, &e);
 	CHECK(skel, "load: %s", e.msg);
 	if (!skel)
 		return;
@@ -500,7 +501,7 @@ static void restore_puts_allows_first_and_keeps_going(void)
 	char src[32];
 	size_t n;
 
-	skel = eg_load(&sizes, &e);
+	skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sizes }, &e);
 	CHECK(skel, "load: %s", e.msg);
 	if (!skel)
 		return;
@@ -557,7 +558,7 @@ static void restore_puts_allows_first_and_keeps_going(void)
 static void origin_tells_these_maps_from_new_ones(void)
 {
 	struct eg_sizes sizes = { .max_sources = 1024, .max_bans = 16, .max_allows = 16 };
-	struct edgeguard_bpf *a = eg_load(&sizes, NULL), *b = eg_load(&sizes, NULL);
+	struct edgeguard_bpf *a = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sizes }, NULL), *b = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sizes }, NULL);
 	struct eg_maps ma, mb;
 	struct eg_maps_origin oa, ob;
 	struct eg_state snap, r;

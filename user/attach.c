@@ -7,6 +7,7 @@
 #include <xdp/libxdp.h>
 #include "attach.h"
 #include "lists.h"
+#include "datapath.h"
 #include "pins.h"
 #include "tc_attach.h"
 #include "edgeguard.skel.h"
@@ -108,31 +109,6 @@ static struct xdp_program *find_ours(int ifindex, uint32_t config_id, struct xdp
 	return NULL;
 }
 
-static bool sizes_differ(const struct eg_sizes *want, const struct eg_sizes *have)
-{
-	return (want->max_sources && want->max_sources != have->max_sources) ||
-	       (want->max_bans && want->max_bans != have->max_bans) ||
-	       (want->max_allows && want->max_allows != have->max_allows) ||
-	       (want->max_flows && want->max_flows != have->max_flows) ||
-	       (want->max_verified && want->max_verified != have->max_verified) ||
-	       (want->max_autobans && want->max_autobans != have->max_autobans);
-}
-
-static int size_maps(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
-{
-	struct eg_sizes s = { 0 };
-
-	if (!eg_pins_exist())
-		return eg_sizes_apply(skel, want, e);
-	if (eg_pinned_sizes(&s, e))
-		return -1;
-	if (want && sizes_differ(want, &s))
-		return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u, flows %u, verified %u, autobans %u); detach every interface to change them",
-			       s.max_sources, s.max_bans, s.max_allows, s.max_flows, s.max_verified,
-			       s.max_autobans);
-	return eg_sizes_apply(skel, &s, e);
-}
-
 /* Whether the interface a slot names still runs our program. */
 static bool slot_live(const struct eg_iface_slot *s, uint32_t config_id)
 {
@@ -202,9 +178,8 @@ static int finish_attach(const char *ifname, int ifindex, uint32_t slot, struct 
 
 	if (eg_maps_open_pinned(&m, e))
 		return -1;
-	rc = eg_config_init(m.config, e);
-	/* Lets the datapath skip the lists that are empty (user/lists.c). */
-	eg_lists_settle(&m);
+	/* libxdp loaded it: what eg_datapath_load does after a load is ours to do. */
+	rc = eg_datapath_ready(&m, e);
 	snprintf(is.name, sizeof(is.name), "%s", ifname);
 	if (!rc && bpf_map_update_elem(m.ifaces, &slot, &is, BPF_ANY))
 		rc = eg_fail_errno(e, errno, "cannot record interface slot %u of %s", slot, ifname);
@@ -296,14 +271,10 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 				break;
 			m = XDP_MODE_SKB;
 		}
-		skel = edgeguard_bpf__open();
+		skel = eg_datapath_open(&(struct eg_open_opts){ .sizes = sizes, .iface_slot = slot,
+								 .pinned = true }, e);
 		if (!skel)
-			return eg_fail_errno(e, errno, "cannot open the edgeguard BPF object");
-		skel->rodata->eg_iface_slot = slot;
-		if (size_maps(skel, sizes, e) || eg_pins_assign(skel->obj, e)) {
-			edgeguard_bpf__destroy(skel);
 			return -1;
-		}
 		attached = try_attach(skel, ifindex, m, &why) == 0;
 		edgeguard_bpf__destroy(skel);
 	}

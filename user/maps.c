@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps.h"
-#include "lists.h"
-#include "edgeguard.skel.h"
 
 static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_PASSED] = "passed",
@@ -79,185 +78,76 @@ void eg_sizes_fill(struct eg_sizes *s)
 		s->max_autobans = EG_DEFAULT_MAX_AUTOBANS;
 }
 
-int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e)
-{
-	struct eg_sizes s = want ? *want : (struct eg_sizes){ 0 };
+#define SIZE(field) offsetof(struct eg_sizes, field)
 
-	eg_sizes_fill(&s);
-	if (bpf_map__set_max_entries(skel->maps.eg_sources, s.max_sources) ||
-	    /* Only a source with a tracked flow has a count: no more than flows. */
-	    bpf_map__set_max_entries(skel->maps.eg_conns, s.max_flows) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_exact, s.max_bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_cidr, s.max_bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_autoban, s.max_autobans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_ban_notes, 2 * s.max_bans) ||
-	    bpf_map__set_max_entries(skel->maps.eg_allow, s.max_allows) ||
-	    bpf_map__set_max_entries(skel->maps.eg_flows, s.max_flows) ||
-	    bpf_map__set_max_entries(skel->maps.eg_verified, s.max_verified))
-		return eg_fail_errno(e, errno, "cannot size the edgeguard maps");
-	return 0;
+const struct eg_size_map eg_size_maps[] = {
+	{ SIZE(max_sources), "eg_sources", 1, 1 },
+	{ SIZE(max_bans), "eg_ban_exact", 1, 1 },
+	{ SIZE(max_bans), "eg_ban_cidr", 1, 0 },
+	/* Most bans carry no reason; a note per exact and per CIDR ban at most. */
+	{ SIZE(max_bans), "eg_ban_notes", 2, 0 },
+	{ SIZE(max_autobans), "eg_autoban", 1, 1 },
+	{ SIZE(max_allows), "eg_allow", 1, 1 },
+	{ SIZE(max_flows), "eg_flows", 1, 1 },
+	/* Only a source with a tracked flow has a count: no more than flows. */
+	{ SIZE(max_flows), "eg_conns", 1, 0 },
+	{ SIZE(max_verified), "eg_verified", 1, 1 },
+};
+const unsigned int eg_n_size_maps = sizeof(eg_size_maps) / sizeof(eg_size_maps[0]);
+
+void eg_maps_init(struct eg_maps *m)
+{
+#define EG_MAP_NONE(field, name) m->field = -1;
+	EG_MAP_REGISTRY(EG_MAP_NONE)
+#undef EG_MAP_NONE
 }
 
-int eg_config_init(int config_fd, struct eg_err *e)
-{
-	struct eg_config cfg = { 0 };
-	uint32_t zero = 0;
-
-	if (bpf_map_lookup_elem(config_fd, &zero, &cfg))
-		return eg_fail_errno(e, errno, "cannot read the datapath config");
-	if (cfg.v6_prefix)
-		return 0; /* a policy (or an earlier attach) already set it */
-	/* Until a policy is installed: default aggregation and timeouts, no limits. */
-	cfg.active_gen = 0;
-	cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
-	cfg.flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
-	cfg.verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
-	cfg.v6_autoban_floor = EG_DEFAULT_V6_AUTOBAN_FLOOR;
-	cfg.escalate_after = EG_DEFAULT_ESCALATE_AFTER;
-	if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY))
-		return eg_fail_errno(e, errno, "cannot initialise the datapath config");
-	return 0;
-}
-
-struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e)
-{
-	return eg_load_for_slot(sizes, 0, e);
-}
-
-struct edgeguard_bpf *eg_load_for_slot(const struct eg_sizes *sizes, uint32_t iface_slot,
-				       struct eg_err *e)
-{
-	struct edgeguard_bpf *skel;
-	struct eg_maps m;
-	int err;
-
-	if (iface_slot >= EG_MAX_IFACES) {
-		eg_fail(e, "interface slot %u out of range (at most %u)", iface_slot,
-			EG_MAX_IFACES - 1);
-		return NULL;
-	}
-	skel = edgeguard_bpf__open();
-	if (!skel) {
-		eg_fail_errno(e, errno, "cannot open the edgeguard BPF object");
-		return NULL;
-	}
-	skel->rodata->eg_iface_slot = iface_slot;
-	if (eg_sizes_apply(skel, sizes, e))
-		goto fail;
-	err = edgeguard_bpf__load(skel);
-	if (err) {
-		if (err == -EPERM)
-			eg_fail(e, "loading the BPF datapath needs root (CAP_BPF and CAP_NET_ADMIN)");
-		else
-			eg_fail_errno(e, -err, "cannot load the BPF datapath");
-		goto fail;
-	}
-	if (eg_config_init(bpf_map__fd(skel->maps.eg_config), e))
-		goto fail;
-	eg_maps_from_skel(skel, &m);
-	eg_lists_settle(&m); /* a new eg_list_empty says "look" everywhere */
-	return skel;
-fail:
-	edgeguard_bpf__destroy(skel);
-	return NULL;
-}
-
-void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m)
-{
-	m->allow = bpf_map__fd(skel->maps.eg_allow);
-	m->ban_exact = bpf_map__fd(skel->maps.eg_ban_exact);
-	m->ban_cidr = bpf_map__fd(skel->maps.eg_ban_cidr);
-	m->autoban = bpf_map__fd(skel->maps.eg_autoban);
-	m->escalations = bpf_map__fd(skel->maps.eg_escalations);
-	m->sources = bpf_map__fd(skel->maps.eg_sources);
-	m->config = bpf_map__fd(skel->maps.eg_config);
-	m->policies = bpf_map__fd(skel->maps.eg_policies);
-	m->port_policy = bpf_map__fd(skel->maps.eg_port_policy);
-	m->counters = bpf_map__fd(skel->maps.eg_counters);
-	m->policy_counters = bpf_map__fd(skel->maps.eg_policy_counters);
-	m->events = bpf_map__fd(skel->maps.eg_events);
-	m->flows = bpf_map__fd(skel->maps.eg_flows);
-	m->conns = bpf_map__fd(skel->maps.eg_conns);
-	m->verified = bpf_map__fd(skel->maps.eg_verified);
-	m->budgets = bpf_map__fd(skel->maps.eg_budgets);
-	m->ban_notes = bpf_map__fd(skel->maps.eg_ban_notes);
-	m->list_empty = bpf_map__fd(skel->maps.eg_list_empty);
-	m->iface_counters = bpf_map__fd(skel->maps.eg_iface_counters);
-	m->ifaces = bpf_map__fd(skel->maps.eg_ifaces);
-}
-
-int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e)
+/* Sums key's per-CPU value, n u64 counters, into out[0..n). */
+static int percpu_sum(int fd, uint32_t key, uint64_t *out, size_t n, struct eg_err *e)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 
 	if (ncpu <= 0)
 		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
-	vals = calloc((size_t)ncpu, sizeof(*vals));
+	vals = calloc((size_t)ncpu * n, sizeof(*vals));
 	if (!vals)
 		return eg_fail(e, "out of memory");
-	for (uint32_t r = 0; r < EG_R_MAX; r++) {
-		out[r] = 0;
-		if (bpf_map_lookup_elem(m->counters, &r, vals)) {
-			free(vals);
-			return eg_fail_errno(e, errno, "cannot read counter %s", eg_reason_name(r));
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[r] += vals[c];
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		eg_fail_errno(e, errno, "cannot read per-CPU entry %u", key);
+		free(vals);
+		return -1;
 	}
+	memset(out, 0, n * sizeof(*out));
+	for (int c = 0; c < ncpu; c++)
+		for (size_t i = 0; i < n; i++)
+			out[i] += vals[(size_t)c * n + i];
 	free(vals);
+	return 0;
+}
+
+int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e)
+{
+	for (uint32_t r = 0; r < EG_R_MAX; r++)
+		if (percpu_sum(m->counters, r, &out[r], 1, e))
+			return -1;
 	return 0;
 }
 
 int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 			    struct eg_policy_counters *out, struct eg_err *e)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct eg_policy_counters *vals;
-
-	if (ncpu <= 0)
-		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return eg_fail(e, "out of memory");
-	if (bpf_map_lookup_elem(m->policy_counters, &slot, vals)) {
-		free(vals);
-		return eg_fail_errno(e, errno, "cannot read counters of policy %u", slot);
-	}
-	memset(out, 0, sizeof(*out));
-	for (int c = 0; c < ncpu; c++)
-		for (int i = 0; i < EG_PC_MAX; i++)
-			out->c[i] += vals[c].c[i];
-	free(vals);
-	return 0;
+	return percpu_sum(m->policy_counters, slot, (uint64_t *)out->c, EG_PC_MAX, e);
 }
 
 int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[EG_R_VERDICTS],
 			   struct eg_err *e)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-
 	if (slot >= EG_MAX_IFACES)
 		return eg_fail(e, "interface slot %u out of range", slot);
-	if (ncpu <= 0)
-		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return eg_fail(e, "out of memory");
-	for (uint32_t r = 0; r < EG_R_VERDICTS; r++) {
-		uint32_t key = slot * EG_R_VERDICTS + r;
-
-		out[r] = 0;
-		if (bpf_map_lookup_elem(m->iface_counters, &key, vals)) {
-			free(vals);
-			return eg_fail_errno(e, errno, "cannot read counter %s of interface slot %u",
-				       eg_reason_name(r), slot);
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[r] += vals[c];
-	}
-	free(vals);
+	for (uint32_t r = 0; r < EG_R_VERDICTS; r++)
+		if (percpu_sum(m->iface_counters, slot * EG_R_VERDICTS + r, &out[r], 1, e))
+			return -1;
 	return 0;
 }
 
@@ -277,8 +167,10 @@ int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_er
 		uint32_t key = slot * EG_R_VERDICTS + r;
 
 		if (bpf_map_update_elem(m->iface_counters, &key, zeros, BPF_ANY)) {
+			eg_fail_errno(e, errno, "cannot reset the counters of interface slot %u",
+				      slot);
 			free(zeros);
-			return eg_fail_errno(e, errno, "cannot reset the counters of interface slot %u", slot);
+			return -1;
 		}
 	}
 	free(zeros);

@@ -10,29 +10,38 @@
 #include "../bpf/edgeguard.h"
 #include "error.h"
 
-struct edgeguard_bpf;
+/*
+ * Every map of the datapath, once: X(field, name) names its descriptor in
+ * struct eg_maps and the map in the BPF object, which is also its pin's file
+ * name under eg_pin_dir(). Everything that lists maps expands this.
+ */
+#define EG_MAP_REGISTRY(X)                                                        \
+	X(allow, eg_allow)             /* allowlist (LPM trie) */                 \
+	X(ban_exact, eg_ban_exact)     /* operator bans of hosts */               \
+	X(ban_cidr, eg_ban_cidr)       /* operator bans of networks (LPM trie) */ \
+	X(autoban, eg_autoban)         /* the datapath's own bans (LPM trie) */   \
+	X(escalations, eg_escalations) /* IPv6 auto-bans per shorter prefix */    \
+	X(ban_notes, eg_ban_notes)     /* user space only: ban reasons */         \
+	X(list_empty, eg_list_empty)   /* enum eg_list -> 1 when known empty */   \
+	X(sources, eg_sources)         /* per-source buckets (LRU) */             \
+	X(config, eg_config)                                                      \
+	X(policies, eg_policies)                                                  \
+	X(port_policy, eg_port_policy)                                            \
+	X(policy_names, eg_policy_names) /* user space only: slot -> name */      \
+	X(counters, eg_counters)                                                  \
+	X(policy_counters, eg_policy_counters)                                    \
+	X(iface_counters, eg_iface_counters) /* verdicts by interface slot */     \
+	X(ifaces, eg_ifaces)           /* interface slot -> struct eg_iface_slot */ \
+	X(events, eg_events)                                                      \
+	X(flows, eg_flows)                                                        \
+	X(conns, eg_conns)                                                        \
+	X(verified, eg_verified)                                                  \
+	X(budgets, eg_budgets)
 
 struct eg_maps {
-	int allow;
-	int ban_exact;
-	int ban_cidr;
-	int autoban;     /* the datapath's own bans */
-	int escalations; /* IPv6 auto-ban counts per shorter prefix */
-	int sources;
-	int config;
-	int policies;
-	int port_policy;
-	int counters;
-	int policy_counters;
-	int events;
-	int flows;
-	int conns;
-	int verified;
-	int budgets;
-	int ban_notes; /* user space only: ban reasons */
-	int list_empty; /* enum eg_list -> 1 when known empty (user/lists.c) */
-	int iface_counters; /* verdict reasons by interface slot */
-	int ifaces;         /* interface slot -> struct eg_iface_slot */
+#define EG_MAP_FIELD(field, name) int field;
+	EG_MAP_REGISTRY(EG_MAP_FIELD)
+#undef EG_MAP_FIELD
 };
 
 /* Sizes fixed at load time. Zero fields take the defaults from edgeguard.h. */
@@ -45,27 +54,30 @@ struct eg_sizes {
 	uint32_t max_autobans;
 };
 
-/* Replaces zero fields of s with the defaults from edgeguard.h. */
+/* Replaces zero fields of s with the defaults from edgeguard.h: the one place they apply. */
 void eg_sizes_fill(struct eg_sizes *s);
-/* Sets the map sizes of an opened, not yet loaded skeleton (NULL: defaults). */
-int eg_sizes_apply(struct edgeguard_bpf *skel, const struct eg_sizes *want, struct eg_err *e);
 
-/* Gives a never-written config its defaults; leaves a configured one alone. */
-int eg_config_init(int config_fd, struct eg_err *e);
+/*
+ * What each size governs, once: the maps of a skeleton sized from an
+ * eg_sizes (mult times the size), and the map each size is read back from
+ * when the maps are pinned. Used by the open path and by pins.c.
+ */
+struct eg_size_map {
+	size_t offset;    /* of the uint32_t in struct eg_sizes */
+	const char *name; /* map name */
+	uint32_t mult;
+	int read_back;    /* this map tells the size of pinned maps */
+};
+extern const struct eg_size_map eg_size_maps[];
+extern const unsigned int eg_n_size_maps;
 
-/* Opens and loads the datapath with the given sizes; nothing is attached. */
-struct edgeguard_bpf *eg_load(const struct eg_sizes *sizes, struct eg_err *e);
-/* The same, counting per-interface verdicts into iface_slot (eg_load uses 0). */
-struct edgeguard_bpf *eg_load_for_slot(const struct eg_sizes *sizes, uint32_t iface_slot,
-				       struct eg_err *e);
-
-/* Fills m from a loaded skeleton. */
-void eg_maps_from_skel(struct edgeguard_bpf *skel, struct eg_maps *m);
+/* Every descriptor of m set to -1 (nothing open). */
+void eg_maps_init(struct eg_maps *m);
 
 /* Current CLOCK_BOOTTIME in ns: the datapath's clock for bans and buckets. */
 uint64_t eg_now_ns(void);
 
-/* Sums a per-CPU u64 counter array of n entries into out[n]. */
+/* The global counters, summed over CPUs. */
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e);
 int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 			    struct eg_policy_counters *out, struct eg_err *e);

@@ -85,56 +85,25 @@ static int open_one(const char *name, int *fd, struct eg_err *e)
 
 int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
 {
-	struct {
-		const char *name;
-		int *fd;
-	} all[] = {
-		{ "eg_allow", &m->allow },
-		{ "eg_ban_exact", &m->ban_exact },
-		{ "eg_ban_cidr", &m->ban_cidr },
-		{ "eg_autoban", &m->autoban },
-		{ "eg_escalations", &m->escalations },
-		{ "eg_sources", &m->sources },
-		{ "eg_config", &m->config },
-		{ "eg_policies", &m->policies },
-		{ "eg_port_policy", &m->port_policy },
-		{ "eg_counters", &m->counters },
-		{ "eg_policy_counters", &m->policy_counters },
-		{ "eg_events", &m->events },
-		{ "eg_flows", &m->flows },
-		{ "eg_conns", &m->conns },
-		{ "eg_verified", &m->verified },
-		{ "eg_budgets", &m->budgets },
-		{ "eg_ban_notes", &m->ban_notes },
-		{ "eg_list_empty", &m->list_empty },
-		{ "eg_iface_counters", &m->iface_counters },
-		{ "eg_ifaces", &m->ifaces },
-	};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		*all[i].fd = -1;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (open_one(all[i].name, all[i].fd, e)) {
-			eg_maps_close(m);
-			return -1;
-		}
+	eg_maps_init(m);
+#define EG_MAP_OPEN(field, name)                         \
+	if (open_one(#name, &m->field, e)) {             \
+		eg_maps_close(m);                        \
+		return -1;                               \
 	}
+	EG_MAP_REGISTRY(EG_MAP_OPEN)
+#undef EG_MAP_OPEN
 	return 0;
 }
 
 void eg_maps_close(struct eg_maps *m)
 {
-	int *fds[] = { &m->allow,    &m->ban_exact,   &m->ban_cidr, &m->autoban, &m->escalations, &m->sources,
-		       &m->config,   &m->policies,    &m->port_policy, &m->counters,
-		       &m->policy_counters, &m->events, &m->flows, &m->conns,
-		       &m->verified, &m->budgets, &m->ban_notes, &m->list_empty,
-		       &m->iface_counters, &m->ifaces };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
+#define EG_MAP_CLOSE(field, name)        \
+	if (m->field >= 0)               \
+		close(m->field);         \
+	m->field = -1;
+	EG_MAP_REGISTRY(EG_MAP_CLOSE)
+#undef EG_MAP_CLOSE
 }
 
 static int max_entries_of(const char *name, uint32_t *out, struct eg_err *e)
@@ -146,8 +115,9 @@ static int max_entries_of(const char *name, uint32_t *out, struct eg_err *e)
 	if (open_one(name, &fd, e))
 		return -1;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		eg_fail_errno(e, errno, "cannot read map %s", name);
 		close(fd);
-		return eg_fail_errno(e, errno, "cannot read map %s", name);
+		return -1;
 	}
 	close(fd);
 	*out = info.max_entries;
@@ -156,13 +126,14 @@ static int max_entries_of(const char *name, uint32_t *out, struct eg_err *e)
 
 int eg_pinned_sizes(struct eg_sizes *out, struct eg_err *e)
 {
-	if (max_entries_of("eg_sources", &out->max_sources, e) ||
-	    max_entries_of("eg_ban_exact", &out->max_bans, e) ||
-	    max_entries_of("eg_allow", &out->max_allows, e) ||
-	    max_entries_of("eg_flows", &out->max_flows, e) ||
-	    max_entries_of("eg_verified", &out->max_verified, e) ||
-	    max_entries_of("eg_autoban", &out->max_autobans, e))
-		return -1;
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < eg_n_size_maps; i++) {
+		const struct eg_size_map *sm = &eg_size_maps[i];
+
+		if (sm->read_back &&
+		    max_entries_of(sm->name, (uint32_t *)((char *)out + sm->offset), e))
+			return -1;
+	}
 	return 0;
 }
 

@@ -171,6 +171,23 @@ out:
 	return rc;
 }
 
+/* The live slots' names for status, top and metrics; unused slots get none. */
+static int write_names(const struct eg_maps *m, const struct eg_policy_table *t, struct eg_err *e)
+{
+	for (uint32_t slot = 0; slot < EG_MAX_POLICIES; slot++) {
+		struct eg_policy_name n = { "" };
+		const struct eg_policy_spec *s = slot == 0 ? &t->def :
+						 slot <= t->nrules ? &t->rules[slot - 1] : NULL;
+
+		if (s)
+			snprintf(n.name, sizeof(n.name), "%s",
+				 s->label[0] ? s->label : slot ? s->name : "default");
+		if (bpf_map_update_elem(m->policy_names, &slot, &n, BPF_ANY))
+			return eg_fail_errno(e, errno, "cannot record the name of policy slot %u", slot);
+	}
+	return 0;
+}
+
 int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, struct eg_err *e)
 {
 	struct eg_config cfg;
@@ -190,5 +207,5 @@ int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, 
 	cfg.escalate_after = t->escalate_after;
 	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
 		return eg_fail_errno(e, errno, "cannot switch to the new policy");
-	return 0;
+	return write_names(m, t, e);
 }

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include "maps.h"
 
-#define EG_POLICY_NAME_LEN 64
 #define EG_MAX_RATE 100000000U /* per second; beyond this a bucket is meaningless */
 #define EG_MIN_AUTOBAN_FLOOR 16
 #define EG_MAX_ESCALATE_AFTER 1000000U

@@ -444,12 +444,8 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 	char sub[PATH_LEN];
 	bool present;
 
-	sz->max_sources = EG_DEFAULT_MAX_SOURCES;
-	sz->max_bans = EG_DEFAULT_MAX_BANS;
-	sz->max_allows = EG_DEFAULT_MAX_ALLOWS;
-	sz->max_flows = EG_DEFAULT_MAX_FLOWS;
-	sz->max_verified = EG_DEFAULT_MAX_VERIFIED;
-	sz->max_autobans = EG_DEFAULT_MAX_AUTOBANS;
+	memset(sz, 0, sizeof(*sz));
+	eg_sizes_fill(sz);
 	if (!obj)
 		return 0;
 	if (expect_object(c, obj, "limits", NULL) ||

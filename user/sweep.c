@@ -4,7 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "pins.h"
+#include "datapath.h"
 #include "sweep.h"
 #include "edgeguard.skel.h"
 
@@ -14,30 +14,17 @@ struct eg_sweeper {
 
 struct eg_sweeper *eg_sweeper_open(struct eg_err *e)
 {
+	/* Only the sweep program; the maps are the pinned ones, at their sizes. */
+	struct eg_open_opts o = { .pinned = true, .sweep_only = true };
 	struct eg_sweeper *s = calloc(1, sizeof(*s));
-	struct eg_sizes sizes = { 0 };
-	int err;
 
 	if (!s) {
 		eg_fail(e, "out of memory");
 		return NULL;
 	}
-	s->skel = edgeguard_bpf__open();
-	if (!s->skel) {
-		eg_fail_errno(e, errno, "cannot open the edgeguard BPF object");
+	s->skel = eg_datapath_open_load(&o, e);
+	if (!s->skel)
 		goto fail;
-	}
-	/* Only the sweep program; the maps are the pinned ones, at their sizes. */
-	bpf_program__set_autoload(s->skel->progs.edgeguard_xdp, false);
-	bpf_program__set_autoload(s->skel->progs.edgeguard_tc_egress, false);
-	if (eg_pinned_sizes(&sizes, e) || eg_sizes_apply(s->skel, &sizes, e) ||
-	    eg_pins_assign(s->skel->obj, e))
-		goto fail;
-	err = edgeguard_bpf__load(s->skel);
-	if (err) {
-		eg_fail_errno(e, -err, "cannot load the flow sweep program");
-		goto fail;
-	}
 	return s;
 fail:
 	eg_sweeper_close(s);
@@ -57,6 +44,7 @@ void eg_sweeper_close(struct eg_sweeper *s)
 {
 	if (!s)
 		return;
-	edgeguard_bpf__destroy(s->skel);
+	if (s->skel)
+		edgeguard_bpf__destroy(s->skel);
 	free(s);
 }
