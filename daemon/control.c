@@ -36,6 +36,7 @@
 #include "events.h"
 #include "lists.h"
 #include "pins.h"
+#include "report.h"
 
 #define LISTENER_ID UINT32_MAX
 /* All replies waiting to be taken, together; past it a long listing is answered "busy". */
@@ -78,13 +79,6 @@ struct control {
 	unsigned int memo_next;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- connections ---- */
 
@@ -286,69 +280,20 @@ static cJSON *do_allow(struct control *c, const struct client *cl, const struct 
 	return reply_ok(r);
 }
 
-struct ban_list {
-	uint64_t now;
-	cJSON *arr;
-};
-
-/* The same fields as `edgeguard bans --json`. */
-static int list_ban(const struct eg_ban_entry *b, void *ctx)
-{
-	struct ban_list *l = ctx;
-	char cidr[EG_CIDR_STRLEN], why[EG_BAN_REASON_LEN + 32];
-	cJSON *o;
-
-	if (b->ban.expires_ns && b->ban.expires_ns <= l->now)
-		return 0;
-	o = cJSON_CreateObject();
-	eg_format_cidr(&b->key, cidr, sizeof(cidr));
-	cJSON_AddStringToObject(o, "address", cidr);
-	if (b->ban.expires_ns)
-		cJSON_AddNumberToObject(o, "expires_in",
-					(double)((b->ban.expires_ns - l->now + 999999999ULL) / 1000000000ULL));
-	else
-		cJSON_AddNullToObject(o, "expires_in");
-	cJSON_AddBoolToObject(o, "permanent", !b->ban.expires_ns);
-	cJSON_AddStringToObject(o, "origin", eg_origin_name(b->ban.origin));
-	if (b->ban.origin == EG_ORIGIN_AUTO) {
-		cJSON_AddStringToObject(o, "trigger", eg_reason_name(b->ban.trigger));
-		cJSON_AddNumberToObject(o, "policy", b->ban.policy);
-		snprintf(why, sizeof(why), "auto: %s", eg_reason_name(b->ban.trigger));
-		cJSON_AddStringToObject(o, "reason", why);
-	} else if (b->reason[0]) {
-		cJSON_AddStringToObject(o, "reason", b->reason);
-	} else {
-		cJSON_AddNullToObject(o, "reason");
-	}
-	cJSON_AddItemToArray(l->arr, o);
-	return 0;
-}
-
-static int list_allow(const struct eg_allow_entry *a, void *ctx)
-{
-	char cidr[EG_CIDR_STRLEN];
-
-	eg_format_cidr(&a->key, cidr, sizeof(cidr));
-	cJSON_AddItemToArray(ctx, cJSON_CreateString(cidr));
-	return 0;
-}
-
+/* The same report as `edgeguard bans --json` and `allow list --json`. */
 static cJSON *do_list(struct control *c, const struct eg_ctl_request *r)
 {
 	bool bans = r->cmd == EG_CTL_BANS;
-	struct ban_list l = { .now = eg_now_ns(), .arr = cJSON_CreateArray() };
 	struct eg_err e = { 0 };
-	cJSON *reply;
+	cJSON *list, *reply;
 	int rc;
 
-	rc = bans ? eg_ban_foreach(c->maps, list_ban, &l, &e) :
-		    eg_allow_foreach(c->maps, list_allow, l.arr, &e);
-	if (rc) {
-		cJSON_Delete(l.arr);
+	rc = bans ? eg_report_bans(c->maps, eg_now_ns(), &list, &e) :
+		    eg_report_allows(c->maps, &list, &e);
+	if (rc)
 		return reply_err(r, e.msg[0] ? e.msg : "cannot walk the list");
-	}
 	reply = reply_ok(r);
-	cJSON_AddItemToObject(reply, bans ? "bans" : "allows", l.arr);
+	cJSON_AddItemToObject(reply, bans ? "bans" : "allows", list);
 	return reply;
 }
 
@@ -646,7 +591,7 @@ static void expire(struct control *c, uint64_t now)
 bool control_service(struct control *c)
 {
 	struct epoll_event evs[EG_CTL_MAX_CLIENTS + 1];
-	uint64_t now = mono_ms();
+	uint64_t now = eg_mono_ms();
 	bool changed;
 	int n;
 
@@ -659,7 +604,7 @@ bool control_service(struct control *c)
 		else if (id < EG_CTL_MAX_CLIENTS && c->clients[id].fd >= 0)
 			read_client(c, &c->clients[id], now);
 	}
-	expire(c, mono_ms());
+	expire(c, eg_mono_ms());
 	changed = c->changed;
 	c->changed = false;
 	return changed;
@@ -667,7 +612,7 @@ bool control_service(struct control *c)
 
 int control_timeout_ms(const struct control *c)
 {
-	uint64_t now = mono_ms(), next = UINT64_MAX;
+	uint64_t now = eg_mono_ms(), next = UINT64_MAX;
 
 	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++)
 		if (c->clients[i].fd >= 0 && c->clients[i].deadline_ms < next)

@@ -102,13 +102,6 @@ static void add_cause(cJSON *o, unsigned int origin, unsigned int policy, unsign
 	cJSON_AddStringToObject(o, "trigger", eg_reason_name(trigger));
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The limit an auto-ban's source exceeded, as the live policy table has it. */
 static void add_limit(cJSON *o, const struct eg_maps *m, unsigned int slot, unsigned int trigger)
@@ -194,7 +187,7 @@ static void watch_ifaces(struct daemon *d, bool first)
 			emit_iface("detach", &d->ifaces[i]);
 	memcpy(d->ifaces, now, sizeof(now[0]) * (size_t)n);
 	d->nifaces = n;
-	d->ifaces_checked_ms = mono_ms();
+	d->ifaces_checked_ms = eg_mono_ms();
 }
 
 static void consume_events(struct daemon *d)
@@ -435,7 +428,6 @@ static int load_policy(struct daemon *d, struct eg_err *e)
 		eg_policy_file_free(&d->pf);
 	d->pf = pf;
 	d->have_pf = true;
-	metrics_set_policies(&pf.table);
 	o = ev_new("policy_load");
 	cJSON_AddStringToObject(o, "file", pf.path);
 	cJSON_AddStringToObject(o, "hash", pf.hash);
@@ -500,7 +492,7 @@ static bool tick(struct daemon *d)
 	reap_expired(d);
 	if (eg_sweeper_run(d->sweeper, &e))
 		emit_error("flow_sweep_error", e.msg);
-	if (mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
+	if (eg_mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
 		watch_ifaces(d, false);
 	persist(d, false);
 	return maps_still_pinned(d);
@@ -511,7 +503,7 @@ enum stop_cause { STOP_SIGNAL, STOP_DETACHED, STOP_ERROR };
 /* Returns why the daemon should stop. */
 static enum stop_cause run(struct daemon *d)
 {
-	uint64_t next = mono_ms() + d->interval_ms;
+	uint64_t next = eg_mono_ms() + d->interval_ms;
 	struct pollfd pfd[3] = {
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN },
@@ -522,7 +514,7 @@ static enum stop_cause run(struct daemon *d)
 	int n, timeout, ctl;
 
 	for (;;) {
-		now = mono_ms();
+		now = eg_mono_ms();
 		if (now >= next) {
 			if (!tick(d))
 				return STOP_DETACHED;

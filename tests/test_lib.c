@@ -4,10 +4,16 @@
  * the ban/allow/policy operations on real (loaded, unattached) maps.
  */
 #include <errno.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
+#include "apply.h"
 #include "lists.h"
 #include "datapath.h"
 #include "maps.h"
@@ -267,6 +273,107 @@ static void unban_lifts_the_datapath_ban_too(void)
 	edgeguard_bpf__destroy(skel);
 }
 
+struct deleting_walk {
+	const struct eg_maps *m;
+	int seen[2][64]; /* [exact, cidr][last octet] */
+	int dups;
+};
+
+/* Deletes every other ban it is shown, as edgeguardd's reaper deletes the expired ones. */
+static int delete_as_we_go(const struct eg_ban_entry *b, void *ctx)
+{
+	struct deleting_walk *w = ctx;
+	int host = eg_key_is_host(&b->key), last = b->key.addr.a[host ? 3 : 2] & 63;
+
+	if (w->seen[host ? 0 : 1][last]++)
+		w->dups++;
+	if (last % 2 == 0)
+		eg_ban_del(w->m, &b->key, NULL);
+	return 0;
+}
+
+/*
+ * A walk whose callback deletes the entry it is on: the kernel's next-key
+ * walk would start again from the first key and show entries twice.
+ */
+static void walk_survives_deletes_in_the_callback(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 64);
+	struct deleting_walk w = { .m = &m };
+	struct eg_err e = { 0 };
+	char cidr[64];
+	int n = 0;
+
+	if (!skel)
+		return;
+	for (int i = 0; i < 40; i++) {
+		struct eg_lpm_key k;
+
+		snprintf(cidr, sizeof(cidr), "198.51.100.%d", i);
+		k = key_of(cidr);
+		CHECK(eg_ban_add(&m, &k, 0, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+		snprintf(cidr, sizeof(cidr), "10.%d.%d.0/24", i, i);
+		k = key_of(cidr);
+		CHECK(eg_ban_add(&m, &k, 0, EG_ORIGIN_MANUAL, NULL, &e) == 0, "%s", e.msg);
+	}
+	CHECK(eg_ban_foreach(&m, delete_as_we_go, &w, &e) == 0, "%s", e.msg);
+	CHECK_EQ(w.dups, 0, "entries shown twice");
+	for (int i = 0; i < 40; i++) {
+		CHECK(w.seen[0][i] == 1, "host .%d shown %d times", i, w.seen[0][i]);
+		CHECK(w.seen[1][i] == 1, "network 10.%d.%d.0/24 shown %d times", i, i, w.seen[1][i]);
+	}
+	CHECK(eg_ban_foreach(&m, count_bans, &n, &e) == 0, "%s", e.msg);
+	CHECK_EQ(n, 40, "bans left (the odd ones)");
+	edgeguard_bpf__destroy(skel);
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A record of the policy in force that cannot be written: an error, and no descriptor left open. */
+static void failed_policy_record_closes_its_file(void)
+{
+	char dir[] = "/tmp/eg-test-meta.XXXXXX";
+	struct eg_policy_file f = { .hash = "0123456789abcdef" };
+	struct rlimit small, old;
+	struct eg_err e = { 0 };
+	int before, rc;
+
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	setenv("EDGEGUARD_RUN_DIR", dir, 1);
+	snprintf(f.path, sizeof(f.path), "/etc/edgeguard/policy.json");
+	signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails (EFBIG) instead of killing us */
+	getrlimit(RLIMIT_FSIZE, &old);
+	small = (struct rlimit){ .rlim_cur = 1, .rlim_max = old.rlim_max };
+	before = open_fds();
+	setrlimit(RLIMIT_FSIZE, &small);
+	rc = eg_policy_meta_write(&f, &e);
+	setrlimit(RLIMIT_FSIZE, &old);
+	CHECK(rc == -1, "a record past the file size limit was written");
+	CHECK_EQ(e.code, EFBIG, "errno of the failed write");
+	CHECK_EQ(open_fds(), before, "open descriptors after the failure");
+	CHECK(eg_policy_meta_write(&f, &e) == 0, "a record within the limit: %s", e.msg);
+	unsetenv("EDGEGUARD_RUN_DIR");
+	{
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/policy", dir);
+		unlink(p);
+		rmdir(dir);
+	}
+}
+
 static void full_ban_list_is_a_clear_error(void)
 {
 	struct eg_maps m;
@@ -461,6 +568,8 @@ int main(void)
 	RUN(policy_validation_names_the_field);
 	RUN(bans_go_to_the_right_map_and_come_back);
 	RUN(full_ban_list_is_a_clear_error);
+	RUN(walk_survives_deletes_in_the_callback);
+	RUN(failed_policy_record_closes_its_file);
 	RUN(unban_lifts_the_datapath_ban_too);
 	RUN(ban_reasons_round_trip_and_go_with_the_ban);
 	RUN(auto_ban_over_a_manual_one_has_no_reason);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ int eg_policy_meta_write(const struct eg_policy_file *f, struct eg_err *e)
 {
 	char path[4200], tmp[4300];
 	char abs[4096];
+	bool bad;
 	FILE *fp;
+	int err;
 
 	if (mkdir(eg_run_dir(), 0700) && errno != EEXIST)
 		return eg_fail_errno(e, errno, "cannot create %s", eg_run_dir());
@@ -45,9 +48,16 @@ int eg_policy_meta_write(const struct eg_policy_file *f, struct eg_err *e)
 	if (!fp)
 		return eg_fail_errno(e, errno, "cannot write %s", tmp);
 	fprintf(fp, "%s\n%s\n%lld\n", abs, f->hash, (long long)time(NULL));
-	if (fflush(fp) || fsync(fileno(fp)) || fclose(fp)) {
+	bad = fflush(fp) || fsync(fileno(fp));
+	err = errno;
+	/* Closed whatever happened: a failed write must not leak the descriptor. */
+	if (fclose(fp) && !bad) {
+		bad = true;
+		err = errno;
+	}
+	if (bad) {
 		unlink(tmp);
-		return eg_fail_errno(e, errno, "cannot write %s", tmp);
+		return eg_fail_errno(e, err, "cannot write %s", tmp);
 	}
 	if (rename(tmp, path))
 		return eg_fail_errno(e, errno, "cannot rename %s", tmp);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
@@ -238,38 +239,40 @@ static void fill_reason(const struct eg_maps *m, struct eg_ban_entry *ent)
 }
 
 /* Every entry of one ban map; exact is true for the address-keyed hash. */
+/*
+ * Every entry of one ban map. The keys are read first (eg_map_keys), so the
+ * callback may delete as it goes (the reaper does) without the walk starting
+ * over and reporting an entry twice.
+ */
 static int walk_bans(const struct eg_maps *m, enum eg_list list, const char *what, eg_ban_cb cb,
 		     void *ctx, struct eg_err *e)
 {
 	bool exact = list == EG_LIST_BAN_EXACT;
-	int fd = list_fd(m, list);
+	uint32_t key_size = exact ? sizeof(struct eg_addr) : sizeof(struct eg_lpm_key);
+	int fd = list_fd(m, list), rc = 0;
 	struct eg_ban_entry ent;
-	struct eg_lpm_key cur, next;
-	void *kcur = exact ? (void *)&cur.addr : (void *)&cur;
-	void *knext = exact ? (void *)&next.addr : (void *)&next;
-	bool first = true;
-	int rc;
+	struct eg_err why = { 0 };
+	size_t n;
+	char *keys;
 
-	memset(&cur, 0, sizeof(cur));
-	memset(&next, 0, sizeof(next));
-	while (bpf_map_get_next_key(fd, first ? NULL : kcur, knext) == 0) {
-		first = false;
-		cur = next;
-		if (bpf_map_lookup_elem(fd, kcur, &ent.ban))
-			continue; /* deleted while we walked */
+	if (eg_map_keys(fd, key_size, (void **)&keys, &n, &why))
+		return eg_fail_code(e, why.code, "cannot walk the %s: %s", what, why.msg);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const void *k = keys + i * key_size;
+
+		if (bpf_map_lookup_elem(fd, k, &ent.ban))
+			continue; /* deleted since */
 		if (exact)
-			eg_key_of(&ent.key, &cur.addr, cur.addr.family == EG_AF_INET ? 32 : 128);
+			eg_key_of(&ent.key, k, ((const struct eg_addr *)k)->family == EG_AF_INET ? 32 :
+												     128);
 		else
-			ent.key = cur;
+			memcpy(&ent.key, k, sizeof(ent.key));
 		ent.list = list;
 		fill_reason(m, &ent);
 		rc = cb(&ent, ctx);
-		if (rc)
-			return rc;
 	}
-	if (errno != ENOENT)
-		return eg_fail_errno(e, errno, "cannot walk the %s", what);
-	return 0;
+	free(keys);
+	return rc;
 }
 
 int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e)
@@ -310,23 +313,21 @@ int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e)
 {
 	struct eg_allow_entry ent;
-	struct eg_lpm_key lk, lnext;
-	void *prev = NULL;
-	int rc;
+	struct eg_err why = { 0 };
+	struct eg_lpm_key *keys;
+	size_t n;
+	int rc = 0;
 
-	while (bpf_map_get_next_key(m->allow, prev, &lnext) == 0) {
-		lk = lnext;
-		prev = &lk;
-		if (bpf_map_lookup_elem(m->allow, &lk, &ent.allow))
+	if (eg_map_keys(m->allow, sizeof(*keys), (void **)&keys, &n, &why))
+		return eg_fail_code(e, why.code, "cannot walk the allowlist: %s", why.msg);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (bpf_map_lookup_elem(m->allow, &keys[i], &ent.allow))
 			continue;
-		ent.key = lk;
+		ent.key = keys[i];
 		rc = cb(&ent, ctx);
-		if (rc)
-			return rc;
 	}
-	if (errno != ENOENT)
-		return eg_fail_errno(e, errno, "cannot walk the allowlist");
-	return 0;
+	free(keys);
+	return rc;
 }
 
 static int list_fd(const struct eg_maps *m, enum eg_list list)

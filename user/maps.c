@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -49,17 +50,26 @@ const char *eg_reason_name(unsigned int reason)
 	return reason < EG_R_MAX && reason_names[reason] ? reason_names[reason] : "unknown";
 }
 
+bool eg_reason_drops(unsigned int reason)
+{
+	switch (reason) {
+	case EG_R_BANNED:
+	case EG_R_BANNED_CIDR:
+	case EG_R_SYN_RATE:
+	case EG_R_PKT_RATE:
+	case EG_R_MALFORMED:
+	case EG_R_CONN_LIMIT:
+	case EG_R_BUDGET:
+	case EG_R_AUTOBANNED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *eg_origin_name(unsigned int origin)
 {
 	return origin < EG_ORIGIN_MAX ? origin_names[origin] : "unknown";
-}
-
-uint64_t eg_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 void eg_sizes_fill(struct eg_sizes *s)
@@ -188,29 +198,118 @@ int eg_read_ifaces(const struct eg_maps *m, struct eg_iface_slot out[EG_MAX_IFAC
 	return 0;
 }
 
-long eg_map_count(int fd)
+static int key_cmp(const void *a, const void *b, void *size)
+{
+	return memcmp(a, b, *(const uint32_t *)size);
+}
+
+int eg_map_keys(int fd, uint32_t key_size, void **keys, size_t *n, struct eg_err *e)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
-	void *key, *next;
+	size_t cap = 64, got = 0, steps = 0, max_steps;
+	char *all = NULL, *grown, *prev = NULL;
+
+	*keys = NULL;
+	*n = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return eg_fail_errno(e, errno, "cannot read a map's info");
+	if (info.key_size != key_size)
+		return eg_fail(e, "map key size %u, expected %u", info.key_size, key_size);
+	/* Room for every entry walked twice over, however often it starts again. */
+	max_steps = 2 * (size_t)info.max_entries + 64;
+	for (;;) {
+		if (got == cap || !all) {
+			cap = all ? cap * 2 : cap;
+			grown = realloc(all, cap * key_size);
+			if (!grown) {
+				free(all);
+				return eg_fail(e, "out of memory for the keys of a map");
+			}
+			all = grown;
+			prev = got ? all + (got - 1) * key_size : NULL;
+		}
+		if (bpf_map_get_next_key(fd, prev, all + got * key_size))
+			break;
+		prev = all + got * key_size;
+		got++;
+		if (++steps >= max_steps)
+			break; /* someone keeps deleting behind us: what we have is enough */
+	}
+	if (errno != ENOENT && steps < max_steps) {
+		int err = errno;
+
+		free(all);
+		return eg_fail_errno(e, err, "cannot walk a map");
+	}
+	/* A restart repeated keys: sort and keep each once. */
+	if (got > 1)
+		qsort_r(all, got, key_size, key_cmp, &key_size);
+	*n = 0;
+	for (size_t i = 0; i < got; i++)
+		if (!*n || memcmp(all + (*n - 1) * key_size, all + i * key_size, key_size))
+			memmove(all + (*n)++ * key_size, all + i * key_size, key_size);
+	*keys = all;
+	return 0;
+}
+
+/* Entries by walking the keys: what LPM tries and arrays allow. */
+static long count_by_walk(int fd, uint32_t key_size)
+{
+	void *key = calloc(2, key_size), *next;
 	long n = 0;
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -1;
-	key = calloc(2, info.key_size);
 	if (!key)
 		return -1;
-	next = (char *)key + info.key_size;
-	/* 1M LRU entries is ~1M syscalls here; good enough for status, and
-	 * batch lookups do not cover LPM tries. */
+	next = (char *)key + key_size;
 	if (bpf_map_get_next_key(fd, NULL, next) == 0) {
 		do {
 			n++;
-			memcpy(key, next, info.key_size);
+			memcpy(key, next, key_size);
 		} while (bpf_map_get_next_key(fd, key, next) == 0);
 	}
 	free(key);
 	return n;
+}
+
+#define COUNT_BATCH 1024
+
+long eg_map_count(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), n;
+	uint64_t token[8]; /* a bucket index for hash maps; room to spare */
+	void *keys, *vals;
+	bool first = true;
+	long total = 0;
+	int err;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	/* In batches of a thousand: a million LRU entries in a thousand syscalls, not a million. */
+	keys = malloc((size_t)COUNT_BATCH * info.key_size);
+	vals = malloc((size_t)COUNT_BATCH * info.value_size);
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -1;
+	}
+	for (;;) {
+		n = COUNT_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &n, NULL);
+		if (err && errno != ENOENT) {
+			/* No batches for this map type (LPM tries): key by key. */
+			total = first ? count_by_walk(fd, info.key_size) : -1;
+			break;
+		}
+		total += n;
+		if (err)
+			break; /* ENOENT: that was the last batch */
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return total;
 }
 
 uint32_t eg_map_capacity(int fd)

@@ -6,8 +6,11 @@
 #ifndef EG_MAPS_H
 #define EG_MAPS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "../bpf/edgeguard.h"
+#include "clock.h" /* eg_now_ns: the datapath's clock, which every map user needs */
 #include "error.h"
 
 /*
@@ -74,8 +77,6 @@ extern const unsigned int eg_n_size_maps;
 /* Every descriptor of m set to -1 (nothing open). */
 void eg_maps_init(struct eg_maps *m);
 
-/* Current CLOCK_BOOTTIME in ns: the datapath's clock for bans and buckets. */
-uint64_t eg_now_ns(void);
 
 /* The global counters, summed over CPUs. */
 int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_err *e);
@@ -92,9 +93,20 @@ int eg_read_ifaces(const struct eg_maps *m, struct eg_iface_slot out[EG_MAX_IFAC
 		   struct eg_err *e);
 
 const char *eg_reason_name(unsigned int reason);
+/* Does a verdict with this reason drop the packet? (Event reasons never do.) */
+bool eg_reason_drops(unsigned int reason);
 const char *eg_origin_name(unsigned int origin);
 
-/* Number of entries in a map (walks it; LPM tries have no batch operations). */
+/*
+ * Every key of a map, each once, into a new array *keys (free it) of *n
+ * keys of key_size bytes. A key deleted while the kernel walks makes it
+ * start again from the first key; the walk is bounded and what it saw twice
+ * is kept once, so a caller may change the map while it goes through the
+ * keys, and so may anyone else.
+ */
+int eg_map_keys(int fd, uint32_t key_size, void **keys, size_t *n, struct eg_err *e);
+
+/* Number of entries in a map (batched; key by key for LPM tries); -1 on error. */
 long eg_map_count(int fd);
 /* max_entries of a map. */
 uint32_t eg_map_capacity(int fd);

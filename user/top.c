@@ -46,23 +46,6 @@ const char *eg_top_sort_name(enum eg_top_sort s)
 	return (unsigned int)s < sizeof(sort_names) / sizeof(sort_names[0]) ? sort_names[s] : "?";
 }
 
-bool eg_top_reason_drops(unsigned int reason)
-{
-	switch (reason) {
-	case EG_R_BANNED:
-	case EG_R_BANNED_CIDR:
-	case EG_R_SYN_RATE:
-	case EG_R_PKT_RATE:
-	case EG_R_MALFORMED:
-	case EG_R_CONN_LIMIT:
-	case EG_R_BUDGET:
-	case EG_R_AUTOBANNED:
-		return true;
-	default:
-		return false;
-	}
-}
-
 int eg_top_init(struct eg_top *t, struct eg_err *e)
 {
 	memset(t, 0, sizeof(*t));
@@ -432,7 +415,7 @@ static void fill_totals(struct eg_top *t, struct eg_top_totals *tot, uint64_t no
 		tot->reason_ps[r] = ps;
 		if (r < EG_R_VERDICTS)
 			tot->pps += ps;
-		if (eg_top_reason_drops(r))
+		if (eg_reason_drops(r))
 			tot->drops_ps += ps;
 	}
 }

@@ -82,8 +82,6 @@ void eg_top_free(struct eg_top *t);
 int eg_top_parse_sort(const char *s, enum eg_top_sort *out);
 const char *eg_top_sort_name(enum eg_top_sort s);
 
-/* Does the reason drop the packet (a verdict other than pass)? */
-bool eg_top_reason_drops(unsigned int reason);
 
 /*
  * Reads the maps once; fills rows[0..return) with the top n sources by sort,
