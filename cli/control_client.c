@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include "paths.h"
 #include "cli.h"
+#include "clock.h"
 #include "control_client.h"
 
 #define BACKOFF_FIRST_MS 25
@@ -31,17 +32,10 @@ struct attempt {
 	bool connected;  /* a daemon accepted a connection at least once */
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int ms_left(const struct attempt *a)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = eg_mono_ms();
 
 	return now >= a->deadline_ms ? 0 : (int)(a->deadline_ms - now);
 }
@@ -262,10 +256,10 @@ static enum ctl_result judge(const cJSON *resp, const char *id, const char *path
 	return CTL_FAILED;
 }
 
-enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
+enum ctl_result ctl_ask(struct eg_ctl_request *r, cJSON **answer, struct eg_err *e)
 {
 	char path[4200];
-	struct attempt a = { .path = path, .deadline_ms = mono_ms() + EG_CTL_CLIENT_MS };
+	struct attempt a = { .path = path, .deadline_ms = eg_mono_ms() + EG_CTL_CLIENT_MS };
 	unsigned int backoff = BACKOFF_FIRST_MS;
 	enum ctl_result res = CTL_FAILED;
 	cJSON *resp = NULL;
@@ -305,6 +299,10 @@ enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
 		}
 		if (ans == ANS_DONE) {
 			res = judge(resp, r->id, path, e);
+			if (res == CTL_DONE && answer) {
+				*answer = resp;
+				resp = NULL;
+			}
 			goto out;
 		}
 		if (ans == ANS_FAILED)
@@ -329,4 +327,9 @@ out:
 	cJSON_Delete(resp);
 	free(line);
 	return res;
+}
+
+enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
+{
+	return ctl_ask(r, NULL, e);
 }
