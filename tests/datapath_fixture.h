@@ -45,8 +45,12 @@
 struct fx {
 	struct edgeguard_bpf *skel;
 	struct eg_maps m;
-	int prog_fd;
+	int prog_fd; /* edgeguard_xdp */
+	int tc_fd;   /* edgeguard_tc_egress */
 	struct eg_err err;
+	/* Called around every test run (test_flows holds the clock still with them). */
+	void (*before_run)(struct fx *f);
+	void (*after_run)(struct fx *f);
 };
 
 /* The fixture's small map sizes; a case may change some and fx_reopen(). */
@@ -59,16 +63,23 @@ static inline struct eg_sizes fx_sizes(void)
 	};
 }
 
-static inline int fx_open_sized(struct fx *f, const struct eg_sizes *sz)
+/* A freshly loaded datapath the way production loads one (eg_datapath_open_load). */
+static inline int fx_open_with(struct fx *f, const struct eg_open_opts *o)
 {
 	memset(f, 0, sizeof(*f));
-	f->skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = sz }, &f->err);
+	f->skel = eg_datapath_open_load(o, &f->err);
 	CHECK(f->skel != NULL, "eg_datapath_open_load: %s", f->err.msg);
 	if (!f->skel)
 		return -1;
 	eg_maps_from_skel(f->skel, &f->m);
 	f->prog_fd = bpf_program__fd(f->skel->progs.edgeguard_xdp);
+	f->tc_fd = bpf_program__fd(f->skel->progs.edgeguard_tc_egress);
 	return 0;
+}
+
+static inline int fx_open_sized(struct fx *f, const struct eg_sizes *sz)
+{
+	return fx_open_with(f, &(struct eg_open_opts){ .sizes = sz });
 }
 
 static inline int fx_open(struct fx *f)
@@ -104,8 +115,8 @@ static inline uint64_t fx_now(struct fx *f)
 	return eg_now_ns() + f->skel->bss->eg_clock_offset_ns;
 }
 
-/* Runs raw bytes; returns the kernel's error (0 or -errno), verdict in *ret. */
-static inline int fx_run_raw(struct fx *f, const uint8_t *buf, size_t len, int *ret)
+/* Runs raw bytes through prog_fd; returns the kernel's error (0 or -errno), verdict in *ret. */
+static inline int fx_run_prog(struct fx *f, int prog_fd, const uint8_t *buf, size_t len, int *ret)
 {
 	uint8_t copy[FRAME_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = copy, .data_size_in = (uint32_t)len,
@@ -113,11 +124,19 @@ static inline int fx_run_raw(struct fx *f, const uint8_t *buf, size_t len, int *
 	int err;
 
 	memcpy(copy, buf, len);
-	err = bpf_prog_test_run_opts(f->prog_fd, &opts);
-	if (err)
-		return -errno;
+	if (f->before_run)
+		f->before_run(f);
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	err = err ? -errno : 0;
+	if (f->after_run)
+		f->after_run(f);
 	*ret = (int)opts.retval;
-	return 0;
+	return err;
+}
+
+static inline int fx_run_raw(struct fx *f, const uint8_t *buf, size_t len, int *ret)
+{
+	return fx_run_prog(f, f->prog_fd, buf, len, ret);
 }
 
 static inline void fx_counters(struct fx *f, uint64_t c[EG_R_MAX])
@@ -135,19 +154,20 @@ static inline const char *verdict_name(int v)
 }
 
 /*
- * Runs buf[0..len) and checks the verdict and that the verdict counter
- * `reason` moved by one while every other verdict counter stayed put.
+ * Runs buf[0..len) through prog_fd and checks the return code and that the
+ * verdict counter `reason` moved by one while every other verdict counter
+ * stayed put (reason EG_R_VERDICTS: none may move, as for TC egress).
  * Returns true when all of that held.
  */
-static inline bool expect_raw(struct fx *f, const uint8_t *buf, size_t len, int want,
-			      unsigned int reason, int line)
+static inline bool expect_prog_raw(struct fx *f, int prog_fd, const uint8_t *buf, size_t len,
+				   int want, unsigned int reason, int line)
 {
 	uint64_t before[EG_R_MAX], after[EG_R_MAX];
 	bool good = true;
 	int ret = -1, err;
 
 	fx_counters(f, before);
-	err = fx_run_raw(f, buf, len, &ret);
+	err = fx_run_prog(f, prog_fd, buf, len, &ret);
 	CHECK(err == 0, "line %d: test_run of %zu bytes failed: %s", line, len, strerror(-err));
 	if (err)
 		return false;
@@ -164,11 +184,18 @@ static inline bool expect_raw(struct fx *f, const uint8_t *buf, size_t len, int 
 		if (d != wd) {
 			CHECK(d == wd, "line %d (len %zu): counter %s moved by %llu, want %llu (expected reason %s)",
 			      line, len, eg_reason_name(r), (unsigned long long)d,
-			      (unsigned long long)wd, eg_reason_name(reason));
+			      (unsigned long long)wd,
+			      reason < EG_R_VERDICTS ? eg_reason_name(reason) : "none");
 			good = false;
 		}
 	}
 	return good;
+}
+
+static inline bool expect_raw(struct fx *f, const uint8_t *buf, size_t len, int want,
+			      unsigned int reason, int line)
+{
+	return expect_prog_raw(f, f->prog_fd, buf, len, want, reason, line);
 }
 
 static inline size_t fx_build(const struct frame_spec *s, uint8_t *buf)
@@ -179,15 +206,21 @@ static inline size_t fx_build(const struct frame_spec *s, uint8_t *buf)
 	return len;
 }
 
-static inline bool expect_frame_at(struct fx *f, const struct frame_spec *s, int want,
-				   unsigned int reason, int line)
+static inline bool expect_prog_frame(struct fx *f, int prog_fd, const struct frame_spec *s,
+				     int want, unsigned int reason, int line)
 {
 	uint8_t buf[FRAME_MAX];
 	size_t len = fx_build(s, buf);
 
 	if (!len)
 		return false;
-	return expect_raw(f, buf, len, want, reason, line);
+	return expect_prog_raw(f, prog_fd, buf, len, want, reason, line);
+}
+
+static inline bool expect_frame_at(struct fx *f, const struct frame_spec *s, int want,
+				   unsigned int reason, int line)
+{
+	return expect_prog_frame(f, f->prog_fd, s, want, reason, line);
 }
 
 #define expect_frame(f, s, want, reason) expect_frame_at(f, s, want, reason, __LINE__)

@@ -119,7 +119,7 @@ check_why no_ban_lost_from_the_file "$nf missing" test "$nf" -eq 0
 check failed_bans_kept_as_pending pending_in_state 198.18.11.7
 stop_daemon 100
 # Room made: the next start puts the pending bans in.
-for b in $($EG bans --json | grep -o '198\.18\.11\.[0-9]*' | head -3); do $EG unban "$b" >/dev/null; done
+for b in $($EG bans --json | jq -r '.[].address | select(startswith("198.18.11."))' | head -3); do $EG unban "$b" >/dev/null; done
 start_daemon || fail daemon_restarts_with_room "no start event"
 pending_restored() { [ "$(grep -c '"event":"restore","source":"198.18.11.[0-9]","status":"restored"' "$EVENTS")" -ge 7 ]; }
 check pending_bans_restored_once_room wait_until 100 pending_restored

@@ -59,11 +59,16 @@ for page in edgeguard edgeguardd; do
 	done
 done
 
-# Every command of the CLI's table is an entry (a line starting with its name) in COMMANDS.
-cmds=$(grep -oE '\{ *"[a-z]+", *cmd_[a-z_]+' cli/main.c | sed 's/^{ *"\([^"]*\)".*/\1/')
+# Every command of the CLI's table is an entry (a line starting with its name) in
+# COMMANDS. The table is the one --help prints from (cli/main.c, struct cli_cmd).
+cmds=$(grep -ohE '^\s*\.name = "[a-z]+"' cli/*.c | sed 's/.*"\([a-z]*\)".*/\1/')
 if [ -z "$cmds" ]; then
-	fail cli_command_table_found "no { \"name\", cmd_... } entries in cli/main.c"
+	fail cli_command_table_found "no .name = \"...\" commands in cli/*.c"
 fi
+helped=$("$EDGEGUARD_BUILD/edgeguard" --help 2>/dev/null | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
+for c in $cmds; do
+	if grep -qx "$c" <<<"$helped"; then ok "help_lists_command_$c"; else fail "help_lists_command_$c" "'edgeguard --help' does not list $c"; fi
+done
 section "$WORK/edgeguard.txt" COMMANDS >"$WORK/commands.txt"
 for c in $cmds; do
 	if grep -qE "^ {7}$c( |$)" "$WORK/commands.txt"; then

@@ -32,7 +32,7 @@ trap "exit 1" INT TERM
 pair() { ip link add "$1" type veth peer name "${1%0}1" && ip link set "$1" up; }
 markers() { find "$EDGEGUARD_RUN_DIR" -name 'clsact-*' | wc -l; }
 quiet() { "$@" >/dev/null 2>&1; }
-slot_names() { $EG stats --json | tr -d ' \n\t' | grep -o '"interfaces":{.*}' ; }
+slot_names() { $EG stats --json | jq -c '.interfaces | keys'; }
 
 pair $A && pair $B || die lab "cannot create the veth pairs"
 $EG attach $A >/dev/null && $EG attach $B >/dev/null || die attach "edgeguard attach failed"
@@ -47,7 +47,8 @@ check_why status_fails_with_a_missing_interface "rc $rc" test "$rc" -eq 1
 check_why status_names_the_missing_interface "$(head -3 <<<"$out")" grep -q "^missing: *$A (ifindex $idx_a): deleted while attached; run 'edgeguard detach $A'" <<<"$out"
 out=$($EG status --json); rc=$?
 check_why status_json_fails_too "rc $rc" test "$rc" -eq 1
-check_why status_json_lists_it "$(grep -A4 missing <<<"$out")" grep -q "\"name\":\"$A\",\"ifindex\":$idx_a,\"exists\":false" <<<"$(tr -d ' \n\t' <<<"$out")"
+check_why status_json_lists_it "$(jq -c .missing <<<"$out")" \
+	jq -e --arg a "$A" --argjson i "$idx_a" '.missing[] | select(.name == $a and .ifindex == $i and .exists == false)' <<<"$out"
 
 out=$($EG detach $A 2>&1); rc=$?
 check_why detach_of_a_deleted_interface_works "rc $rc: $out" test "$rc" -eq 0

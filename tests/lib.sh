@@ -220,9 +220,8 @@ connects() {
 }
 # refused ADDR:PORT [SRC]: that connection fails.
 refused() { ! connects "$@"; }
-# counter NAME: the global datapath counter from `edgeguard stats --json`
-# (the per-interface ones are on a line of their own, under "interfaces").
-counter() { $EG stats --json 2>/dev/null | sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\).*/\1/p"; }
+# counter NAME: the global datapath counter from `edgeguard stats --json`.
+counter() { $EG stats --json 2>/dev/null | jq -r --arg c "$1" '.[$c] // empty'; }
 # kv FILE KEY: KEY=VALUE from the last line of a tool's summary that has it (0 when absent).
 kv() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$1" | tail -1 | awk '{ print $1 + 0 }'; }
 # nstat_sum NS COUNTER...: the sum of those kernel counters in namespace NS.
@@ -231,11 +230,11 @@ nstat_sum() {
 	ip netns exec "$ns" nstat -asz "$@" 2>/dev/null | awk '$1 !~ /^#/ { s += $2 } END { print s + 0 }'
 }
 # ban_of ADDRESS: its object in `edgeguard bans --json`, on one line (empty when absent).
-ban_of() { $EG bans --json | tr -d '\n\t' | grep -o "{\"address\":\"$1\"[^}]*}"; }
+ban_of() { $EG bans --json | jq -c --arg a "$1" '.[] | select(.address == $a)'; }
 # ttl_of ADDRESS: its expires_in (null when permanent, empty when not banned).
-ttl_of() { ban_of "$1" | sed -n 's/.*"expires_in":\([^,}]*\).*/\1/p'; }
+ttl_of() { ban_of "$1" | jq -r '.expires_in'; }
 # policy_hash: the hash of the policy in force, from `edgeguard status --json`.
-policy_hash() { $EG status --json | tr -d ' \n\t' | grep -o '"hash":"[0-9a-f]*"' | head -1 | cut -d'"' -f4; }
+policy_hash() { $EG status --json | jq -r '.policy.hash // empty'; }
 
 # --- the daemon -----------------------------------------------------------------------
 # event_seen TEXT: the daemon's event file has TEXT.

@@ -78,6 +78,7 @@ static void hold(struct fx *f, uint64_t at)
 	(void)f;
 }
 
+/* The fixture's before_run and after_run hooks. */
 static void pin_clock(struct fx *f)
 {
 	if (!held_ns)
@@ -86,8 +87,9 @@ static void pin_clock(struct fx *f)
 	f->skel->bss->eg_clock_offset_ns = held_ns - pin_start_ns;
 }
 
-static void unpin_clock(void)
+static void unpin_clock(struct fx *f)
 {
+	(void)f;
 	if (held_ns)
 		held_ns += eg_now_ns() - pin_start_ns;
 }
@@ -108,83 +110,21 @@ static int run_prog(struct fx *f, int prog_fd, const struct frame_spec *s, int *
 {
 	uint8_t buf[FRAME_MAX];
 	size_t len = fx_build(s, buf);
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = (uint32_t)len,
-		    .repeat = 1);
-	int err;
 
-	if (!len)
-		return -EINVAL;
-	pin_clock(f);
-	err = bpf_prog_test_run_opts(prog_fd, &opts);
-	if (err)
-		err = -errno;
-	unpin_clock();
-	*ret = (int)opts.retval;
-	return err;
-}
-
-static int xdp_fd(struct fx *f)
-{
-	return bpf_program__fd(f->skel->progs.edgeguard_xdp);
-}
-
-static int tc_fd(struct fx *f)
-{
-	return bpf_program__fd(f->skel->progs.edgeguard_tc_egress);
-}
-
-/*
- * Runs the frame and checks the return code and that verdict counter
- * `reason` moved by one while every other one stayed put (reason
- * EG_R_VERDICTS: none may move, as for TC egress).
- */
-static bool expect_prog(struct fx *f, int prog_fd, const struct frame_spec *s, int want,
-			unsigned int reason, int line)
-{
-	uint64_t before[EG_R_MAX], after[EG_R_MAX];
-	bool good = true;
-	int ret = -1, err;
-
-	fx_counters(f, before);
-	err = run_prog(f, prog_fd, s, &ret);
-	CHECK(err == 0, "line %d: test_run failed: %s", line, strerror(-err));
-	if (err)
-		return false;
-	fx_counters(f, after);
-	if (ret != want) {
-		CHECK(ret == want, "line %d: returned %d, want %d", line, ret, want);
-		good = false;
-	}
-	for (unsigned int r = 0; r < EG_R_VERDICTS; r++) {
-		uint64_t d = after[r] - before[r], wd = r == reason ? 1 : 0;
-
-		if (d != wd) {
-			CHECK(d == wd, "line %d: counter %s moved by %llu, want %llu", line,
-			      eg_reason_name(r), (unsigned long long)d, (unsigned long long)wd);
-			good = false;
-		}
-	}
-	return good;
+	return len ? fx_run_prog(f, prog_fd, buf, len, ret) : -EINVAL;
 }
 
 static int fl_open(struct fx *f, uint32_t max_flows)
 {
-	struct eg_sizes sz = {
-		.max_sources = FX_MAX_SOURCES,
-		.max_bans = FX_MAX_BANS,
-		.max_allows = FX_MAX_ALLOWS,
-		.max_flows = max_flows,
-		.max_verified = FL_MAX_VERIFIED,
-	};
+	struct eg_sizes sz = fx_sizes();
 
-	memset(f, 0, sizeof(*f));
+	sz.max_flows = max_flows;
+	sz.max_verified = FL_MAX_VERIFIED;
 	held_ns = 0;
-	f->skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &f->err);
-	CHECK(f->skel != NULL, "eg_datapath_open_load: %s", f->err.msg);
-	if (!f->skel)
+	if (fx_open_sized(f, &sz))
 		return -1;
-	eg_maps_from_skel(f->skel, &f->m);
-	f->prog_fd = bpf_program__fd(f->skel->progs.edgeguard_xdp);
+	f->before_run = pin_clock;
+	f->after_run = unpin_clock;
 	return 0;
 }
 
@@ -202,9 +142,9 @@ static int fl_open(struct fx *f, uint32_t max_flows)
 #define FL_CASE(name) FL_CASE_SIZED(name, FL_MAX_FLOWS)
 
 /* Client to server: XDP's verdict and its one verdict counter. */
-#define xdp(f, s, want, reason) expect_prog(f, xdp_fd(f), s, want, reason, __LINE__)
+#define xdp(f, s, want, reason) expect_prog_frame(f, (f)->prog_fd, s, want, reason, __LINE__)
 /* Server to client: egress always passes and never moves a verdict counter. */
-#define tc(f, s) expect_prog(f, tc_fd(f), s, TC_ACT_OK, EG_R_VERDICTS, __LINE__)
+#define tc(f, s) expect_prog_frame(f, (f)->tc_fd, s, TC_ACT_OK, EG_R_VERDICTS, __LINE__)
 
 /* The client's SYN gets through, the server answers: one tracked flow. */
 #define establish(f, c, cp)                                            \
@@ -852,7 +792,7 @@ static int drain_budget(struct fx *f, int *next)
 	int passed = 0, ret;
 
 	for (int i = 0; i < 100; i++) {
-		if (run_prog(f, xdp_fd(f), C2S(nth_source((*next)++), 40001, TH_SYN), &ret) ||
+		if (run_prog(f, f->prog_fd, C2S(nth_source((*next)++), 40001, TH_SYN), &ret) ||
 		    ret == XDP_DROP)
 			break;
 		passed++;
@@ -1186,7 +1126,7 @@ FL_CASE_SIZED(burst_of_synacks_all_tracked, 4096)
 
 	install_rule(f, &t, &spec);
 	for (int i = 0; i < BURST_FLOWS; i++)
-		if (run_prog(f, tc_fd(f), S2C(BURST_CLIENT(i), BURST_PORT(i), TH_SYN | TH_ACK),
+		if (run_prog(f, f->tc_fd, S2C(BURST_CLIENT(i), BURST_PORT(i), TH_SYN | TH_ACK),
 			     &ret) || ret != TC_ACT_OK)
 			bad++;
 	CHECK_EQ(bad, 0, "SYN-ACKs that failed or did not pass");
@@ -1238,7 +1178,7 @@ FL_CASE_SIZED(datapath_sweeps_unarmed_flows_itself, 1 << 15)
 	/* Until some flow fails to arm its timer. */
 	while (sent < 30000 && !fx_counter(f, EG_R_FLOW_UNTIMED)) {
 		for (int i = 0; i < 1000; i++, sent++)
-			run_prog(f, tc_fd(f), S2C(nth_source(1 + sent % 1000),
+			run_prog(f, f->tc_fd, S2C(nth_source(1 + sent % 1000),
 						  (uint16_t)(10000 + sent / 1000),
 						  TH_SYN | TH_ACK), &ret);
 		bpf_map_lookup_elem(fd, &zero, &sw);

@@ -2,7 +2,7 @@
 /*
  * Per-interface verdict counters: an instance loaded for slot N moves row N
  * of eg_iface_counters exactly as it moves the global verdict counters, and
- * no other row; eg_load() counts into slot 0. The slot is rodata, so each
+ * no other row; the default load counts into slot 0. The slot is rodata, so each
  * case loads its own instance.
  */
 #include "datapath_fixture.h"
@@ -12,20 +12,9 @@
 
 static int open_slot(struct fx *f, uint32_t slot)
 {
-	struct eg_sizes sz = {
-		.max_sources = FX_MAX_SOURCES,
-		.max_bans = FX_MAX_BANS,
-		.max_allows = FX_MAX_ALLOWS,
-	};
+	struct eg_sizes sz = fx_sizes();
 
-	memset(f, 0, sizeof(*f));
-	f->skel = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz, .iface_slot = slot }, &f->err);
-	CHECK(f->skel != NULL, "eg_datapath_open_load(slot %u): %s", slot, f->err.msg);
-	if (!f->skel)
-		return -1;
-	eg_maps_from_skel(f->skel, &f->m);
-	f->prog_fd = bpf_program__fd(f->skel->progs.edgeguard_xdp);
-	return 0;
+	return fx_open_with(f, &(struct eg_open_opts){ .sizes = &sz, .iface_slot = slot });
 }
 
 static void iface_counters(struct fx *f, uint32_t slot, uint64_t out[EG_R_VERDICTS])
