@@ -57,36 +57,18 @@ static int apply_change(struct eg_ctl_request *c)
 }
 
 /*
- * A list report (bans or allows): the daemon's when one answers, else read
- * from the maps, the same report either way. *out is a new JSON array.
+ * A list report (bans or allows), read from the pinned maps: it works
+ * whether the daemon runs, is stopped or hangs. *out is a new JSON array.
  */
-static int fetch_list(enum eg_ctl_cmd which, cJSON **out)
+static int fetch_list(bool bans, cJSON **out)
 {
-	struct eg_ctl_request r = { .cmd = which };
-	const char *field = which == EG_CTL_BANS ? "bans" : "allows";
 	struct eg_err e = { 0 };
-	cJSON *answer = NULL;
 	struct eg_maps m;
 	int rc;
 
-	switch (ctl_ask(&r, &answer, &e)) {
-	case CTL_DONE:
-		*out = cJSON_DetachItemFromObjectCaseSensitive(answer, field);
-		cJSON_Delete(answer);
-		if (cJSON_IsArray(*out))
-			return EXIT_OK;
-		cJSON_Delete(*out);
-		eg_fail(&e, "the daemon's answer has no \"%s\" list", field);
-		return cli_fail(&e);
-	case CTL_FAILED:
-		return cli_fail(&e);
-	case CTL_NO_DAEMON:
-		break;
-	}
 	if (eg_maps_open_pinned(&m, &e))
 		return cli_fail(&e);
-	rc = which == EG_CTL_BANS ? eg_report_bans(&m, eg_now_ns(), out, &e) :
-				    eg_report_allows(&m, out, &e);
+	rc = bans ? eg_report_bans(&m, eg_now_ns(), out, &e) : eg_report_allows(&m, out, &e);
 	eg_maps_close(&m);
 	return rc ? cli_fail(&e) : EXIT_OK;
 }
@@ -213,7 +195,7 @@ static int run_bans(const struct cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (cli_operands(cmd, argc, argv, 0, "no arguments"))
 		return EXIT_USAGE;
-	if (fetch_list(EG_CTL_BANS, &list))
+	if (fetch_list(true, &list))
 		return EXIT_FAIL;
 	if (cli_json) {
 		cli_print_json(list);
@@ -244,7 +226,7 @@ static int list_allows(void)
 	const cJSON *a;
 	cJSON *list;
 
-	if (fetch_list(EG_CTL_ALLOWS, &list))
+	if (fetch_list(false, &list))
 		return EXIT_FAIL;
 	if (cli_json) {
 		cli_print_json(list);

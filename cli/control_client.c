@@ -32,7 +32,6 @@ struct attempt {
 	bool connected;  /* a daemon accepted a connection at least once */
 };
 
-
 static int ms_left(const struct attempt *a)
 {
 	uint64_t now = eg_mono_ms();
@@ -256,7 +255,7 @@ static enum ctl_result judge(const cJSON *resp, const char *id, const char *path
 	return CTL_FAILED;
 }
 
-enum ctl_result ctl_ask(struct eg_ctl_request *r, cJSON **answer, struct eg_err *e)
+enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
 {
 	char path[4200];
 	struct attempt a = { .path = path, .deadline_ms = eg_mono_ms() + EG_CTL_CLIENT_MS };
@@ -299,10 +298,6 @@ enum ctl_result ctl_ask(struct eg_ctl_request *r, cJSON **answer, struct eg_err 
 		}
 		if (ans == ANS_DONE) {
 			res = judge(resp, r->id, path, e);
-			if (res == CTL_DONE && answer) {
-				*answer = resp;
-				resp = NULL;
-			}
 			goto out;
 		}
 		if (ans == ANS_FAILED)
@@ -327,9 +322,4 @@ out:
 	cJSON_Delete(resp);
 	free(line);
 	return res;
-}
-
-enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
-{
-	return ctl_ask(r, NULL, e);
 }

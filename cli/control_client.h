@@ -6,7 +6,6 @@
 #ifndef EG_CONTROL_CLIENT_H
 #define EG_CONTROL_CLIENT_H
 
-#include <cjson/cJSON.h>
 #include "control_proto.h"
 #include "error.h"
 
@@ -29,7 +28,5 @@ enum ctl_result {
  * then have been made, and making it on the maps too would apply it twice.
  */
 enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e);
-/* The same, handing over the daemon's answer (the caller frees it) when it is CTL_DONE. */
-enum ctl_result ctl_ask(struct eg_ctl_request *r, cJSON **answer, struct eg_err *e);
 
 #endif

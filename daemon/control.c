@@ -36,7 +36,6 @@
 #include "events.h"
 #include "lists.h"
 #include "pins.h"
-#include "report.h"
 
 #define LISTENER_ID UINT32_MAX
 /* All replies waiting to be taken, together; past it a long listing is answered "busy". */
@@ -280,23 +279,6 @@ static cJSON *do_allow(struct control *c, const struct client *cl, const struct 
 	return reply_ok(r);
 }
 
-/* The same report as `edgeguard bans --json` and `allow list --json`. */
-static cJSON *do_list(struct control *c, const struct eg_ctl_request *r)
-{
-	bool bans = r->cmd == EG_CTL_BANS;
-	struct eg_err e = { 0 };
-	cJSON *list, *reply;
-	int rc;
-
-	rc = bans ? eg_report_bans(c->maps, eg_now_ns(), &list, &e) :
-		    eg_report_allows(c->maps, &list, &e);
-	if (rc)
-		return reply_err(r, e.msg[0] ? e.msg : "cannot walk the list");
-	reply = reply_ok(r);
-	cJSON_AddItemToObject(reply, bans ? "bans" : "allows", list);
-	return reply;
-}
-
 static cJSON *do_status(const struct eg_ctl_request *r)
 {
 	cJSON *reply = reply_ok(r);
@@ -342,10 +324,6 @@ static cJSON *handle(struct control *c, const struct client *cl, const char *lin
 	case EG_CTL_ALLOW_ADD:
 	case EG_CTL_ALLOW_DEL:
 		reply = do_allow(c, cl, &r);
-		break;
-	case EG_CTL_BANS:
-	case EG_CTL_ALLOWS:
-		reply = do_list(c, &r);
 		break;
 	default:
 		reply = do_status(&r);

@@ -4,8 +4,9 @@
  * socket and prints the first line that comes back. Exit 0 when a line came
  * back, 1 otherwise. Bounded by 5 s timeouts; for the control-socket tests.
  *
- * ctl_send --no-read SECONDS SOCKET LINE: sends LINE, prints "sent", and then
- * reads nothing for SECONDS (or until the peer hangs up): a slow reader.
+ * ctl_send --no-read SECONDS [--repeat N] SOCKET LINE: sends LINE (N times,
+ * pipelined), prints "sent", and then reads nothing for SECONDS (or until the
+ * peer hangs up): a slow reader whose replies pile up in the daemon.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
@@ -27,15 +28,20 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int fd;
 
-	int hold = -1;
+	int hold = -1, repeat = 1;
 
-	if (argc == 5 && !strcmp(argv[1], "--no-read")) {
+	if (argc >= 5 && !strcmp(argv[1], "--no-read")) {
 		hold = atoi(argv[2]);
 		argv += 2;
 		argc -= 2;
+		if (argc >= 5 && !strcmp(argv[1], "--repeat")) {
+			repeat = atoi(argv[2]);
+			argv += 2;
+			argc -= 2;
+		}
 	}
-	if (argc != 3) {
-		fprintf(stderr, "usage: ctl_send [--no-read SECONDS] SOCKET LINE\n");
+	if (argc != 3 || repeat < 1) {
+		fprintf(stderr, "usage: ctl_send [--no-read SECONDS [--repeat N]] SOCKET LINE\n");
 		return 2;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
@@ -49,8 +55,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* The answer may already be waiting even when the peer hung up on us. */
-	if (send(fd, argv[2], strlen(argv[2]), MSG_NOSIGNAL) >= 0)
-		send(fd, "\n", 1, MSG_NOSIGNAL);
+	for (int i = 0; i < repeat; i++)
+		if (send(fd, argv[2], strlen(argv[2]), MSG_NOSIGNAL) < 0 ||
+		    send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
+			break;
 	if (hold >= 0) {
 		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
 

@@ -144,7 +144,7 @@ check peercred_refusal_message grep -q "daemon refused the request: permission d
 check peercred_refusal_event wait_for "\"event\":\"control_refused\",\"peer_uid\":$NOBODY"
 check peercred_nothing_banned not_banned "$Z"
 check peercred_stranger_still_connects connects "$H4:$PORT" "$Z"
-out=$(as_nobody "$TOOLS/ctl_send" "$SOCK" '{"cmd":"bans"}')
+out=$(as_nobody "$TOOLS/ctl_send" "$SOCK" '{"cmd":"status"}')
 check peercred_refuses_reads_too grep -q '"refused":true' <<<"$out"
 check daemon_alive_after_refusals wait_sock
 stop_daemon 100

@@ -14,8 +14,6 @@ static const char *const cmd_names[EG_CTL_CMD_MAX] = {
 	[EG_CTL_UNBAN] = "unban",
 	[EG_CTL_ALLOW_ADD] = "allow_add",
 	[EG_CTL_ALLOW_DEL] = "allow_del",
-	[EG_CTL_BANS] = "bans",
-	[EG_CTL_ALLOWS] = "allows",
 	[EG_CTL_STATUS] = "status",
 	[EG_CTL_PING] = "ping",
 };
@@ -103,7 +101,7 @@ static int parse_cmd(const cJSON *req, struct eg_ctl_request *out, struct eg_err
 			return 0;
 		}
 	}
-	return eg_fail(e, "unknown \"cmd\" (ban, unban, bans, allow_add, allow_del, allows, status, ping)");
+	return eg_fail(e, "unknown \"cmd\" (ban, unban, allow_add, allow_del, status, ping)");
 }
 
 /* Every key known to the command, none twice. */

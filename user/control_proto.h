@@ -11,8 +11,6 @@
  *   {"cmd":"ban","id":ID,"cidr":"192.0.2.7","ttl":600,"reason":"scraper"}  ttl 0 = permanent
  *   {"cmd":"unban","id":ID,"cidr":"192.0.2.7"}
  *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8"}   {"cmd":"allow_del",...}
- *   {"cmd":"bans"}    -> "bans": [{address, expires_in, permanent, origin, reason, ...}]
- *   {"cmd":"allows"}  -> "allows": ["10.0.0.0/8", ...]
  *   {"cmd":"status"} or {"cmd":"ping"} -> "pid", "maps"
  *
  * Unknown fields, a field a command does not take, and text that is not one
@@ -86,8 +84,6 @@ enum eg_ctl_cmd {
 	EG_CTL_UNBAN,
 	EG_CTL_ALLOW_ADD,
 	EG_CTL_ALLOW_DEL,
-	EG_CTL_BANS,
-	EG_CTL_ALLOWS,
 	EG_CTL_STATUS,
 	EG_CTL_PING,
 	EG_CTL_CMD_MAX,
