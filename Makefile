@@ -14,7 +14,8 @@ BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
-        libmicrohttpd-dev prometheus curl tmux jq groff-base man-db
+        libmicrohttpd-dev prometheus curl tmux jq groff-base man-db \
+        ethtool nftables gnuplot-nox
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -34,11 +35,16 @@ DAEMON      := $(BUILD)/edgeguardd
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
+# `make bench-flood` (bench/flood/): its own XDP programs and the generator.
+FLOOD      := $(BUILD)/bench/flood
+FLOOD_BPF  := $(patsubst bench/flood/%.bpf.c,$(FLOOD)/%.bpf.o,$(wildcard bench/flood/*.bpf.c))
+FLOOD_BINS := $(FLOOD)/flood_gen
+
 .PHONY: all deps check bench demo vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS)
+all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS) $(FLOOD_BPF) $(FLOOD_BINS)
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -76,6 +82,16 @@ $(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(LIB)
 
 $(DAEMON): $(DAEMON_SRCS) $(wildcard daemon/*.h) $(LIB)
 	$(CC) $(CFLAGS) -Idaemon $(DAEMON_SRCS) $(LIB) $(LDLIBS) -o $@
+
+$(FLOOD)/%.bpf.o: bench/flood/%.bpf.c vmlinux/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPFFLAGS) -c $< -o $@
+
+$(FLOOD)/%.skel.h: $(FLOOD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(FLOOD)/flood_gen: bench/flood/flood_gen.c $(FLOOD)/flood_gen.skel.h tests/netaddr.h
+	$(CC) $(CFLAGS) -I$(FLOOD) -Itests $< -lbpf -lelf -lz -o $@
 
 $(BUILD):
 	mkdir -p $(BUILD)
