@@ -40,7 +40,7 @@ FLOOD      := $(BUILD)/bench/flood
 FLOOD_BPF  := $(patsubst bench/flood/%.bpf.c,$(FLOOD)/%.bpf.o,$(wildcard bench/flood/*.bpf.c))
 FLOOD_BINS := $(FLOOD)/flood_gen
 
-.PHONY: all deps check bench demo vmlinux clean
+.PHONY: all deps check bench bench-flood demo vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -103,6 +103,11 @@ check: deps
 bench: deps
 	$(MAKE) all
 	$(BUILD)/tests/bench
+
+# Bounded by the script itself (about 4 minutes); the timeout is a last resort.
+bench-flood: deps
+	$(MAKE) all
+	timeout --kill-after=30 600 bench/flood/run.sh
 
 demo: deps
 	$(MAKE) all

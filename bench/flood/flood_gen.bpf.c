@@ -6,8 +6,8 @@
  * turns XDP_TX into a redirect out of the ingress interface given in the
  * context, the attacker's veth. No socket, no skb, no qdisc on the sender.
  *
- * Per packet, the program writes the source address (one, a range, or all of
- * IPv4) and both checksums. The kernel does not copy the frame again when it
+ * Per packet, the program paces the flood, writes the source address (one, a
+ * range, or all of IPv4) and both checksums. The kernel does not copy the frame again when it
  * recycles a page, so every field written here is written whole, never
  * adjusted from what the page held before.
  */
@@ -29,6 +29,19 @@ const volatile __u8 src_random = 0; /* source = mix32(n): every IPv4 address */
  */
 const volatile __u32 ip_sum = 0;
 const volatile __u32 tcp_sum = 0;
+
+/*
+ * Pacing: at most one frame every gap_ns (0: as fast as the CPU goes). A frame
+ * not yet due is dropped on the sender: the CPU spins through test-run frames
+ * at a few tens of ns each, and the frames that leave are spread evenly at
+ * the rate asked for. When the generator was not running for a while (another
+ * task had its CPU), it makes up for at most CATCH_UP frames, which is what
+ * the receiver's ring holds. In .bss, not .rodata: flood_gen switches between
+ * paced and full speed while the flood runs.
+ */
+__u64 gap_ns = 0;
+__u64 next_ns = 0;
+#define CATCH_UP 256 /* frames of delay made up at once after a stall: one ring */
 
 /* Frames handed to XDP_TX; read by flood_gen through the mmapped .bss. */
 __u64 sent = 0;
@@ -66,6 +79,15 @@ int flood_tx(struct xdp_md *ctx)
 
 	if ((void *)(tcp + 1) > end)
 		return XDP_ABORTED;
+	if (gap_ns) {
+		__u64 now = bpf_ktime_get_ns();
+
+		if (now < next_ns)
+			return XDP_DROP;
+		if (now > next_ns + CATCH_UP * gap_ns)
+			next_ns = now; /* preempted for a while: do not flood to catch up */
+		next_ns += gap_ns;
+	}
 	n = (__u32)sent++; /* one CPU runs the test run: no atomics needed */
 	saddr = bpf_htonl(src_random ? mix32(n) : src_base + (n & src_mask));
 	words = (saddr & 0xffff) + (saddr >> 16);

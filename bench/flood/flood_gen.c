@@ -8,12 +8,15 @@
  * caller's network namespace. On a veth, that lands the frame in the peer's
  * NAPI ring without any work for the sender's stack.
  *
- *   flood_gen --ifname IF --dst-mac MAC --dst ADDR --dport PORT
+ *   flood_gen --ifname IF --dst-mac MAC --dst ADDR --dport PORT [--pps N]
  *             [--sources 1|1024|65536|random] [--base ADDR] [--seconds S]
  *
- * --sources N cycles through N addresses from --base; random draws every
- * packet's source from all of IPv4. Runs until --seconds (at most 600) or
- * SIGTERM/SIGINT, then prints "sent=N seconds=S". The caller pins it to a CPU.
+ * --pps paces the flood (0, the default: as fast as this CPU can); SIGUSR1
+ * switches to full speed and SIGUSR2 back to --pps while it runs. --sources N
+ * cycles through N addresses from --base; random draws every packet's source
+ * from all of IPv4. Prints "flooding" once it is (signals are handled from
+ * then on), runs until --seconds (at most 600) or SIGTERM/SIGINT, then prints
+ * "sent=N seconds=S". The caller pins it to a CPU.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -40,7 +43,12 @@
 #endif
 
 #define FRAME_LEN 60        /* the minimum Ethernet frame without FCS */
-#define REPEAT (1U << 18)   /* frames per test run: ~0.1 s, so a signal or the deadline is seen soon */
+/*
+ * Frames per test run. Each run sets up a page pool first, and a paced flood
+ * sends nothing meanwhile, so runs are long (up to a second); a signal ends
+ * one at once (EINTR).
+ */
+#define REPEAT (1U << 22)
 #define BATCH 64            /* frames the kernel runs and flushes at once */
 #define MAX_SECONDS 600
 
@@ -58,15 +66,18 @@ struct gen_args {
 	uint16_t dport;
 	uint32_t mask;   /* sources - 1 */
 	bool random;
+	unsigned long pps; /* 0: unpaced */
 	unsigned long seconds;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, full_speed;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1 || sig == SIGUSR2)
+		full_speed = sig == SIGUSR1;
+	else
+		stop = 1;
 }
 
 static void die(const char *what, const char *why)
@@ -78,7 +89,7 @@ static void die(const char *what, const char *why)
 static void usage(void)
 {
 	fprintf(stderr, "usage: flood_gen --ifname IF --dst-mac MAC --dst ADDR --dport PORT"
-			" [--sources 1|1024|65536|random] [--base ADDR] [--seconds S]\n");
+			" [--pps N] [--sources 1|1024|65536|random] [--base ADDR] [--seconds S]\n");
 	exit(2);
 }
 
@@ -159,6 +170,7 @@ static void parse_args(int argc, char **argv, struct gen_args *a)
 		{ "dst-mac", required_argument, NULL, 'm' },
 		{ "dst", required_argument, NULL, 'd' },
 		{ "dport", required_argument, NULL, 'p' },
+		{ "pps", required_argument, NULL, 'r' },
 		{ "sources", required_argument, NULL, 'n' },
 		{ "base", required_argument, NULL, 'b' },
 		{ "seconds", required_argument, NULL, 't' },
@@ -189,6 +201,9 @@ static void parse_args(int argc, char **argv, struct gen_args *a)
 			break;
 		case 'p':
 			a->dport = (uint16_t)arg_ulong("flood_gen", "port", optarg, 65535);
+			break;
+		case 'r':
+			a->pps = arg_ulong("flood_gen", "pps", optarg, 1000000000UL);
 			break;
 		case 'n':
 			if (!strcmp(optarg, "random")) {
@@ -256,6 +271,10 @@ int main(int argc, char **argv)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("flooding\n");
 	start = now_s();
 	deadline = start + (double)a.seconds;
 	while (!stop && now_s() < deadline) {
@@ -263,7 +282,9 @@ int main(int argc, char **argv)
 			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = REPEAT,
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = BATCH);
 
-		/* A signal ends the run early with EINTR: the loop then stops. */
+		/* The program reads gap_ns through the same mmapped .bss. */
+		skel->bss->gap_ns = full_speed || !a.pps ? 0 : 1000000000ULL / a.pps;
+		/* A signal ends the run early with EINTR: the loop then looks again. */
 		if (bpf_prog_test_run_opts(fd, &o) && errno != EINTR)
 			die("BPF_PROG_TEST_RUN (live frames)", strerror(errno));
 	}
