@@ -22,7 +22,6 @@ SYN_RATE=5 # per second and burst, per source, for every limiter
 IPT_RAW=EGFL_RAW
 IPT_IN=EGFL_IN
 NFT_TABLE=egfl_bench
-NFT_COUNT=egfl_bench_count
 
 # cfg_label CONFIG: the configuration as the table names it.
 cfg_label() {
@@ -141,44 +140,39 @@ ipt_counts() {
 		END { printf "%.0f %.0f\n", seen, seen - passed }'
 }
 
-# nft_apply: the meter in one table, and two counting chains around it (just
-# before and just after it on the input hook) in another: listing a table
-# lists its meter's elements too, up to 65535 of them, which takes seconds.
+# nft_apply: the meter, and two iptables rules that count around it: one in
+# mangle INPUT (priority -150, before the meter's 0), one in security INPUT
+# (+50, after it). Not nft counters: any nft listing reads the meter's
+# elements too, up to 65535 of them, which takes seconds; iptables-save reads
+# its own tables only, both in one go.
 nft_apply() {
 	local meter="meter egfl_syn { ip saddr timeout 10s limit rate over $SYN_RATE/second burst $SYN_RATE packets }"
-	nft -f - <<EOF
+	nft -f - <<EOF || return 1
 table ip $NFT_TABLE {
 	chain input {
 		type filter hook input priority filter; policy accept;
 		iifname "$LAB_HOST_IF" tcp flags & (syn | ack) == syn $meter drop
 	}
 }
-table ip $NFT_COUNT {
-	counter seen {}
-	counter passed {}
-	chain before {
-		type filter hook input priority filter - 1; policy accept;
-		iifname "$LAB_HOST_IF" counter name "seen"
-	}
-	chain after {
-		type filter hook input priority filter + 1; policy accept;
-		iifname "$LAB_HOST_IF" counter name "passed"
-	}
-}
 EOF
+	iptables -w 5 -t mangle -A INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-seen &&
+		iptables -w 5 -t security -A INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-passed
 }
 
 nft_remove() {
 	nft delete table ip "$NFT_TABLE" 2>/dev/null
-	nft delete table ip "$NFT_COUNT" 2>/dev/null
+	while iptables -w 5 -t mangle -D INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-seen \
+		2>/dev/null; do :; done
+	while iptables -w 5 -t security -D INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-passed \
+		2>/dev/null; do :; done
 	return 0
 }
 
-# nft_counts: "seen dropped" from the two counters, in one listing.
+# nft_counts: "seen dropped" from the two counting rules, in one iptables-save.
 nft_counts() {
-	nft list counters table ip "$NFT_COUNT" | awk '
-		/counter seen/ { c = "seen" } /counter passed/ { c = "passed" }
-		$1 == "packets" { n[c] = $2 }
+	iptables-save -c | awk '
+		/egfl-seen|egfl-passed/ { c = $1; sub(/^\[/, "", c); split(c, f, ":")
+			n[/egfl-seen/ ? "seen" : "passed"] = f[1] }
 		END { printf "%.0f %.0f\n", n["seen"], n["seen"] - n["passed"] }'
 }
 

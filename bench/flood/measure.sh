@@ -17,6 +17,8 @@
 # shared machine). CPU 1's busy time is recorded too: on a quiet machine
 # the two agree, and "napi share" in the table says how far they did.
 
+# shellcheck disable=SC2034 # MIXES is used by the files that source this one
+MIXES=(1 1024 65536 random) # flood sources: one, 198.18.0.0/22, 198.18.0.0/16, all of IPv4
 FLOOD_PORT=9 # nothing listens there: an unfiltered SYN is answered with a RST
 CLIENT_RATE_MS=250 # each good client connects 4 times a second, under every limit
 CLIENT_TIMEOUT_MS=1000 # a connect counts as failed if the first SYN was not answered
@@ -43,6 +45,7 @@ gen_start() {
 }
 
 gen_stop() {
+	[ -n "$GEN_PID" ] && kill -TERM "$GEN_PID" 2>/dev/null && kill -CONT "$GEN_PID" 2>/dev/null
 	stop_pids "$GEN_PID"
 	GEN_PID=
 }
@@ -85,6 +88,7 @@ window() {
 	a=$(counters "$3")
 	sleep "$5"
 	b=$(counters "$3")
+	[[ "$a $b" =~ ^([0-9.]+ ){15}[0-9.]+$ ]] || fatal "cannot read the counters of $3: '$a' '$b'"
 	echo "$1 $2 $3 $4 $a $b" | awk '{
 		printf "%s\t%s\t%s\t%s\t%s\t%s", $1, $2, $3, $4, $5, $13
 		for (i = 6; i <= 12; i++)
@@ -93,22 +97,27 @@ window() {
 	}' >>"$OUT/samples.tsv"
 }
 
-# measure REP MIX CONFIG: applies CONFIG under the running flood and measures
-# it twice. "cost": the flood at the sender's full speed, so the receiver is
+# measure REP MIX CONFIG: applies CONFIG under the flood and measures it
+# twice. "cost": the flood at the sender's full speed, so the receiver is
 # saturated, its NAPI thread never sleeps, and its time per packet is the
 # configuration's cost and nothing else. "load": the flood at --pps, the
 # attack the table is about: what gets dropped, how busy the receiver is,
 # whether the clients get in (only their attempts that start in this window
-# count; a saturated receiver drops their packets with the flood's).
+# count; a saturated receiver drops their packets with the flood's). The
+# flood is stopped (SIGSTOP) while configurations change: attaching edgeguard
+# allocates its maps, which takes seconds on a CPU the flood keeps busy.
 measure() {
+	kill -STOP "$GEN_PID"
 	cfg_apply "$3" "$2" || fatal "cannot apply $3 (source mix $2)"
 	lab_pin_napi || fatal "egfl-h0 has no NAPI thread to pin"
 	kill -USR1 "$GEN_PID"
+	kill -CONT "$GEN_PID"
 	sleep "$SETTLE"
 	window "$@" cost "$COST_WINDOW"
 	kill -USR2 "$GEN_PID"
 	sleep "$SWITCH"
 	window "$@" load "$LOAD_WINDOW"
+	kill -STOP "$GEN_PID"
 	cfg_remove "$3" || fatal "cannot remove $3"
 	kill -0 "$GEN_PID" 2>/dev/null || fatal "flood_gen stopped: $(tail -1 "$WORK/gen.log")"
 }

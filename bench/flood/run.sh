@@ -35,7 +35,6 @@ cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=bench/flood/report.sh
 . bench/flood/report.sh
 
-MIXES=(1 1024 65536 random)
 REPS=3
 SETTLE=0.2       # seconds between applying a configuration and measuring it
 COST_WINDOW=0.4  # seconds measured at full speed (a million packets or more)
@@ -97,7 +96,8 @@ taskset -pc "$TX_CPU" $$ >/dev/null || fatal "cannot pin to CPU $TX_CPU"
 # shellcheck disable=SC2317 # reached through the traps
 cleanup() {
 	trap - EXIT INT TERM HUP
-	stop_pids "$GEN_PID" "${CLIENT_PIDS[@]}" "$SERVER_PID"
+	gen_stop
+	stop_pids "${CLIENT_PIDS[@]}" "$SERVER_PID"
 	[ -d "/sys/class/net/$LAB_HOST_IF" ] && cfg_cleanup
 	lab_down
 	rm -rf "$EDGEGUARD_BPF_DIR"
