@@ -100,7 +100,9 @@ eg_apply() {
 	eg-rate) eg_policy "$f" "{ $(eg_syn_limit) }" ;;
 	eg-autoban)
 		eg_policy "$f" "{ $(eg_syn_limit), \"ban_after\": 10, \"ban_window\": 10, \"ban_ttl\": 600 }" ;;
-	eg-ban) eg_policy "$f" "{}" "$(eg_ban_list "$2")" ;;
+	eg-ban)
+		[ -s "$WORK/bans-$2.json" ] || eg_ban_list "$2" >"$WORK/bans-$2.json"
+		eg_policy "$f" "{}" "$(<"$WORK/bans-$2.json")" ;;
 	esac
 	timeout 60 "$EG" policy load "$f" >/dev/null
 }
@@ -131,13 +133,19 @@ ipt_unchain() {
 	return 0
 }
 
-# ipt_counts TABLE CHAIN: "seen dropped": the packets counted at the top of
-# CHAIN, and those of them not counted at its end. The two rules are listed
-# one after the other, so they are read (nearly) at the same time.
+# ipt_counts TABLE CHAIN: SEEN, DROPPED: the packets counted at the top of CHAIN,
+# and those of them not counted at its end. The two rules are listed one
+# after the other, so they are read (nearly) at the same time.
 ipt_counts() {
-	iptables -w 5 -t "$1" -nvxL "$2" | awk '
-		/egfl-seen/ { seen = $1 } /egfl-passed/ { passed = $1 }
-		END { printf "%.0f %.0f\n", seen, seen - passed }'
+	local pkts rest passed=0
+	SEEN=0
+	while read -r pkts rest; do
+		case $rest in
+		*egfl-seen*) SEEN=$pkts ;;
+		*egfl-passed*) passed=$pkts ;;
+		esac
+	done < <(iptables -w 5 -t "$1" -nvxL "$2")
+	DROPPED=$((SEEN - passed))
 }
 
 # nft_apply: the meter, and two iptables rules that count around it: one in
@@ -155,8 +163,8 @@ table ip $NFT_TABLE {
 	}
 }
 EOF
-	iptables -w 5 -t mangle -A INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-seen &&
-		iptables -w 5 -t security -A INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-passed
+	iptables -w 5 -t mangle -I INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-seen &&
+		iptables -w 5 -t security -I INPUT -i "$LAB_HOST_IF" -m comment --comment egfl-passed
 }
 
 nft_remove() {
@@ -168,12 +176,20 @@ nft_remove() {
 	return 0
 }
 
-# nft_counts: "seen dropped" from the two counting rules, in one iptables-save.
+# nft_counts: SEEN, DROPPED from the two counting rules, in one iptables-save
+# (whose dump is not atomic: when the meter drops next to nothing, the two
+# counters read a few packets apart can make DROPPED slightly negative).
 nft_counts() {
-	iptables-save -c | awk '
-		/egfl-seen|egfl-passed/ { c = $1; sub(/^\[/, "", c); split(c, f, ":")
-			n[/egfl-seen/ ? "seen" : "passed"] = f[1] }
-		END { printf "%.0f %.0f\n", n["seen"], n["seen"] - n["passed"] }'
+	local c rest passed=0
+	SEEN=0
+	while read -r c rest; do # "[packets:bytes] -A INPUT ..."
+		c=${c#[}
+		case $rest in
+		*egfl-seen*) SEEN=${c%%:*} ;;
+		*egfl-passed*) passed=${c%%:*} ;;
+		esac
+	done < <(iptables-save -c)
+	DROPPED=$((SEEN - passed))
 }
 
 # --- the interface -----------------------------------------------------------------
@@ -209,16 +225,26 @@ cfg_remove() {
 	esac
 }
 
-# cfg_counts CONFIG: "seen dropped": the packets the configuration has looked at
-# and those it has dropped so far, both from one read of the same counters.
+# cfg_counts CONFIG: sets SEEN and DROPPED, the packets the configuration has
+# looked at and those it has dropped so far, both from one read of the same
+# counters. No more processes than the one that reads them: this runs four
+# times per measurement, on the CPU the flood keeps busy.
+# shellcheck disable=SC2034 # DROPPED is read by counters() in measure.sh
 cfg_counts() {
+	local k v
+	SEEN=0 DROPPED=0
 	case $1 in
-	none) echo "$(<"/sys/class/net/$LAB_HOST_IF/statistics/rx_packets") 0" ;;
+	none) read -r SEEN <"/sys/class/net/$LAB_HOST_IF/statistics/rx_packets" ;;
 	ipt-raw) ipt_counts raw "$IPT_RAW" ;;
 	ipt-recent | ipt-hashlimit) ipt_counts filter "$IPT_IN" ;;
 	nft-meter) nft_counts ;;
-	*) ethtool -S "$LAB_HOST_IF" | awk '$1 == "rx_queue_0_xdp_packets:" { p = $2 }
-		$1 == "rx_queue_0_xdp_drops:" { d = $2 } END { print p, d }' ;;
+	*)
+		while read -r k v; do
+			case $k in
+			rx_queue_0_xdp_packets:) SEEN=$v ;;
+			rx_queue_0_xdp_drops:) DROPPED=$v ;;
+			esac
+		done < <(ethtool -S "$LAB_HOST_IF") ;;
 	esac
 }
 

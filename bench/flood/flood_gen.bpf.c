@@ -31,17 +31,22 @@ const volatile __u32 ip_sum = 0;
 const volatile __u32 tcp_sum = 0;
 
 /*
- * Pacing: at most one frame every gap_ns (0: as fast as the CPU goes). A frame
- * not yet due is dropped on the sender: the CPU spins through test-run frames
- * at a few tens of ns each, and the frames that leave are spread evenly at
- * the rate asked for. When the generator was not running for a while (another
- * task had its CPU), it makes up for at most CATCH_UP frames, which is what
- * the receiver's ring holds. In .bss, not .rodata: flood_gen switches between
- * paced and full speed while the flood runs.
+ * Pacing: BURST frames back to back every BURST * gap_ns (0: as fast as the
+ * CPU goes). A frame not yet due is dropped on the sender: the CPU spins
+ * through test-run frames at a few tens of ns each. Bursts, not one frame
+ * every gap_ns: a NIC coalesces interrupts and its NAPI poll takes dozens of
+ * frames at a time; frames spread one by one would wake the receiver's NAPI
+ * thread for nearly every frame and measure wake-ups, not the flood. When
+ * the generator did not run for a while (another task had its CPU), it makes
+ * up for at most CATCH_UP bursts, half a ring: a generator that was starved
+ * sends less, rather than overflow a receiver that keeps up. In .bss, not .rodata:
+ * flood_gen switches between paced and full speed while the flood runs.
  */
+#define BURST 64
+#define CATCH_UP 2
 __u64 gap_ns = 0;
 __u64 next_ns = 0;
-#define CATCH_UP 256 /* frames of delay made up at once after a stall: one ring */
+__u32 burst_left = 0;
 
 /* Frames handed to XDP_TX; read by flood_gen through the mmapped .bss. */
 __u64 sent = 0;
@@ -79,15 +84,18 @@ int flood_tx(struct xdp_md *ctx)
 
 	if ((void *)(tcp + 1) > end)
 		return XDP_ABORTED;
-	if (gap_ns) {
+	if (gap_ns && !burst_left) {
 		__u64 now = bpf_ktime_get_ns();
 
 		if (now < next_ns)
 			return XDP_DROP;
-		if (now > next_ns + CATCH_UP * gap_ns)
-			next_ns = now; /* preempted for a while: do not flood to catch up */
-		next_ns += gap_ns;
+		if (now > next_ns + CATCH_UP * BURST * gap_ns)
+			next_ns = now; /* stalled for a while: do not flood to catch up */
+		next_ns += BURST * gap_ns;
+		burst_left = BURST;
 	}
+	if (burst_left)
+		burst_left--;
 	n = (__u32)sent++; /* one CPU runs the test run: no atomics needed */
 	saddr = bpf_htonl(src_random ? mix32(n) : src_base + (n & src_mask));
 	words = (saddr & 0xffff) + (saddr >> 16);

@@ -60,11 +60,12 @@ napi_thread() {
 # softirq, which no task delays, while a threaded NAPI at normal priority
 # would share its CPU with whatever else the machine runs and its ring would
 # overflow for reasons unrelated to the flood. egfl-a0's thread (the upstream
-# side) goes to TX_CPU at normal priority. A kthread keeps its affinity, but
-# the threads are looked up every time in case the kernel replaced them (it
-# does when NAPI is re-enabled).
+# side) goes to TX_CPU at normal priority. A kthread keeps its affinity; this
+# is called again before every measurement and pins anew if the kernel
+# replaced the thread (it does when NAPI is re-enabled).
 lab_pin_napi() {
 	local rx tx
+	[[ "$(cat "/proc/${LAB_NAPI_PID:-0}/comm" 2>/dev/null)" == "napi/$LAB_HOST_IF-"* ]] && return 0
 	rx=$(napi_thread "$LAB_HOST_IF")
 	tx=$(napi_thread "$LAB_ATK_IF")
 	[ -n "$rx" ] && [ -n "$tx" ] || return 1

@@ -69,32 +69,42 @@ clients_stop() {
 	CLIENT_PIDS=()
 }
 
-# counters CONFIG: one line, "time napi_ns cpu1_busy cpu1_all rx rx_dropped seen
-# dropped": cpu1 in USER_HZ ticks; rx_dropped = frames the sender could not put
-# in the full ring, so rx + rx_dropped is what the flood offered; seen and
-# dropped by the configuration (cfg_counts).
+# counters CONFIG: sets C to "time napi_ns cpu1_busy cpu1_all rx rx_dropped seen
+# dropped": cpu1 in USER_HZ ticks; rx_dropped = frames the sender could not
+# put in the full ring, so rx + rx_dropped is what the flood offered; seen and
+# dropped by the configuration (cfg_counts, read first: it is the slow one).
+# Only shell builtins after that, so the rest is read within microseconds.
 counters() {
-	local st=/sys/class/net/$LAB_HOST_IF/statistics napi cpu
-	napi=$(awk '{ print $1 }' "/proc/$LAB_NAPI_PID/schedstat")
-	cpu=$(awk -v c="cpu$RX_CPU" '$1 == c { b = $2 + $3 + $4 + $7 + $8; print b, b + $5 + $6 }' /proc/stat)
-	echo "$EPOCHREALTIME $napi $cpu $(<"$st/rx_packets") $(<"$st/rx_dropped") $(cfg_counts "$1")"
+	local st=/sys/class/net/$LAB_HOST_IF/statistics t napi name u n s i w irq sirq rx rxd
+	cfg_counts "$1"
+	t=$EPOCHREALTIME
+	read -r napi _ <"/proc/$LAB_NAPI_PID/schedstat"
+	while read -r name u n s i w irq sirq _; do
+		[ "$name" = "cpu$RX_CPU" ] && break
+	done </proc/stat
+	read -r rx <"$st/rx_packets"
+	read -r rxd <"$st/rx_dropped"
+	C=("$t" "$napi" $((u + n + s + irq + sirq)) $((u + n + s + irq + sirq + i + w)) "$rx" "$rxd"
+		"$SEEN" "$DROPPED")
 }
 
 # window REP MIX CONFIG PHASE SECONDS: measures one window; appends to
-# samples.tsv "rep mix config phase t0 t1" and the counters' deltas, in the
-# order of counters().
+# samples.tsv "rep mix config phase t0 t1" and the deltas of the other
+# counters, in the order of counters().
 window() {
-	local a b
-	a=$(counters "$3")
+	local a b i line
+	counters "$3"
+	a=("${C[@]}")
 	sleep "$5"
-	b=$(counters "$3")
-	[[ "$a $b" =~ ^([0-9.]+ ){15}[0-9.]+$ ]] || fatal "cannot read the counters of $3: '$a' '$b'"
-	echo "$1 $2 $3 $4 $a $b" | awk '{
-		printf "%s\t%s\t%s\t%s\t%s\t%s", $1, $2, $3, $4, $5, $13
-		for (i = 6; i <= 12; i++)
-			printf "\t%.0f", $(i + 8) - $i
-		printf "\n"
-	}' >>"$OUT/samples.tsv"
+	counters "$3"
+	b=("${C[@]}")
+	[[ "${a[*]} ${b[*]}" =~ ^(-?[0-9.]+ ){15}-?[0-9.]+$ ]] ||
+		fatal "cannot read the counters of $3: '${a[*]}' '${b[*]}'"
+	line="$1	$2	$3	$4	${a[0]}	${b[0]}"
+	for ((i = 1; i < ${#a[@]}; i++)); do
+		line+="	$((b[i] - a[i]))"
+	done
+	echo "$line" >>"$OUT/samples.tsv"
 }
 
 # measure REP MIX CONFIG: applies CONFIG under the flood and measures it

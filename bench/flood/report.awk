@@ -85,7 +85,7 @@ FILENAME == ARGV[1] && $4 == "load" {
 	OFFERED[key, n] = ($10 + $11) / secs
 	HANDLED[key, n] = $10 / secs
 	BUSY[key, n] = 100 * $7 / (secs * 1e9)
-	DROPPPS[key, n] = $13 / secs
+	DROPPPS[key, n] = $13 > 0 ? $13 / secs : 0
 	LOADDROP[key] += $13; LOADSEEN[key] += $12
 	next
 }
@@ -99,16 +99,18 @@ FILENAME == ARGV[1] { next }
 		if ($3 >= W0[w] && $3 < W1[w]) {
 			key = WKEY[w]
 			c = ++NCONN[key]
-			CONN[key, c] = $1 == "ok" ? $2 + 0 : INF
-			NOK[key] += $1 == "ok"
+			ok = $1 == "ok" && $2 + 0 <= timeout_ms * 1000 # poll may return a bit late
+			CONN[key, c] = ok ? $2 + 0 : INF
+			NOK[key] += ok
 			break
 		}
 	}
 }
 
 # The share of what the configuration looked at that it dropped (the good
-# clients' packets are in both).
-function drop_pct(d, seen) { return seen > 0 ? 100 * d / seen : 0 }
+# clients' packets are in both). Counters read a few packets apart can make a
+# drop count of next to nothing slightly negative: that is 0.
+function drop_pct(d, seen) { return seen > 0 && d > 0 ? 100 * d / seen : 0 }
 
 function cell(m, c) { return MIX[m] SUBSEP CFG[c] }
 

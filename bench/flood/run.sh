@@ -37,9 +37,9 @@ cd "$(dirname "$0")/../.." || exit 1
 
 REPS=3
 SETTLE=0.2       # seconds between applying a configuration and measuring it
-COST_WINDOW=0.4  # seconds measured at full speed (a million packets or more)
+COST_WINDOW=0.3  # seconds measured at full speed (a hundred thousand packets or more)
 SWITCH=0.1       # seconds between slowing the flood down and measuring again
-LOAD_WINDOW=0.8  # seconds measured at --pps (good clients: about 26 attempts)
+LOAD_WINDOW=0.7  # seconds measured at --pps (good clients: about 22 attempts)
 # The attack of the "load" windows: 1M SYN/s is more than this kernel's stack
 # answers on one CPU and less than the XDP paths drop, so the tables show
 # which configurations keep up and which do not.
