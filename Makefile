@@ -35,7 +35,7 @@ BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf 
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
-        libclang-rt-14-dev
+        libclang-rt-14-dev ethtool nftables gnuplot-nox
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -65,11 +65,17 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-sanitize fuzz fuzzers bench demo vmlinux clean
+.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood demo vmlinux clean
+
+# `make bench-flood` (bench/flood/): its own XDP programs and the generator.
+FLOOD      := $(BUILD)/bench/flood
+FLOOD_BPF  := $(patsubst bench/flood/%.bpf.c,$(FLOOD)/%.bpf.o,$(wildcard bench/flood/*.bpf.c))
+FLOOD_BINS := $(FLOOD)/flood_gen
+
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS)
+all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS) $(FLOOD_BPF) $(FLOOD_BINS)
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -126,6 +132,16 @@ fuzzers:
 	$(MAKE) VARIANT=fuzz fuzzers
 endif
 
+$(FLOOD)/%.bpf.o: bench/flood/%.bpf.c vmlinux/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPFFLAGS) -c $< -o $@
+
+$(FLOOD)/%.skel.h: $(FLOOD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(FLOOD)/flood_gen: bench/flood/flood_gen.c $(FLOOD)/flood_gen.skel.h tests/netaddr.h
+	$(CC) $(CFLAGS) -I$(FLOOD) -Itests $< -lbpf -lelf -lz -o $@
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
@@ -149,6 +165,11 @@ fuzz: deps
 bench: deps
 	$(MAKE) all
 	$(BUILD)/tests/bench
+
+# Bounded by the script itself (about 4 minutes); the timeout is a last resort.
+bench-flood: deps
+	$(MAKE) all
+	timeout --kill-after=30 600 bench/flood/run.sh
 
 demo: deps
 	$(MAKE) all

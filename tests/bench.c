@@ -6,13 +6,13 @@
  *  1. bpf_prog_test_run: ns per packet of the datapath in each situation the
  *     README names, next to two baselines (bare XDP_DROP, parser only).
  *  2. Kernel memory (memlock, as bpftool reports it) of every datapath map.
- *  3. A veth lab (namespaces egb-snd, egb-rcv): a bounded flood dropped by
- *     bare XDP, by the parser, by edgeguard and by iptables, in one run.
- *
+ *  3. (The veth lab that was here timed the sending CPU, which on a veth also
+ *     runs the receiver's XDP. `make bench-flood`, bench/flood/, measures
+ *     the receiving CPU against iptables and nftables instead.)
  *  4. Flow tracking (issue 4): XDP with max_conns / new_source_budget and TC
  *     egress with the flow table at 100k and 1M flows; memory per flow.
  *
- * Usage: bench [testrun] [mem] [lab] [flows]   (no argument: all)
+ * Usage: bench [testrun] [mem] [flows]   (no argument: all)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -582,385 +582,9 @@ static void part_testrun(bool want_mem)
 	print_memlock(after, nmaps);
 }
 
-/* ------------------------------------------------------ part 3: veth lab */
-
-#define LAB_SND "egb-snd"
-#define LAB_RCV "egb-rcv"
-#define LAB_SIF "egb-s0"
-#define LAB_RIF "egb-r0"
-#define LAB_RMAC "02:eb:00:00:00:02"
-#define LAB_SRC "10.250.0.1"
-#define LAB_DST "10.250.0.2"
-#define LAB_PORT 9000
-#define LAB_PKTS 2000000
-#define LAB_SECONDS 10
-#define LAB_CPU 1
-#define LAB_ROUNDS 2
-
-static volatile sig_atomic_t lab_exists;
-static int lab_ifindex;
-static char flood_bin[PATH_MAX];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/* Runs a command and returns the first number it prints, or -1. */
-static long long sh_num(const char *cmd)
-{
-	long long v = -1;
-	FILE *p = popen(cmd, "r");
-
-	if (!p)
-		return -1;
-	if (fscanf(p, "%lld", &v) != 1)
-		v = -1;
-	pclose(p);
-	return v;
-}
-
-/* Runs fn(arg) inside the receiver's namespace; netlink sockets follow it. */
-static int in_rcv_ns(int (*fn)(void *), void *arg)
-{
-	int self = open("/proc/self/ns/net", O_RDONLY), rcv = open("/run/netns/" LAB_RCV, O_RDONLY);
-	int rc = -1;
-
-	if (self >= 0 && rcv >= 0 && !setns(rcv, CLONE_NEWNET)) {
-		rc = fn(arg);
-		if (setns(self, CLONE_NEWNET))
-			die("setns", "cannot return to the original namespace");
-	}
-	if (self >= 0)
-		close(self);
-	if (rcv >= 0)
-		close(rcv);
-	return rc;
-}
-
-static int do_detach(void *arg)
-{
-	(void)arg;
-	return lab_ifindex ? bpf_xdp_detach(lab_ifindex, XDP_FLAGS_DRV_MODE, NULL) : 0;
-}
-
-static int do_attach(void *arg)
-{
-	int fd = *(int *)arg;
-
-	lab_ifindex = (int)if_nametoindex(LAB_RIF);
-	if (!lab_ifindex)
-		return -1;
-	return bpf_xdp_attach(lab_ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
-}
-
-static void lab_down(void)
-{
-	if (!lab_exists)
-		return;
-	in_rcv_ns(do_detach, NULL);
-	sh("ip netns del " LAB_SND " 2>/dev/null; ip netns del " LAB_RCV " 2>/dev/null");
-	lab_exists = 0;
-}
-
-static void on_signal(int sig)
-{
-	lab_down();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void lab_up(void)
-{
-	sh("ip netns del " LAB_SND " 2>/dev/null; ip netns del " LAB_RCV " 2>/dev/null");
-	lab_exists = 1;
-	if (sh("set -e; ip netns add " LAB_SND "; ip netns add " LAB_RCV ";"
-	       "ip -n " LAB_SND " link add " LAB_SIF " type veth peer name " LAB_RIF
-	       " netns " LAB_RCV ";"
-	       "ip -n " LAB_RCV " link set " LAB_RIF " address " LAB_RMAC ";"
-	       "ip -n " LAB_SND " addr add " LAB_SRC "/24 dev " LAB_SIF ";"
-	       "ip -n " LAB_RCV " addr add " LAB_DST "/24 dev " LAB_RIF ";"
-	       "ip -n " LAB_SND " link set " LAB_SIF " up; ip -n " LAB_RCV " link set " LAB_RIF
-	       " up;"
-	       "ip -n " LAB_SND " link set lo up; ip -n " LAB_RCV " link set lo up"))
-		die("lab", "cannot create the namespaces and the veth pair");
-}
-
-static void attach(int fd)
-{
-	in_rcv_ns(do_detach, NULL);
-	if (in_rcv_ns(do_attach, &fd))
-		die("lab", "cannot attach XDP in native (driver) mode to the veth");
-}
-
-struct lab_row {
-	char name[72];
-	unsigned long long sent, dropped;
-	double secs;
-};
-
-static struct lab_row lab_rows[16];
-static int nlab;
-
-static long long rx_packets(void)
-{
-	return sh_num("ip netns exec " LAB_RCV " cat /sys/class/net/" LAB_RIF
-		      "/statistics/rx_packets");
-}
-
-static long long ipt_rule_pkts(int rule)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec " LAB_RCV " iptables -w -nvxL INPUT | awk 'NR==%d{print $1}'",
-		 rule + 2);
-	return sh_num(cmd);
-}
-
-/* Floods from the sender; returns elapsed seconds and sets *sent. */
-static double flood(const char *src, unsigned int sources, unsigned long long *sent)
-{
-	char cmd[sizeof(flood_bin) + 512], line[256];
-	unsigned long long s = 0, failed = 0, ns = 0;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd),
-		 "timeout -k 2 %d ip netns exec " LAB_SND " %s -i " LAB_SIF " -m " LAB_RMAC
-		 " -s %s -d " LAB_DST " -p %d -n %d -t %d -r %u -c %d",
-		 LAB_SECONDS + 10, flood_bin, src, LAB_PORT, LAB_PKTS, LAB_SECONDS, sources,
-		 LAB_CPU);
-	p = popen(cmd, "r");
-	if (!p)
-		die("flood", strerror(errno));
-	while (fgets(line, sizeof(line), p))
-		sscanf(line, "sent=%llu failed=%llu elapsed_ns=%llu", &s, &failed, &ns);
-	pclose(p);
-	if (!ns)
-		die("flood", "the sender reported nothing");
-	*sent = s;
-	return ns / 1e9;
-}
-
-static void lab_record(const char *name, unsigned long long sent, unsigned long long dropped,
-		       double secs)
-{
-	struct lab_row *r = NULL;
-
-	printf("  %-52s sent %9llu dropped %9llu in %5.2f s\n", name, sent, dropped, secs);
-	for (int i = 0; i < nlab; i++)
-		if (!strcmp(lab_rows[i].name, name))
-			r = &lab_rows[i];
-	if (!r) {
-		if (nlab >= (int)(sizeof(lab_rows) / sizeof(lab_rows[0])))
-			die("lab", "too many configurations");
-		r = &lab_rows[nlab++];
-		snprintf(r->name, sizeof(r->name), "%s", name);
-	} else if (dropped / secs <= r->dropped / r->secs) {
-		return; /* keep the best round */
-	}
-	r->sent = sent;
-	r->dropped = dropped;
-	r->secs = secs;
-}
-
-static void lab_xdp_rx(const char *name, int fd)
-{
-	unsigned long long sent;
-	long long rx0, rx1;
-	double secs;
-
-	attach(fd);
-	rx0 = rx_packets();
-	secs = flood(LAB_SRC, 1, &sent);
-	rx1 = rx_packets();
-	lab_record(name, sent, (unsigned long long)(rx1 - rx0), secs);
-	in_rcv_ns(do_detach, NULL);
-}
-
-static void lab_eg(const char *name, const struct eg_maps *m, const char *src,
-		   unsigned int sources, unsigned int reason)
-{
-	uint64_t c0[EG_R_MAX], c1[EG_R_MAX];
-	struct eg_err e = {};
-	unsigned long long sent;
-	double secs;
-
-	if (eg_read_counters(m, c0, &e))
-		die("counters", e.msg);
-	secs = flood(src, sources, &sent);
-	if (eg_read_counters(m, c1, &e))
-		die("counters", e.msg);
-	lab_record(name, sent, c1[reason] - c0[reason], secs);
-}
-
-static void lab_ipt(const char *name, const char *rules, const char *src, unsigned int sources,
-		    int drop_rule)
-{
-	unsigned long long sent;
-	double secs;
-
-	if (sh("ip netns exec " LAB_RCV " sh -c 'iptables -w -F INPUT; %s'", rules))
-		die("iptables", rules);
-	secs = flood(src, sources, &sent);
-	lab_record(name, sent, (unsigned long long)ipt_rule_pkts(drop_rule), secs);
-	sh("ip netns exec " LAB_RCV " iptables -w -F INPUT");
-}
-
-static char ipt_version[128] = "unknown";
-
-static void read_ipt_version(void)
-{
-	FILE *p = popen("iptables --version 2>/dev/null", "r");
-
-	if (!p)
-		return;
-	if (fgets(ipt_version, sizeof(ipt_version), p))
-		ipt_version[strcspn(ipt_version, "\n")] = 0;
-	pclose(p);
-}
-
-static void lab_table(void)
-{
-	double bare_pps = 0, parse_pps = 0, ipt_pps = 0, bare_ns = 0;
-
-	for (int i = 0; i < nlab; i++) {
-		if (!strncmp(lab_rows[i].name, "a ", 2))
-			bare_pps = lab_rows[i].dropped / lab_rows[i].secs, bare_ns =
-				lab_rows[i].secs * 1e9 / lab_rows[i].sent;
-		if (!strncmp(lab_rows[i].name, "a2 ", 3))
-			parse_pps = lab_rows[i].dropped / lab_rows[i].secs;
-		if (!strncmp(lab_rows[i].name, "c ", 2))
-			ipt_pps = lab_rows[i].dropped / lab_rows[i].secs;
-	}
-	printf("\nBest of %d rounds per configuration (highest drop rate):\n", LAB_ROUNDS);
-	printf("%-52s %9s %9s %8s %9s %8s %8s %8s\n", "configuration", "drop pps", "send pps",
-	       "ns/pkt", "+ns vs a", "x a", "x a2", "x c");
-	for (int i = 0; i < nlab; i++) {
-		const struct lab_row *r = &lab_rows[i];
-		double dpps = r->dropped / r->secs, nspp = r->secs * 1e9 / r->sent;
-
-		printf("%-52s %9.0f %9.0f %8.1f %+9.1f %8.2f %8.2f %8.2f\n", r->name, dpps,
-		       r->sent / r->secs, nspp, nspp - bare_ns, bare_pps ? dpps / bare_pps : 0,
-		       parse_pps ? dpps / parse_pps : 0, ipt_pps ? dpps / ipt_pps : 0);
-	}
-}
-
-/* Every configuration once; interleaved rounds spread drift over all of them. */
-static void lab_round(struct bench_baselines_bpf *base, struct edgeguard_bpf *eg,
-		      const struct eg_maps *m)
-{
-	struct eg_lpm_key k = { .prefixlen = EG_FAMILY_BITS + 32 };
-	struct eg_err e = {};
-
-	lab_xdp_rx("a  XDP bare XDP_DROP", bpf_program__fd(base->progs.bare_drop));
-	lab_xdp_rx("a2 XDP parse-only (drops after parsing)",
-		   bpf_program__fd(base->progs.parse_only));
-
-	attach(bpf_program__fd(eg->progs.edgeguard_xdp));
-	ban_exact(m, ip4(LAB_SRC));
-	lab_eg("b1 edgeguard, source banned (exact)", m, LAB_SRC, 1, EG_R_BANNED);
-	v4_addr(ip4(LAB_SRC), &k.addr);
-	if (eg_ban_del(m, &k, &e))
-		die("unban", e.msg);
-	/* 1000/s burst 100: all but a few hundred packets of the flood exceed it. */
-	install_policy(m, EG_L4_UDP, LAB_PORT, 0, 1000, 100);
-	lab_eg("b2 edgeguard, rate-limited (UDP 9000: 1000/s)", m, LAB_SRC, 1, EG_R_PKT_RATE);
-	k.prefixlen = EG_FAMILY_BITS + 16;
-	v4_addr(ip4("10.251.0.0"), &k.addr);
-	if (eg_ban_add(m, &k, 0, EG_ORIGIN_MANUAL, NULL, &e))
-		die("ban", e.msg);
-	lab_eg("b3 edgeguard, CIDR ban /16, 65536 rotating sources", m, "10.251.0.0", 65536,
-	       EG_R_BANNED_CIDR);
-	in_rcv_ns(do_detach, NULL);
-	if (eg_ban_del(m, &k, &e))
-		die("unban", e.msg);
-
-	lab_ipt("c  iptables INPUT -s SRC -j DROP", "iptables -w -A INPUT -s " LAB_SRC " -j DROP",
-		LAB_SRC, 1, 1);
-	lab_ipt("c2 iptables recent --update 1s hitcount 5 (runbook)",
-		"iptables -w -A INPUT -p udp --dport 9000 -m recent --name egb --update"
-		" --seconds 1 --hitcount 5 -j DROP;"
-		"iptables -w -A INPUT -p udp --dport 9000 -m recent --name egb --set",
-		LAB_SRC, 1, 1);
-	lab_ipt("c3 iptables -s /16 DROP, 65536 rotating sources",
-		"iptables -w -A INPUT -s 10.251.0.0/16 -j DROP", "10.251.0.0", 65536, 1);
-}
-
-static void part_lab(void)
-{
-	struct bench_baselines_bpf *base;
-	struct edgeguard_bpf *eg;
-	struct eg_maps m;
-	struct eg_err e = {};
-	char self[PATH_MAX - 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n <= 0)
-		die("lab", "cannot find my own path");
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	*slash = 0;
-	snprintf(flood_bin, sizeof(flood_bin), "%s/bench_flood", self);
-	if (access(flood_bin, X_OK))
-		die("lab", "build/tests/bench_flood is missing (make all)");
-
-	printf("\n== part 3: veth lab. %s (in %s) -> %s (in %s), XDP in native mode on %s.\n"
-	       "   Sender: bench_flood, AF_PACKET + sendmmsg, qdisc bypassed, 60-byte UDP\n"
-	       "   frames, at most %d packets or %d s per configuration, pinned to CPU %d.\n",
-	       LAB_SIF, LAB_SND, LAB_RIF, LAB_RCV, LAB_RIF, LAB_PKTS, LAB_SECONDS, LAB_CPU);
-	read_ipt_version();
-	base = bench_baselines_bpf__open_and_load();
-	if (!base)
-		die("bench_baselines", strerror(errno));
-	eg = eg_datapath_open_load(&(struct eg_open_opts){ 0 }, &e);
-	if (!eg)
-		die("eg_datapath_open_load", e.msg);
-	eg_maps_from_skel(eg, &m);
-
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	atexit(lab_down);
-	lab_up();
-
-	for (int round = 0; round < LAB_ROUNDS; round++)
-		lab_round(base, eg, &m);
-
-	lab_down();
-	edgeguard_bpf__destroy(eg);
-	bench_baselines_bpf__destroy(base);
-
-	lab_table();
-	printf("\nHow to read this: on a veth pair the receiver's work (XDP, or the IP stack\n"
-	       "and netfilter) runs in softirq on the CPU that sends, right after each\n"
-	       "transmit. So the sender's rate is the inverse of the whole per-packet cost\n"
-	       "(send + receive + verdict); 'ns/pkt' is elapsed / sent and '+ns vs a' is\n"
-	       "what each configuration costs on top of the bare XDP drop. 'drop pps' is\n"
-	       "the configuration's own drop count (rx_packets of %s for a/a2, which\n"
-	       "always drop; edgeguard's verdict counter; the DROP rule's iptables -nvx\n"
-	       "counter) over the sender's elapsed time. The veth XDP path copies each\n"
-	       "packet into a fresh page when the skb lacks XDP_PACKET_HEADROOM (an\n"
-	       "AF_PACKET skb has only link-layer headroom), a cost a physical NIC's\n"
-	       "native XDP does not pay, so XDP looks worse here against\n"
-	       "iptables than on real hardware. iptables used: %s (the nft\n"
-	       "backend's xt compat layer provides 'recent', so iptables-legacy was not\n"
-	       "needed). The runbook rule is --update ... --hitcount 5 -j DROP, after\n"
-	       "which a --set rule records every source.\n",
-	       LAB_RIF, ipt_version);
-}
-
 /* ------------------------------------------------- part 4: flow tracking */
 
-#define FLOW_REPEAT 400000U    /* keeps part 4 near 20 s: the lab needs the time */
+#define FLOW_REPEAT 400000U    /* keeps part 4 near 20 s */
 #define FLOW_REPEAT_NEW 5000U   /* new flows per run: RUNS of these fit beside 1M flows */
 #define FLOW_REPEAT_END 2500U   /* FINs per run: half the new flows each for XDP and TC */
 #define FLOW_TABLE (1U << 20)   /* eg_flows max_entries */
@@ -1567,7 +1191,7 @@ static bool part_top(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	bool testrun = argc < 2, mem = argc < 2, lab = argc < 2;
+	bool testrun = argc < 2, mem = argc < 2;
 	bool flows = argc < 2;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1578,12 +1202,10 @@ int main(int argc, char **argv)
 			testrun = true;
 		else if (!strcmp(argv[i], "mem"))
 			mem = testrun = true;
-		else if (!strcmp(argv[i], "lab"))
-			lab = true;
 		else if (!strcmp(argv[i], "flows"))
 			flows = true;
 		else
-			die("usage", "bench [testrun] [mem] [lab] [flows]");
+			die("usage", "bench [testrun] [mem] [flows]");
 	}
 	if (geteuid())
 		die("bench", "needs root (loads BPF programs, creates namespaces)");
@@ -1592,8 +1214,6 @@ int main(int argc, char **argv)
 		part_testrun(mem);
 	if (flows)
 		part_flows();
-	if (lab)
-		part_lab();
 	return 0;
 }
 

@@ -3,8 +3,14 @@
  * A well-behaved TCP client for the end-to-end tests: makes --count
  * connection attempts to HOST:PORT, --interval-ms apart, each given at most
  * --timeout-ms, and prints "attempts=N ok=M". Every wait is bounded.
+ * With --times it also prints, as each attempt ends, "ok us=N at=T" or
+ * "fail us=N at=T": how long the attempt took, in microseconds, and when it
+ * started (CLOCK_REALTIME seconds, like bash's $EPOCHREALTIME), so a caller
+ * can take percentiles of the attempts made in a time window (`make
+ * bench-flood`).
  *
- *   tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS] [--bind SRC] HOST:PORT
+ *   tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS] [--bind SRC] [--times]
+ *               HOST:PORT
  *
  * HOST may be IPv4 or IPv6 ("[2001:db8::1]:80"). Exit status 0 when every
  * attempt connected, 1 otherwise, 2 on bad usage.
@@ -28,7 +34,7 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS]"
-			" [--bind SRC] HOST:PORT\n");
+			" [--bind SRC] [--times] HOST:PORT\n");
 	exit(2);
 }
 
@@ -70,6 +76,14 @@ out:
 	return ok;
 }
 
+static long long now_us(clockid_t clock)
+{
+	struct timespec t;
+
+	clock_gettime(clock, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -85,10 +99,12 @@ int main(int argc, char **argv)
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "times", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int count = 1, interval_ms = 0, timeout_ms = 1000, ok = 0;
 	const char *bind_to = NULL;
+	int times = 0;
 	struct sockaddr_storage dst, src;
 	socklen_t dlen, slen = 0;
 	int c;
@@ -106,6 +122,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			bind_to = optarg;
+			break;
+		case 'T':
+			times = 1;
 			break;
 		default:
 			usage();
@@ -126,10 +145,21 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Line by line: a caller that stops us early still has every finished attempt. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (unsigned int i = 0; i < count; i++) {
+		long long t0, at;
+		int one;
+
 		if (i && interval_ms)
 			sleep_ms(interval_ms);
-		ok += (unsigned int)attempt(&dst, dlen, &src, slen, (int)timeout_ms);
+		at = now_us(CLOCK_REALTIME);
+		t0 = now_us(CLOCK_MONOTONIC);
+		one = attempt(&dst, dlen, &src, slen, (int)timeout_ms);
+		if (times)
+			printf("%s us=%lld at=%lld.%06lld\n", one ? "ok" : "fail",
+			       now_us(CLOCK_MONOTONIC) - t0, at / 1000000, at % 1000000);
+		ok += (unsigned int)one;
 	}
 	printf("attempts=%u ok=%u\n", count, ok);
 	return ok == count ? 0 : 1;
