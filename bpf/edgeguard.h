@@ -117,7 +117,7 @@ struct eg_allow {
  * datapath skips its lookup (a helper call each, a third of a known source's
  * cost). 0, the state of a new map, means "look". Whoever inserts into a list
  * stores 0 after the insert; only user space stores 1, after seeing the list
- * empty, and then looks again (eg_list_settle() in user/lists.c says why
+ * empty, and then looks again (eg_list_settle() in user/policy/lists.c says why
  * that is race-free).
  */
 enum eg_list {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The control socket (protocol in user/control_proto.h). Requests go through
+ * The control socket (protocol in user/control/control_proto.h). Requests go through
  * the same library calls the CLI uses on the maps directly, so both paths
  * leave the maps in the same state; the daemon adds an event line and a
  * prompt save.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: the address/CIDR parser and formatter (user/addr.h).
+ * libFuzzer target: the address/CIDR parser and formatter (user/core/addr.h).
  *
  * The invariants are the functions' contracts, checked through text and
  * inet_pton, never through the key's bytes:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: the state file parser, eg_state_parse (user/persist.h).
+ * libFuzzer target: the state file parser, eg_state_parse (user/state/persist.h).
  *
  * The state file carries bans and allows across restarts; what it loses is a
  * ban an operator set. Beyond "no crash, no leak, no undefined behaviour":

@@ -20,13 +20,11 @@
 #
 # Everything it creates starts with "egf-" and is removed on any exit.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.." || exit 1
+cd "$EG_TOP" || exit 1
 
 T=e2e_spoofed_flood
-EG=$EDGEGUARD_BUILD/edgeguard
-TOOLS=$EDGEGUARD_BUILD/tests
 NS_G=egf-good
 NS_A=egf-atk
 G_HOST=100.79.0.17

@@ -21,7 +21,7 @@ static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_k
 	return eg_fail_errno(e, err, "cannot update the %s for %s", what, cidr);
 }
 
-/* Printed in one table cell, one log line and JSON: one printable line of UTF-8 (user/text.h). */
+/* Printed in one table cell, one log line and JSON: one printable line of UTF-8 (user/core/text.h). */
 static int check_reason(const char *reason, struct eg_err *e)
 {
 	struct eg_err why;

@@ -12,13 +12,10 @@
 #    report from a sanitizer build either (item 15).
 # No traffic: one veth pair (egx-st0/egx-st1) to attach to, own pins and run directory.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$PWD/build/edgeguard
-EGD=$PWD/build/edgeguardd
-TOOLS=$PWD/build/tests
 IF0=egx-st0 IF1=egx-st1
 export EDGEGUARD_BPF_DIR=/sys/fs/bpf/egx-daemon-state
 export EDGEGUARD_RUN_DIR

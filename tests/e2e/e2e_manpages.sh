@@ -8,9 +8,9 @@
 # daemon/edgeguardd.c has an entry in edgeguardd(8)'s OPTIONS.
 # No root, no namespaces, nothing to clean up but a temporary directory.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.." || exit 1
+cd "$EG_TOP" || exit 1
 
 WORK=$(mktemp -d /tmp/egr-man.XXXXXX)
 cleanup() { rm -rf "$WORK"; }
@@ -65,7 +65,7 @@ cmds=$(grep -ohE '^\s*\.name = "[a-z]+"' cli/*.c | sed 's/.*"\([a-z]*\)".*/\1/')
 if [ -z "$cmds" ]; then
 	fail cli_command_table_found "no .name = \"...\" commands in cli/*.c"
 fi
-helped=$("$EDGEGUARD_BUILD/edgeguard" --help 2>/dev/null | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
+helped=$("$EG" --help 2>/dev/null | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
 for c in $cmds; do
 	if grep -qx "$c" <<<"$helped"; then ok "help_lists_command_$c"; else fail "help_lists_command_$c" "'edgeguard --help' does not list $c"; fi
 done

@@ -6,11 +6,10 @@
 # libbpf and libxdp diagnostics show with it and never without. No traffic:
 # veth pairs egl-a<N>/egl-b<N>.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$PWD/build/edgeguard
 export EDGEGUARD_BPF_DIR=/sys/fs/bpf/egl-limit
 export EDGEGUARD_RUN_DIR
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egl-run.XXXXXX)

@@ -6,13 +6,10 @@
 # the same values through its query API.
 # The root namespace is the protected host; the client lives in egm-metrics.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$EDGEGUARD_BUILD/edgeguard
-EGD=$EDGEGUARD_BUILD/edgeguardd
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egm-metrics
 HOST_IF=egm-h
 CLI_IF=egm-c

@@ -13,13 +13,10 @@
 #
 # Everything it creates starts with "egr-" and is removed on any exit.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.." || exit 1
+cd "$EG_TOP" || exit 1
 
-EG=$EDGEGUARD_BUILD/edgeguard
-EGD=$EDGEGUARD_BUILD/edgeguardd
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egr-crash
 HOST_IF=egr-ch
 EXTRA_IF=egr-cx

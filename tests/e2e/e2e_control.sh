@@ -7,13 +7,10 @@
 # refuses them even when the file is opened up.
 # The root namespace is the protected host; the client lives in egk-ctl.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$(realpath -m "$EDGEGUARD_BUILD/edgeguard")
-EGD=$EDGEGUARD_BUILD/edgeguardd
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egk-ctl
 HOST_IF=egk-h
 CLI_IF=egk-c

@@ -15,12 +15,11 @@
 #
 # Everything it creates starts with "ege-" and is removed on any exit.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.." || exit 1
+cd "$EG_TOP" || exit 1
 
 T=e2e_datapath
-TOOLS=$EDGEGUARD_BUILD/tests
 NS_G=ege-good
 NS_A=ege-atk
 G_HOST=192.0.2.201

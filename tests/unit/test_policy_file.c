@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Policy files: every bad file in tests/policies/bad/ must fail with exactly
+ * Policy files: every bad file in tests/unit/policies/bad/ must fail with exactly
  * the line in its NAME.expect, and every example must parse into the table
  * docs/policy.md promises. Pure user space: nothing is loaded into the kernel.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "addr.h"
 #include "policy_file.h"
 
-#define BAD_DIR "tests/policies/bad"
+#define BAD_DIR "tests/unit/policies/bad"
 #define MIN_BAD_FILES 25
 
 static int parse_str(const char *json, struct eg_policy_file *f, struct eg_err *e)
@@ -63,11 +64,14 @@ static void run_bad_corpus(void)
 	size_t n = 0, nexpect = 0;
 	struct dirent *d;
 	DIR *dir;
+	int top = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	tl_begin("bad_corpus_complete");
-	if (chdir(BAD_DIR)) {
+	if (top < 0 || chdir(BAD_DIR)) {
 		CHECK(0, "cannot enter %s: %s", BAD_DIR, strerror(errno));
 		tl_end();
+		if (top >= 0)
+			close(top);
 		return;
 	}
 	dir = opendir(".");
@@ -118,8 +122,9 @@ static void run_bad_corpus(void)
 		tl_end();
 		free(names[i]);
 	}
-	if (chdir("../../.."))
+	if (fchdir(top))
 		printf("not ok - bad_corpus_chdir_back: %s\n", strerror(errno));
+	close(top);
 }
 
 static void file_not_found(void)
@@ -127,8 +132,8 @@ static void file_not_found(void)
 	struct eg_policy_file f;
 	struct eg_err e;
 
-	CHECK_EQ(eg_policy_file_load("tests/policies/no-such.json", &f, &e), -1, "rc");
-	CHECK(!strcmp(e.msg, "tests/policies/no-such.json: No such file or directory"), "got '%s'",
+	CHECK_EQ(eg_policy_file_load("tests/unit/policies/no-such.json", &f, &e), -1, "rc");
+	CHECK(!strcmp(e.msg, "tests/unit/policies/no-such.json: No such file or directory"), "got '%s'",
 	      e.msg);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The control protocol's request parser and the shared text checks
- * (user/control_proto.h, user/text.h). Pure user space: no maps, no socket.
+ * (user/control/control_proto.h, user/core/text.h). Pure user space: no maps, no socket.
  */
 #include <stdlib.h>
 #include "addr.h"

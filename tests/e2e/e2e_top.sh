@@ -4,12 +4,10 @@
 # root namespace's veth end; top must rank the flooder first, in JSON and on
 # a live screen driven through tmux. Pins go to a directory of this test's own.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$(realpath -m "$EDGEGUARD_BUILD/edgeguard")
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egt-cli
 HOST_IF=egt-h
 CLI_IF=egt-c

@@ -5,11 +5,10 @@
 # the last one, the pins; `status` also exits 1 when the maps are pinned but
 # nothing runs edgeguard. No traffic: veth pairs egx-va*, egx-vb*, egx-vc*.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$PWD/build/edgeguard
 export EDGEGUARD_BPF_DIR=/sys/fs/bpf/egx-vanished
 export EDGEGUARD_RUN_DIR
 EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egx-run.XXXXXX)

@@ -3,12 +3,10 @@
 # The root namespace is the protected host (edgeguard attaches to its veth end);
 # the client lives in namespace egc-cli. Pins go to a directory of this test's own.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$EDGEGUARD_BUILD/edgeguard
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egc-cli
 HOST_IF=egc-h
 CLI_IF=egc-c

@@ -7,9 +7,9 @@
 # value is checked, only that it is there.
 # shellcheck disable=SC2317 # helpers called through check_why
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.." || exit 1
+cd "$EG_TOP" || exit 1
 # shellcheck source=bench/flood/lab.sh
 . bench/flood/lab.sh
 # shellcheck source=bench/flood/configs.sh
@@ -21,8 +21,7 @@ T=e2e_bench_flood
 WORK=$(mktemp -d /tmp/egfl-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-need_files "$EDGEGUARD_BUILD/edgeguard" "$EDGEGUARD_BUILD/tests/tcp_server" \
-	"$EDGEGUARD_BUILD/tests/tcp_connect" "$EDGEGUARD_BUILD/bench/flood/flood_gen"
+need_files "$EG" "$TOOLS/tcp_server" "$TOOLS/tcp_connect" "$EG_BUILD_DIR/bench/flood/flood_gen"
 OUT=$WORK/out
 
 timeout --kill-after=20 400 bench/flood/run.sh --smoke --out "$OUT" >"$WORK/run.log" 2>&1

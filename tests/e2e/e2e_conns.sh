@@ -15,13 +15,11 @@
 #
 # Everything it creates starts with "egf-" and is removed on any exit.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.." || exit 1
+cd "$EG_TOP" || exit 1
 
 T=e2e_conns
-EG=$EDGEGUARD_BUILD/edgeguard
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egf-conns
 HOST_IF=egf-ch
 CLI_IF=egf-cc

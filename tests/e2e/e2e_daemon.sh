@@ -4,13 +4,10 @@
 # state.json), expiry and policy reloads show up as JSON event lines.
 # The root namespace is the protected host; the client lives in egn-daemon.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$EDGEGUARD_BUILD/edgeguard
-EGD=$EDGEGUARD_BUILD/edgeguardd
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egn-daemon
 HOST_IF=egn-h
 CLI_IF=egn-c

@@ -3,9 +3,9 @@
 # promtool, the systemd unit passes systemd-analyze, the Grafana dashboard is
 # JSON, and every metric they use is one the daemon documents (docs/metrics.md).
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
 WORK=$(mktemp -d /tmp/egx-work.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -32,7 +32,7 @@ fi
 
 # systemd-analyze insists the ExecStart binary exists: point it at the build.
 if command -v systemd-analyze >/dev/null; then
-	sed "s|/usr/local/sbin/edgeguardd|$(realpath -m "$EDGEGUARD_BUILD/edgeguardd")|" examples/edgeguard.service \
+	sed "s|/usr/local/sbin/edgeguardd|$EGD|" examples/edgeguard.service \
 		>"$WORK/edgeguard.service"
 	if out=$(systemd-analyze verify "$WORK/edgeguard.service" 2>&1); then
 		ok systemd_unit_verifies

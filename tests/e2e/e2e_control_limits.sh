@@ -13,13 +13,10 @@
 #  - "198.19.9.9\u0000junk" and reasons that are not UTF-8 are refused.
 # No traffic: one veth pair (egx-cl0/egx-cl1) to attach to, own pins and run directory.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$PWD/build/edgeguard
-EGD=$PWD/build/edgeguardd
-TOOLS=$PWD/build/tests
 IF0=egx-cl0 IF1=egx-cl1
 NOBODY=65534
 GID=64124 # a group nobody is in; no user needs to exist for it

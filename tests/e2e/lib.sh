@@ -1,15 +1,25 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #
-# Helpers shared by the end-to-end scripts (tests/e2e_*.sh), sourced before
-# they cd to the top of the tree: . "$(dirname "$0")/lib.sh"
-# Nothing runs at source time. The helpers read the script's own variables
-# where they need them: EG, EGD, TOOLS ($EDGEGUARD_BUILD/tests), NS, WORK, STATE,
-# EVENTS, DAEMON_PID, EDGEGUARD_BPF_DIR; T (optional) prefixes case names.
+# Helpers shared by the end-to-end scripts (tests/e2e/e2e_*.sh), which source
+# it and then cd to the top of the tree:
+#   . "$(dirname "$0")/lib.sh"
+#   cd "$EG_TOP"
+# Nothing runs at source time but setting the paths below. The helpers read
+# the script's own variables where they need them: NS, WORK, STATE, EVENTS,
+# DAEMON_PID, EDGEGUARD_BPF_DIR; T (optional) prefixes case names.
 
 # EDGEGUARD_BUILD: the build directory whose binaries the scripts run, relative
 # to the top of the tree or absolute: build, or build-san (make check-sanitize).
 EDGEGUARD_BUILD=${EDGEGUARD_BUILD:-build}
+EG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+case $EDGEGUARD_BUILD in
+/*) EG_BUILD_DIR=$EDGEGUARD_BUILD ;;
+*) EG_BUILD_DIR=$EG_TOP/$EDGEGUARD_BUILD ;;
+esac
+EG=$EG_BUILD_DIR/edgeguard       # the CLI
+EGD=$EG_BUILD_DIR/edgeguardd     # the daemon
+TOOLS=$EG_BUILD_DIR/tools        # tests/tools/*.c: clients, servers, floods
 
 # --- reporting -------------------------------------------------------------------
 failed=0

@@ -32,7 +32,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "edgeguard.skel.h"
-#include "bench_baselines.skel.h"
+#include "baselines.skel.h"
 #include "datapath.h"
 #include "maps.h"
 #include "lists.h"
@@ -102,7 +102,7 @@ static int nrows;
 static int row_bare = -1, row_parse = -1, row_wrap_bare = -1, row_known = -1;
 
 struct bench {
-	struct bench_baselines_bpf *base;
+	struct baselines_bpf *base;
 	struct edgeguard_bpf *eg; /* the instance under test */
 	struct eg_maps m;
 	int next_fd;              /* bench_next prog array */
@@ -464,7 +464,7 @@ static void part_testrun(bool want_mem)
 	const uint32_t cidr_net = ip4("203.0.113.0"), allowed = ip4("192.0.2.77");
 	uint32_t got, next = 0;
 
-	b.base = bench_baselines_bpf__open_and_load();
+	b.base = baselines_bpf__open_and_load();
 	if (!b.base)
 		die("bench_baselines", strerror(errno));
 	bare = bpf_program__fd(b.base->progs.bare_drop);
@@ -562,7 +562,7 @@ static void part_testrun(bool want_mem)
 		   true, XDP_PASS, EG_R_PASSED);
 	rotate_clear(&b);
 	edgeguard_bpf__destroy(b.eg);
-	bench_baselines_bpf__destroy(b.base);
+	baselines_bpf__destroy(b.base);
 
 	print_table();
 
@@ -612,7 +612,7 @@ static int nfrows;
 static int frow_xbare, frow_xparse, frow_xwrap, frow_tbare, frow_tparse, frow_twrap;
 
 struct fbench {
-	struct bench_baselines_bpf *base;
+	struct baselines_bpf *base;
 	struct edgeguard_bpf *eg;
 	struct eg_maps m;
 };
@@ -996,7 +996,7 @@ static void part_flows(void)
 
 	printf("\n== part 4: flow tracking (issue 4): XDP with max_conns / new_source_budget and\n"
 	       "   TC egress, with the flow table at 100k and 1M flows; memory per flow\n");
-	b.base = bench_baselines_bpf__open_and_load();
+	b.base = baselines_bpf__open_and_load();
 	if (!b.base)
 		die("bench_baselines", strerror(errno));
 	b.eg = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &sz }, &e);
@@ -1052,7 +1052,7 @@ static void part_flows(void)
 	flows_memrow("eg_verified (default)", b.m.verified,
 		     bpf_map__max_entries(b.eg->maps.eg_verified), 0);
 	edgeguard_bpf__destroy(b.eg);
-	bench_baselines_bpf__destroy(b.base);
+	baselines_bpf__destroy(b.base);
 
 	eg2 = eg_datapath_open_load(&(struct eg_open_opts){ .sizes = &small }, &e);
 	if (!eg2)
@@ -1128,7 +1128,7 @@ static long vm_hwm_kb(void)
 
 /*
  * What one `edgeguard top` refresh costs with a full 1M-source table: the
- * snapshot code the command runs (user/top.c), on maps of a freshly loaded
+ * snapshot code the command runs (user/report/top.c), on maps of a freshly loaded
  * datapath (nothing attached, nothing pinned). The first snapshot also
  * builds the previous-totals table; the following ones are the steady state
  * of a refreshing screen, with every source's totals changed in between.

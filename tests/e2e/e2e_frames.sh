@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end: crafted frames (scapy, tests/frames_corpus.py) against an
+# End to end: crafted frames (scapy, tests/e2e/frames_corpus.py) against an
 # attached datapath, as a table of frame -> verdict read back from the
 # interface's counters, for every bypass the adversarial review found and its
 # variants: deep VLAN stacks, IPv4/IPv6 key spaces (IPv4-mapped sources, ::/0
@@ -7,12 +7,10 @@
 # the auto-ban budget, and forged RSTs/FINs on real connections under max_conns.
 # The root namespace is the protected host; the sender lives in egv-frames.
 set -u
-# shellcheck source=tests/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$(dirname "$0")/.."
+cd "$EG_TOP"
 
-EG=$(realpath -m "$EDGEGUARD_BUILD/edgeguard")
-TOOLS=$EDGEGUARD_BUILD/tests
 NS=egv-frames
 HOST_IF=egv-h
 CLI_IF=egv-c
@@ -63,7 +61,7 @@ out=$($EG attach "$HOST_IF" --policy "$WORK/policy.json" 2>&1) || die setup "att
 # nsenter keeps the mounts, so the CLI there still reads this test's pins.
 table() {
 	local name=$1; shift
-	nsenter --net="/run/netns/$NS" $PY tests/frames_corpus.py --eg "$EG" --host-if "$HOST_IF" \
+	nsenter --net="/run/netns/$NS" $PY tests/e2e/frames_corpus.py --eg "$EG" --host-if "$HOST_IF" \
 		--iface "$CLI_IF" --host-mac "$(cat "/sys/class/net/$HOST_IF/address")" \
 		--table "$name" "$@"
 	return 0
