@@ -19,10 +19,7 @@ NS2=egc-cli2
 HOST2_IF=egc-h2
 CLI2_IF=egc-c2
 H4_2=203.0.113.69 C4_2=203.0.113.70
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-cli
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egc-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egc-work.XXXXXX)
+lab_dirs edgeguard-test-cli egc
 
 cleanup() {
 	stop_server
@@ -30,7 +27,7 @@ cleanup() {
 	lab_remove "$NS2" "$HOST2_IF"
 	lab_remove "$NS" "$HOST_IF"
 	lab_cleanup_pins
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

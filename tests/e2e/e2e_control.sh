@@ -18,19 +18,14 @@ PORT=18093
 H4=100.81.1.1 X=100.81.1.2 Y=100.81.1.3 Z=100.81.1.4
 NOBODY=65534
 GID=64123 # a group id nobody is in, and no user here needs to exist for
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-control
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egk-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egk-work.XXXXXX)
+lab_dirs edgeguard-test-control egk
 SOCK=$EDGEGUARD_RUN_DIR/control.sock
-STATE=$WORK/state
-EVENTS=$WORK/events.jsonl
 
 cleanup() {
 	kill_daemon
 	stop_server
 	lab_teardown "$NS" "$HOST_IF"
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -20,13 +20,8 @@ cd "$EG_TOP"
 IF0=egx-cl0 IF1=egx-cl1
 NOBODY=65534
 GID=64124 # a group nobody is in; no user needs to exist for it
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/egx-control-limits
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egx-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egx-work.XXXXXX)
+lab_dirs egx-control-limits egx
 SOCK=$EDGEGUARD_RUN_DIR/control.sock
-STATE=$WORK/state
-EVENTS=$WORK/events.jsonl
 BG=()
 
 need_files "$EG" "$EGD" "$TOOLS/ctl_send" "$TOOLS/slowloris"
@@ -41,7 +36,7 @@ cleanup() {
 	ip link show "$IF0" >/dev/null 2>&1 && $EG detach "$IF0" >/dev/null 2>&1
 	ip link del "$IF0" 2>/dev/null
 	lab_cleanup_pins
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -23,12 +23,7 @@ EXTRA_IF=egr-cx
 CLI_IF=egr-cc
 PORT=18202
 H4=100.82.1.1 ATK=100.82.1.2 GOOD=100.82.1.3 MANUAL=100.82.1.4
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-crash
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egr-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egr-crash.XXXXXX)
-STATE=$WORK/state
-EVENTS=$WORK/events.jsonl
+lab_dirs edgeguard-test-crash egr
 POLICY=$WORK/websocket.json
 FLOOD_PID=
 CONNECT_TIMEOUT_MS=900
@@ -43,7 +38,7 @@ cleanup() {
 	lab_remove "$NS" "$HOST_IF"
 	ip link del "$EXTRA_IF" 2>/dev/null
 	lab_cleanup_pins
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -13,19 +13,14 @@ HOST_IF=egn-h
 CLI_IF=egn-c
 PORT=18091
 H4=100.78.1.1 C4=100.78.1.2 C4B=100.78.1.3 C4C=100.78.1.4
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-daemon
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egn-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egn-work.XXXXXX)
-STATE=$WORK/state
-EVENTS=$WORK/events.jsonl
+lab_dirs edgeguard-test-daemon egn
 POLICY=$WORK/policy.json
 
 cleanup() {
 	kill_daemon
 	stop_server
 	lab_teardown "$NS" "$HOST_IF"
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -17,12 +17,7 @@ set -u
 cd "$EG_TOP"
 
 IF0=egx-st0 IF1=egx-st1
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/egx-daemon-state
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egx-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egx-work.XXXXXX)
-STATE=$WORK/state
-EVENTS=$WORK/events.jsonl
+lab_dirs egx-daemon-state egx
 SF=$STATE/state.json
 
 need_files "$EG" "$EGD"
@@ -32,7 +27,7 @@ cleanup() {
 	ip link show "$IF0" >/dev/null 2>&1 && $EG detach "$IF0" >/dev/null 2>&1
 	ip link del "$IF0" 2>/dev/null
 	lab_cleanup_pins
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -16,10 +16,7 @@ HOST_IF=egv-h
 CLI_IF=egv-c
 HOST=100.90.1.1 CLIENT=100.90.1.2
 PY=/usr/bin/python3 # Debian's, for python3-scapy
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-frames
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egv-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egv-work.XXXXXX)
+lab_dirs edgeguard-test-frames egv
 HOLDER=
 
 cleanup() {
@@ -27,7 +24,7 @@ cleanup() {
 	stop_server
 	ipt_undo
 	lab_teardown "$NS" "$HOST_IF"
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -14,11 +14,7 @@ NS=egm-metrics
 HOST_IF=egm-h
 CLI_IF=egm-c
 H4=100.83.1.1 C4=100.83.1.2 C4B=100.83.1.3
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-metrics
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egm-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egm-work.XXXXXX)
-EVENTS=$WORK/events.jsonl
+lab_dirs edgeguard-test-metrics egm
 POLICY=$WORK/policy.json
 PROM_PID=
 
@@ -27,7 +23,7 @@ cleanup() {
 	kill_daemon
 	stop_server
 	lab_teardown "$NS" "$HOST_IF"
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

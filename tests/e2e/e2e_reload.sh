@@ -24,16 +24,13 @@ H4=100.82.2.1
 TRIAL_SRCS=(100.82.2.2 100.82.2.3 100.82.2.4)
 BANNED=100.82.2.5
 BANNED_NET=198.51.100.128/25
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-reload
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egr-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egr-reload.XXXXXX)
+lab_dirs edgeguard-test-reload egr
 CONNECT_TIMEOUT_MS=500
 
 cleanup() {
 	stop_server
 	lab_teardown "$NS" "$HOST_IF"
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -13,17 +13,14 @@ HOST_IF=egt-h
 CLI_IF=egt-c
 PORT=18084
 H4=100.84.1.1 FLOODER=100.84.1.2 QUIET=100.84.1.3
-export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-test-top
-export EDGEGUARD_RUN_DIR
-EDGEGUARD_RUN_DIR=$(mktemp -d /tmp/egt-run.XXXXXX)
-WORK=$(mktemp -d /tmp/egt-work.XXXXXX)
+lab_dirs edgeguard-test-top egt
 TMUX_SOCK=egt-top-$$
 
 cleanup() {
 	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 	stop_server
 	lab_teardown "$NS" "$HOST_IF"
-	rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"
+	lab_dirs_remove
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM

@@ -21,6 +21,20 @@ EG=$EG_BUILD_DIR/edgeguard       # the CLI
 EGD=$EG_BUILD_DIR/edgeguardd     # the daemon
 TOOLS=$EG_BUILD_DIR/tools        # tests/tools/*.c: clients, servers, floods
 
+# lab_dirs PINS TMP: this script's own pin directory /sys/fs/bpf/PINS, and
+# fresh /tmp/TMP-run.* (EDGEGUARD_RUN_DIR) and /tmp/TMP-work.* (WORK, holding
+# the daemon's STATE directory and EVENTS log). lab_dirs_remove undoes it.
+lab_dirs() {
+	export EDGEGUARD_BPF_DIR=/sys/fs/bpf/$1
+	export EDGEGUARD_RUN_DIR
+	EDGEGUARD_RUN_DIR=$(mktemp -d "/tmp/$2-run.XXXXXX") || exit 1
+	WORK=$(mktemp -d "/tmp/$2-work.XXXXXX") || exit 1
+	STATE=$WORK/state
+	EVENTS=$WORK/events.jsonl
+}
+
+lab_dirs_remove() { rm -rf "$EDGEGUARD_RUN_DIR" "$WORK"; }
+
 # --- reporting -------------------------------------------------------------------
 failed=0
 # ok NAME: one passed case.

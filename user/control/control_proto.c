@@ -53,17 +53,6 @@ bool eg_ctl_id_valid(const char *id)
 	return true;
 }
 
-static int check_reason(const char *reason, struct eg_err *e)
-{
-	struct eg_err why;
-
-	if (strlen(reason) >= EG_BAN_REASON_LEN)
-		return eg_fail(e, "the ban reason is longer than %d characters", EG_BAN_REASON_LEN - 1);
-	if (eg_text_check(reason, &why))
-		return eg_fail(e, "the ban reason %s", why.msg);
-	return 0;
-}
-
 int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
 {
 	if ((unsigned int)r->cmd >= EG_CTL_CMD_MAX)
@@ -74,7 +63,7 @@ int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
 		return 0;
 	if (r->ttl_s > EG_CTL_MAX_TTL)
 		return eg_fail(e, "\"ttl\" must be a whole number of seconds, 0 to ten years");
-	return check_reason(r->reason, e);
+	return eg_text_check_field("the ban reason", r->reason, EG_BAN_REASON_LEN, e);
 }
 
 /* The field of the command's set that key names, or 0 (cmd and id are handled apart). */
@@ -155,7 +144,7 @@ static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_
 	if (reason && !cJSON_IsNull(reason)) {
 		if (!cJSON_IsString(reason))
 			return eg_fail(e, "\"reason\" must be a string");
-		if (check_reason(reason->valuestring, e))
+		if (eg_text_check_field("the ban reason", reason->valuestring, EG_BAN_REASON_LEN, e))
 			return -1;
 		memcpy(out->reason, reason->valuestring, strlen(reason->valuestring) + 1);
 	}

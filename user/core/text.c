@@ -71,6 +71,17 @@ int eg_text_check(const char *s, struct eg_err *why)
 	return 0;
 }
 
+int eg_text_check_field(const char *what, const char *s, size_t size, struct eg_err *e)
+{
+	struct eg_err why;
+
+	if (strlen(s) >= size)
+		return eg_fail(e, "%s is longer than %zu characters", what, size - 1);
+	if (eg_text_check(s, &why))
+		return eg_fail(e, "%s %s", what, why.msg);
+	return 0;
+}
+
 bool eg_text_printable(const char *s)
 {
 	return eg_text_check(s, NULL) == 0;

@@ -20,6 +20,13 @@
  */
 int eg_text_check(const char *s, struct eg_err *why);
 
+/*
+ * eg_text_check of a field shorter than size bytes, with e->msg naming it:
+ * "the ban reason is longer than 63 characters", "the ban reason contains a
+ * control character".
+ */
+int eg_text_check_field(const char *what, const char *s, size_t size, struct eg_err *e);
+
 /* eg_text_check without the reason: s is printable UTF-8 (the empty string is). */
 bool eg_text_printable(const char *s);
 

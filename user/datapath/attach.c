@@ -293,6 +293,21 @@ static bool slot_exists(const struct eg_iface_slot *s)
 	return if_indextoname(s->ifindex, name) && !strncmp(name, s->name, sizeof(s->name));
 }
 
+/* The pinned interface slots: 1 read, 0 nothing pinned, -1 error. */
+static int read_pinned_slots(struct eg_iface_slot all[EG_MAX_IFACES], struct eg_err *e)
+{
+	struct eg_maps m;
+	int rc;
+
+	if (!eg_pins_exist())
+		return 0;
+	if (eg_maps_open_pinned(&m, e))
+		return -1;
+	rc = eg_read_ifaces(&m, all, e);
+	eg_maps_close(&m);
+	return rc ? -1 : 1;
+}
+
 /*
  * The slot recorded for ifname: by ifindex when the interface exists (>0),
  * else by name among the slots whose interface is gone. 1 found, 0 none.
@@ -301,18 +316,10 @@ static int find_slot(const char *ifname, int ifindex, struct eg_iface_slot *out,
 		     struct eg_err *e)
 {
 	struct eg_iface_slot all[EG_MAX_IFACES];
-	struct eg_maps m;
-	int found = 0;
+	int found = 0, rc = read_pinned_slots(all, e);
 
-	if (!eg_pins_exist())
-		return 0;
-	if (eg_maps_open_pinned(&m, e))
-		return -1;
-	if (eg_read_ifaces(&m, all, e)) {
-		eg_maps_close(&m);
-		return -1;
-	}
-	eg_maps_close(&m);
+	if (rc <= 0)
+		return rc;
 	for (uint32_t s = 1; s < EG_MAX_IFACES && !found; s++) {
 		if (!all[s].ifindex)
 			continue;
@@ -427,8 +434,7 @@ int eg_list_missing(struct eg_missing_iface *out, int max, struct eg_err *e)
 {
 	struct eg_iface_slot all[EG_MAX_IFACES];
 	struct eg_iface live[EG_MAX_IFACES];
-	struct eg_maps m;
-	int nlive, n = 0;
+	int nlive, n = 0, rc;
 	bool running;
 
 	if (!eg_pins_exist())
@@ -436,13 +442,9 @@ int eg_list_missing(struct eg_missing_iface *out, int max, struct eg_err *e)
 	nlive = eg_list_attached(live, EG_MAX_IFACES, e);
 	if (nlive < 0)
 		return -1;
-	if (eg_maps_open_pinned(&m, e))
-		return -1;
-	if (eg_read_ifaces(&m, all, e)) {
-		eg_maps_close(&m);
-		return -1;
-	}
-	eg_maps_close(&m);
+	rc = read_pinned_slots(all, e);
+	if (rc <= 0)
+		return rc;
 	for (uint32_t s = 1; s < EG_MAX_IFACES; s++) {
 		if (!all[s].ifindex)
 			continue;

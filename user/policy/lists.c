@@ -21,18 +21,6 @@ static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_k
 	return eg_fail_errno(e, err, "cannot update the %s for %s", what, cidr);
 }
 
-/* Printed in one table cell, one log line and JSON: one printable line of UTF-8 (user/core/text.h). */
-static int check_reason(const char *reason, struct eg_err *e)
-{
-	struct eg_err why;
-
-	if (strlen(reason) >= EG_BAN_REASON_LEN)
-		return eg_fail(e, "the ban reason is longer than %d characters", EG_BAN_REASON_LEN - 1);
-	if (eg_text_check(reason, &why))
-		return eg_fail(e, "the ban reason %s", why.msg);
-	return 0;
-}
-
 int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
 		    int64_t created_unix, struct eg_err *e)
 {
@@ -45,7 +33,7 @@ int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const c
 		eg_format_cidr(k, cidr, sizeof(cidr));
 		return eg_fail_errno(e, errno, "cannot remove the ban reason of %s", cidr);
 	}
-	if (check_reason(reason, e))
+	if (eg_text_check_field("the ban reason", reason, EG_BAN_REASON_LEN, e))
 		return -1;
 	memcpy(note.reason, reason, strlen(reason) + 1);
 	if (bpf_map_update_elem(m->ban_notes, k, &note, BPF_ANY))

@@ -618,35 +618,40 @@ static int check_fit(struct pctx *c, const struct eg_policy_file *f)
 	return 0;
 }
 
-static int parse_connections(struct pctx *c, const cJSON *root, struct eg_policy_table *t)
+/*
+ * An optional object of whole numbers and a comment, e.g. "connections":
+ * each field of fields (NULL-terminated) but "comment" goes to *outs[i].
+ */
+static int parse_u32_object(struct pctx *c, const cJSON *root, const char *name,
+			    const char *const *fields, uint32_t *const *outs)
 {
-	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "connections");
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, name);
 	bool present;
 
 	if (!obj)
 		return 0;
-	if (expect_object(c, obj, "connections", NULL) ||
-	    check_fields(c, obj, "connections", connection_fields) ||
-	    parse_comment(c, obj, "connections") ||
-	    get_u32(c, obj, "idle_timeout", "connections", &t->flow_idle_s, &present) ||
-	    get_u32(c, obj, "verified_ttl", "connections", &t->verified_ttl_s, &present))
+	if (expect_object(c, obj, name, NULL) || check_fields(c, obj, name, fields) ||
+	    parse_comment(c, obj, name))
 		return -1;
+	for (size_t i = 0; fields[i]; i++)
+		if (strcmp(fields[i], "comment") &&
+		    get_u32(c, obj, fields[i], name, outs[i], &present))
+			return -1;
 	return 0;
+}
+
+static int parse_connections(struct pctx *c, const cJSON *root, struct eg_policy_table *t)
+{
+	uint32_t *const outs[] = { &t->flow_idle_s, &t->verified_ttl_s };
+
+	return parse_u32_object(c, root, "connections", connection_fields, outs);
 }
 
 static int parse_autoban(struct pctx *c, const cJSON *root, struct eg_policy_table *t)
 {
-	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "autoban");
-	bool present;
+	uint32_t *const outs[] = { &t->v6_autoban_floor, &t->escalate_after };
 
-	if (!obj)
-		return 0;
-	if (expect_object(c, obj, "autoban", NULL) ||
-	    check_fields(c, obj, "autoban", autoban_fields) || parse_comment(c, obj, "autoban") ||
-	    get_u32(c, obj, "ipv6_escalate_to", "autoban", &t->v6_autoban_floor, &present) ||
-	    get_u32(c, obj, "escalate_after", "autoban", &t->escalate_after, &present))
-		return -1;
-	return 0;
+	return parse_u32_object(c, root, "autoban", autoban_fields, outs);
 }
 
 static int parse_root(struct pctx *c, const cJSON *root, struct eg_policy_file *f)
