@@ -61,6 +61,8 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 int cli_operands(const struct cli_cmd *cmd, int argc, char **argv, int n, const char *what);
 /* Prints a cJSON document on stdout and frees it. */
 void cli_print_json(cJSON *doc);
+/* A duration option value in seconds (600, 10m, 4h, 7d, permanent = 0); -1 after a usage error. */
+long long cli_parse_duration(const struct cli_cmd *cmd, const char *opt, const char *val);
 /* A non-negative integer option value up to max; -1 after a usage error. */
 long long cli_parse_uint(const struct cli_cmd *cmd, const char *opt, const char *val,
 			 unsigned long long max);

@@ -104,7 +104,7 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 			return rc;
 		if (c == 'r')
 			reason = optarg;
-		if (c == 't' && (ttl = cli_parse_uint(cmd, "--ttl", optarg, EG_CTL_MAX_TTL)) < 0)
+		if (c == 't' && (ttl = cli_parse_duration(cmd, "--ttl", optarg)) < 0)
 			return EXIT_USAGE;
 	}
 	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
@@ -134,9 +134,10 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_ban = {
 	.name = "ban",
 	.run = run_ban,
-	.usage = "ban <ip|cidr> [--ttl SECONDS] [--reason TEXT]   (ttl 0 = permanent)",
-	.help = "Drops all traffic from the address or network in XDP. --ttl 0 (the default)\n"
-		"is permanent; otherwise the kernel lifts the ban after SECONDS by itself.\n"
+	.usage = "ban <ip|cidr> [--ttl DURATION] [--reason TEXT]   (600, 10m, 4h, 7d, permanent)",
+	.help = "Drops all traffic from the address or network in XDP. --ttl permanent (or 0,\n"
+		"the default) never expires; otherwise the kernel lifts the ban after the\n"
+		"duration by itself: seconds (600) or 90s, 10m, 4h, 7d, up to ten years.\n"
 		"--reason (up to 127 characters, one printable line) is shown by 'edgeguard bans'.\n",
 	.opts = (const struct option[]){
 		{ "ttl", required_argument, NULL, 't' },

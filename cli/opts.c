@@ -2,10 +2,12 @@
 /* Option parsing and the messages every command shares. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "duration.h"
 
 bool cli_verbose;
 bool cli_json;
@@ -103,6 +105,18 @@ void cli_print_json(cJSON *doc)
 		free(s);
 	}
 	cJSON_Delete(doc);
+}
+
+long long cli_parse_duration(const struct cli_cmd *cmd, const char *opt, const char *val)
+{
+	struct eg_err e = { 0 };
+	uint64_t s;
+
+	if (eg_parse_duration(val ? val : "", &s, &e)) {
+		cli_usage_error(cmd, "%s: %s", opt, e.msg);
+		return -1;
+	}
+	return (long long)s;
 }
 
 long long cli_parse_uint(const struct cli_cmd *cmd, const char *opt, const char *val,

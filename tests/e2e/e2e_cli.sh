@@ -122,6 +122,16 @@ out=$($EG ban 10.0.0.300 2>&1); rc=$?
 check bad_address_is_rejected test "$rc" -eq 1 -a "$out" = "edgeguard: '10.0.0.300' is not an IPv4 address"
 out=$($EG ban 10.0.0.0/33 2>&1); rc=$?
 check too_long_prefix_is_rejected test "$rc" -eq 1
+out=$($EG ban 203.0.113.10 --ttl 10x 2>&1); rc=$?
+check_why bad_duration_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2 -a \
+	"$out" = "edgeguard ban: --ttl: '10x' is not a duration: seconds (600), or 90s, 10m, 4h, 7d, or permanent (see 'edgeguard ban --help')"
+check bad_duration_bans_nothing test -z "$(ban_of 203.0.113.10)"
+$EG ban 203.0.113.10 --ttl 10m >/dev/null
+ttl=$(ttl_of 203.0.113.10)
+check_why duration_with_a_unit "expires_in $ttl" test "${ttl:-0}" -gt 590 -a "${ttl:-0}" -le 600
+$EG ban 203.0.113.10 --ttl permanent >/dev/null
+check_why permanent_duration "$(ban_of 203.0.113.10)" jq -e '.permanent == true' <<<"$(ban_of 203.0.113.10)"
+$EG unban 203.0.113.10 >/dev/null
 
 # Policies: check touches nothing; load keeps bans; status names the file.
 $EG ban 203.0.113.9 --ttl 600 >/dev/null

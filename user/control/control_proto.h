@@ -36,16 +36,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "duration.h"
 #include "../bpf/edgeguard.h"
 #include "error.h"
 
 #define EG_CTL_SOCK_NAME "control.sock"
 /* Longest request line (without its newline) the daemon reads. */
 #define EG_CTL_MAX_REQUEST 4096
-/* Longest reply line the CLI reads (a long ban list). */
-#define EG_CTL_MAX_REPLY (64U << 20)
+/* Longest reply line the CLI reads (replies are one short object). */
+#define EG_CTL_MAX_REPLY (64U << 10)
 /* Longest ban TTL in seconds (ten years), the same for the CLI and the socket. */
-#define EG_CTL_MAX_TTL (10ULL * 365 * 24 * 3600)
+#define EG_CTL_MAX_TTL EG_DURATION_MAX_S
 /* Request ids: 1 to this many characters of [A-Za-z0-9_-]. */
 #define EG_CTL_ID_LEN 64
 /* Changes whose replies the daemon remembers, for repeated ids. */
