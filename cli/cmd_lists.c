@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "control_client.h"
+#include "guard.h"
 #include "lists.h"
 #include "pins.h"
 #include "report.h"
@@ -90,6 +91,16 @@ static int only_options(const struct cli_cmd *cmd, int argc, char **argv)
 	return -1;
 }
 
+/* The lock-out guards (user/policy/guard.h), seen from this shell: its host, its SSH client. */
+static int guard_ban(const struct eg_lpm_key *k, struct eg_err *e)
+{
+	static struct eg_guard g;
+
+	if (eg_guard_load(&g, e))
+		return -1;
+	return eg_guard_check(&g, k, e);
+}
+
 static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct eg_ctl_request ch = { .cmd = EG_CTL_BAN };
@@ -97,6 +108,7 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 	long long ttl = 0;
+	bool force = false;
 	int c, rc;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
@@ -104,12 +116,16 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 			return rc;
 		if (c == 'r')
 			reason = optarg;
+		if (c == 'f')
+			force = true;
 		if (c == 't' && (ttl = cli_parse_duration(cmd, "--ttl", optarg)) < 0)
 			return EXIT_USAGE;
 	}
 	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
 		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
+		return cli_fail(&e);
+	if (!force && guard_ban(&ch.key, &e))
 		return cli_fail(&e);
 	ch.ttl_s = (uint32_t)ttl;
 	if (reason && strlen(reason) >= sizeof(ch.reason)) {
@@ -134,14 +150,17 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_ban = {
 	.name = "ban",
 	.run = run_ban,
-	.usage = "ban <ip|cidr> [--ttl DURATION] [--reason TEXT]   (600, 10m, 4h, 7d, permanent)",
+	.usage = "ban <ip|cidr> [--ttl DURATION] [--reason TEXT] [--force]   (600, 10m, 4h, 7d, permanent)",
 	.help = "Drops all traffic from the address or network in XDP. --ttl permanent (or 0,\n"
 		"the default) never expires; otherwise the kernel lifts the ban after the\n"
 		"duration by itself: seconds (600) or 90s, 10m, 4h, 7d, up to ten years.\n"
-		"--reason (up to 127 characters, one printable line) is shown by 'edgeguard bans'.\n",
+		"--reason (up to 127 characters, one printable line) is shown by 'edgeguard bans'.\n"
+		"A ban covering every address (/0), an address of this host or the client of the\n"
+		"SSH session it runs in (SSH_CONNECTION, SSH_CLIENT) is refused without --force.\n",
 	.opts = (const struct option[]){
 		{ "ttl", required_argument, NULL, 't' },
 		{ "reason", required_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'f' },
 		{ 0 },
 	},
 };

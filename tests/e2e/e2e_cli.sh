@@ -91,8 +91,29 @@ check refused_during_ttl refused "$H4:$PORT"
 sleep 3
 check connects_after_ttl_expired connects "$H4:$PORT"
 
-# CIDR bans cover every address inside.
-$EG ban 203.0.113.64/30 >/dev/null
+# Lock-out guards: a ban covering this host, its SSH client or everything needs --force.
+out=$($EG ban 203.0.113.64/30 2>&1); rc=$?
+check_why guard_refuses_a_ban_covering_this_host "rc $rc: $out" test "$rc" -eq 1 -a \
+	"$out" = "edgeguard: refusing to ban 203.0.113.64/30: it covers $H4, an address of this host ($HOST_IF) (--force to do it anyway)"
+check guard_refusal_bans_nothing test -z "$(ban_of 203.0.113.64/30)"
+out=$(SSH_CONNECTION="198.18.200.7 50022 $H4 22" $EG ban 198.18.200.0/24 2>&1); rc=$?
+check_why guard_refuses_the_ssh_client "rc $rc: $out" test "$rc" -eq 1 -a \
+	"$out" = "edgeguard: refusing to ban 198.18.200.0/24: it covers 198.18.200.7, the client of this SSH session (--force to do it anyway)"
+out=$(SSH_CLIENT="198.18.200.7 50022 22" $EG ban 198.18.200.7 2>&1); rc=$?
+check_why guard_reads_ssh_client_too "rc $rc: $out" test "$rc" -eq 1
+out=$($EG ban ::/0 2>&1); rc=$?
+check_why guard_refuses_everything "rc $rc: $out" test "$rc" -eq 1 -a \
+	"$out" = "edgeguard: refusing to ban ::/0: it covers every IPv6 address (--force to do it anyway)"
+out=$($EG ban 0.0.0.0/0 2>&1); rc=$?
+check_why guard_refuses_every_ipv4_address "rc $rc: $out" test "$rc" -eq 1
+$EG ban 0.0.0.0/0 --force --ttl 600 >/dev/null
+check forced_ban_of_everything_holds refused "$H4:$PORT"
+check forced_ban_of_everything_listed test -n "$(ban_of 0.0.0.0/0)"
+$EG unban 0.0.0.0/0 >/dev/null
+check connects_after_the_forced_ban_is_lifted connects "$H4:$PORT"
+
+# CIDR bans cover every address inside (this one covers the host's own address too).
+$EG ban 203.0.113.64/30 --force >/dev/null
 check cidr_ban_refuses_first_address refused "$H4:$PORT"
 check cidr_ban_refuses_second_address refused "$H4:$PORT" "$C4B"
 cidr=$(counter banned_cidr)
@@ -111,7 +132,7 @@ check ipv6_connects connects "[$H6]:$PORT"
 $EG ban "$C6" >/dev/null
 check ipv6_exact_ban_refuses refused "[$H6]:$PORT"
 $EG unban "$C6" >/dev/null
-$EG ban 2001:db8:e9::/64 >/dev/null
+$EG ban 2001:db8:e9::/64 --force >/dev/null
 check ipv6_cidr_ban_refuses refused "[$H6]:$PORT"
 check ipv4_unaffected_by_ipv6_ban connects "$H4:$PORT"
 $EG unban 2001:db8:e9::/64 >/dev/null

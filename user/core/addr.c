@@ -44,6 +44,16 @@ void eg_key_of(struct eg_lpm_key *k, const struct eg_addr *a, unsigned int plen)
 	k->prefixlen = EG_FAMILY_BITS + plen;
 }
 
+bool eg_key_covers(const struct eg_lpm_key *k, const struct eg_addr *a)
+{
+	struct eg_lpm_key of;
+
+	if (a->family != k->addr.family)
+		return false;
+	eg_key_of(&of, a, eg_key_plen(k));
+	return !memcmp(&of, k, sizeof(of));
+}
+
 int eg_parse_cidr(const char *text, struct eg_lpm_key *out, struct eg_err *e)
 {
 	char host[INET6_ADDRSTRLEN + 1];

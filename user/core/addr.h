@@ -39,6 +39,9 @@ void eg_format_cidr(const struct eg_lpm_key *k, char *buf, size_t len);
 /* A host address as text. */
 void eg_format_addr(const struct eg_addr *a, char *buf, size_t len);
 
+/* The CIDR k holds the address a (same family, a inside the prefix). */
+bool eg_key_covers(const struct eg_lpm_key *k, const struct eg_addr *a);
+
 /* Zeroes the bits of a beyond its first plen bits (the CIDR's own prefix length). */
 void eg_mask_addr(struct eg_addr *a, unsigned int plen);
 
