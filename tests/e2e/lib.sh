@@ -45,10 +45,10 @@ not_ok() { echo "not ok - ${T:+$T: }$1: $2"; failed=1; }
 fail() { not_ok "$@"; }
 # die NAME WHY: a failed setup step; nothing after it would mean anything.
 die() { not_ok "$1" "$2"; exit 1; }
-# check_why NAME WHY COMMAND...: the command's success is the assertion.
+# check_why NAME WHY COMMAND...: the command's success is the assertion (its output is not).
 check_why() {
 	local name=$1 why=$2; shift 2
-	if "$@"; then ok "$name"; else fail "$name" "$why"; fi
+	if "$@" >/dev/null; then ok "$name"; else fail "$name" "$why"; fi
 }
 # check NAME COMMAND...: check_why, the command itself as the reason.
 check() {
@@ -150,6 +150,12 @@ veth_pair() {
 	done
 	local root=$1 peer=$2 ns=$3 len=$4 host=$5
 	shift 5
+	# The names belong to this script: a leftover of a run that was killed
+	# before its trap ran would otherwise fail the setup.
+	if [ -e "/run/netns/$ns" ] || ip link show "$root" >/dev/null 2>&1; then
+		echo "# removing a leftover lab: $ns, $root" >&2
+		lab_remove "$ns" "$root"
+	fi
 	ip netns add "$ns" || return 1
 	ip link add "$root" "${q[@]}" type veth peer name "$peer" "${q[@]}" netns "$ns" || return 1
 	if [ "$v6" = 1 ]; then
