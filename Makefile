@@ -27,7 +27,10 @@ else
 $(error VARIANT=$(VARIANT): expected san, fuzz or nothing)
 endif
 CFLAGS  ?= -O2 -g
-CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf -Iuser
+# user/ is grouped by concern (core, datapath, policy, state, control, report);
+# every group is on the include path, so a header is named by its file alone.
+USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
+CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS))
 LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd
 BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
@@ -42,7 +45,8 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h)
 
-LIB_SRCS := $(wildcard user/*.c)
+LIB_SRCS := $(wildcard user/*/*.c)
+LIB_HDRS := $(wildcard user/*/*.h)
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 LIB      := $(BUILD)/libedgeguard.a
 
@@ -52,8 +56,12 @@ CLI      := $(BUILD)/edgeguard
 DAEMON_SRCS := $(wildcard daemon/*.c)
 DAEMON      := $(BUILD)/edgeguardd
 
-TEST_SRCS := $(wildcard tests/*.c)
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# tests/unit: the unit tests, build/tests/test_*; tests/tools: the traffic and
+# helper programs the end-to-end scripts (tests/e2e) run, build/tools/*.
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 # Every tests/fuzz/fuzz_NAME.c is a libFuzzer target build-fuzz/fuzz_NAME. It
 # links the library and the CLI's and daemon's modules but their main()s, so a
@@ -67,15 +75,15 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood demo vmlinux clean
 
-# `make bench-flood` (bench/flood/): its own XDP programs and the generator.
-FLOOD      := $(BUILD)/bench/flood
-FLOOD_BPF  := $(patsubst bench/flood/%.bpf.c,$(FLOOD)/%.bpf.o,$(wildcard bench/flood/*.bpf.c))
-FLOOD_BINS := $(FLOOD)/flood_gen
+# The benchmarks (bench/): `make bench` (bench/datapath/) and `make bench-flood`
+# (bench/flood/), each with its own XDP programs, built into build/bench/.
+BENCH_BPF  := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bench/*/*.bpf.c))
+BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen
 
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS) $(FLOOD_BPF) $(FLOOD_BINS)
+all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS) $(TOOL_BINS) $(BENCH_BPF) $(BENCH_BINS)
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -97,16 +105,20 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(SKELS) | $(BUILD)
+$(BUILD)/user/%.o: user/%.c $(LIB_HDRS) $(BPF_HDRS) $(SKELS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) $(SKELS)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h) $(LIB) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/tools $< $(LIB) $(LDLIBS) -o $@
 
 $(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(LIB)
 	$(CC) $(CFLAGS) -Icli $(CLI_SRCS) $(LIB) $(LDLIBS) -o $@
@@ -114,7 +126,7 @@ $(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(LIB)
 $(DAEMON): $(DAEMON_SRCS) $(wildcard daemon/*.h) $(LIB)
 	$(CC) $(CFLAGS) -Idaemon $(DAEMON_SRCS) $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/front/%.o: %.c $(wildcard cli/*.h daemon/*.h user/*.h) $(BPF_HDRS) $(SKELS)
+$(BUILD)/front/%.o: %.c $(wildcard cli/*.h daemon/*.h) $(LIB_HDRS) $(BPF_HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
 
@@ -132,15 +144,20 @@ fuzzers:
 	$(MAKE) VARIANT=fuzz fuzzers
 endif
 
-$(FLOOD)/%.bpf.o: bench/flood/%.bpf.c vmlinux/vmlinux.h
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPFFLAGS) -c $< -o $@
 
-$(FLOOD)/%.skel.h: $(FLOOD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$(notdir $*))_bpf > $@
 
-$(FLOOD)/flood_gen: bench/flood/flood_gen.c $(FLOOD)/flood_gen.skel.h tests/netaddr.h
-	$(CC) $(CFLAGS) -I$(FLOOD) -Itests $< -lbpf -lelf -lz -o $@
+$(BUILD)/bench/datapath/bench: bench/datapath/bench.c $(BUILD)/bench/datapath/baselines.skel.h \
+		$(wildcard tests/unit/*.h) $(LIB) $(SKELS)
+	$(CC) $(CFLAGS) -I$(BUILD)/bench/datapath -Itests/unit $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/bench/flood/flood_gen: bench/flood/flood_gen.c $(BUILD)/bench/flood/flood_gen.skel.h \
+		tests/tools/netaddr.h
+	$(CC) $(CFLAGS) -I$(BUILD)/bench/flood -Itests/tools $< -lbpf -lelf -lz -o $@
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -164,7 +181,7 @@ fuzz: deps
 
 bench: deps
 	$(MAKE) all
-	$(BUILD)/tests/bench
+	$(BUILD)/bench/datapath/bench
 
 # Bounded by the script itself (about 4 minutes); the timeout is a last resort.
 bench-flood: deps

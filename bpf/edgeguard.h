@@ -117,7 +117,7 @@ struct eg_allow {
  * datapath skips its lookup (a helper call each, a third of a known source's
  * cost). 0, the state of a new map, means "look". Whoever inserts into a list
  * stores 0 after the insert; only user space stores 1, after seeing the list
- * empty, and then looks again (eg_list_settle() in user/lists.c says why
+ * empty, and then looks again (eg_list_settle() in user/policy/lists.c says why
  * that is race-free).
  */
 enum eg_list {
@@ -156,6 +156,17 @@ struct eg_bucket_cfg {
 enum eg_mode {
 	EG_MODE_ENFORCE = 0,
 	EG_MODE_DRY_RUN = 1,
+};
+
+/*
+ * The name of each policy slot of the live generation (eg_policy_names), for
+ * user space only: status, top and metrics read the names from here, not
+ * from a file that may have changed since it was loaded.
+ */
+#define EG_POLICY_NAME_LEN 64
+
+struct eg_policy_name {
+	char name[EG_POLICY_NAME_LEN]; /* NUL-terminated; empty: slot unused */
 };
 
 struct eg_policy {

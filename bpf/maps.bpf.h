@@ -103,6 +103,14 @@ struct {
 	__type(value, struct eg_policy);
 } eg_policies SEC(".maps");
 
+/* Slot -> the live policy's name, for user space only: written with the table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct eg_policy_name);
+} eg_policy_names SEC(".maps");
+
 /* (generation, L4, destination port) -> policy slot; 0 is the default policy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -3,33 +3,18 @@
  * ban, unban, bans, allow: the list commands. Changes go through the daemon
  * when one answers (it logs and saves them), else straight to the pinned
  * maps, with the same library calls, output and exit status either way.
- * Listing always reads the maps.
+ * Listings too: the daemon's answer and the maps' are the same report
+ * (report.c), and this file only formats it.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "addr.h"
 #include "cli.h"
 #include "control_client.h"
+#include "guard.h"
 #include "lists.h"
 #include "pins.h"
-
-#define MAX_TTL EG_CTL_MAX_TTL
-
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return true;
-	return false;
-}
-
-static int open_maps(struct eg_maps *m)
-{
-	struct eg_err e = { "" };
-
-	return eg_maps_open_pinned(m, &e) ? cli_fail(&e) : 0;
-}
+#include "report.h"
 
 static int change_on_maps(const struct eg_maps *m, const struct eg_ctl_request *c,
 			  struct eg_err *e)
@@ -53,7 +38,7 @@ static int change_on_maps(const struct eg_maps *m, const struct eg_ctl_request *
  */
 static int apply_change(struct eg_ctl_request *c)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_maps m;
 	int rc;
 
@@ -65,48 +50,82 @@ static int apply_change(struct eg_ctl_request *c)
 	case CTL_NO_DAEMON:
 		break;
 	}
-	if (open_maps(&m))
-		return EXIT_FAIL;
+	if (eg_maps_open_pinned(&m, &e))
+		return cli_fail(&e);
 	rc = change_on_maps(&m, c, &e);
 	eg_maps_close(&m);
 	return rc ? cli_fail(&e) : EXIT_OK;
 }
 
-int cmd_ban(int argc, char **argv)
+/*
+ * A list report (bans or allows), read from the pinned maps: it works
+ * whether the daemon runs, is stopped or hangs. *out is a new JSON array.
+ */
+static int fetch_list(bool bans, cJSON **out)
 {
-	static const struct option opts[] = { { "ttl", required_argument, NULL, 't' },
-					      { "reason", required_argument, NULL, 'r' },
-					      { 0 } };
+	struct eg_err e = { 0 };
+	struct eg_maps m;
+	int rc;
+
+	if (eg_maps_open_pinned(&m, &e))
+		return cli_fail(&e);
+	rc = bans ? eg_report_bans(&m, eg_now_ns(), out, &e) : eg_report_allows(&m, out, &e);
+	eg_maps_close(&m);
+	return rc ? cli_fail(&e) : EXIT_OK;
+}
+
+static const char *text_of(const cJSON *o, const char *field, const char *none)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+
+	return cJSON_IsString(v) ? v->valuestring : none;
+}
+
+static int only_options(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	int c, rc;
+
+	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1)
+		if (c == CLI_DONE)
+			return rc;
+	return -1;
+}
+
+/* The lock-out guards (user/policy/guard.h), seen from this shell: its host, its SSH client. */
+static int guard_ban(const struct eg_lpm_key *k, struct eg_err *e)
+{
+	static struct eg_guard g;
+
+	if (eg_guard_load(&g, e))
+		return -1;
+	return eg_guard_check(&g, k, e);
+}
+
+static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
+{
 	struct eg_ctl_request ch = { .cmd = EG_CTL_BAN };
 	const char *reason = NULL;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 	long long ttl = 0;
-	int c;
+	bool force = false;
+	int c, rc;
 
-	if (wants_help(argc, argv)) {
-		printf("usage: edgeguard ban <ip|cidr> [--ttl SECONDS] [--reason TEXT]\n"
-		       "Drops all traffic from the address or network in XDP. --ttl 0 (the default)\n"
-		       "is permanent; otherwise the kernel lifts the ban after SECONDS by itself.\n"
-		       "--reason (up to %d characters) is shown by 'edgeguard bans'.\n",
-		       EG_BAN_REASON_LEN - 1);
-		return EXIT_OK;
-	}
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'r') {
+	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
+		if (c == CLI_DONE)
+			return rc;
+		if (c == 'r')
 			reason = optarg;
-			continue;
-		}
-		if (c != 't')
-			return cli_usage_error("ban", "unknown option");
-		ttl = cli_parse_uint("ban", "--ttl", optarg, MAX_TTL);
-		if (ttl < 0)
+		if (c == 'f')
+			force = true;
+		if (c == 't' && (ttl = cli_parse_duration(cmd, "--ttl", optarg)) < 0)
 			return EXIT_USAGE;
 	}
-	if (optind != argc - 1)
-		return cli_usage_error("ban", "expected exactly one address or CIDR");
+	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
+		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
+		return cli_fail(&e);
+	if (!force && guard_ban(&ch.key, &e))
 		return cli_fail(&e);
 	ch.ttl_s = (uint32_t)ttl;
 	if (reason && strlen(reason) >= sizeof(ch.reason)) {
@@ -128,19 +147,36 @@ int cmd_ban(int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_unban(int argc, char **argv)
+const struct cli_cmd cmd_ban = {
+	.name = "ban",
+	.run = run_ban,
+	.usage = "ban <ip|cidr> [--ttl DURATION] [--reason TEXT] [--force]   (600, 10m, 4h, 7d, permanent)",
+	.help = "Drops all traffic from the address or network in XDP. --ttl permanent (or 0,\n"
+		"the default) never expires; otherwise the kernel lifts the ban after the\n"
+		"duration by itself: seconds (600) or 90s, 10m, 4h, 7d, up to ten years.\n"
+		"--reason (up to 127 characters, one printable line) is shown by 'edgeguard bans'.\n"
+		"A ban covering every address (/0), an address of this host or the client of the\n"
+		"SSH session it runs in (SSH_CONNECTION, SSH_CLIENT) is refused without --force.\n",
+	.opts = (const struct option[]){
+		{ "ttl", required_argument, NULL, 't' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'f' },
+		{ 0 },
+	},
+};
+
+static int run_unban(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct eg_ctl_request ch = { .cmd = EG_CTL_UNBAN };
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
+	int rc = only_options(cmd, argc, argv);
 
-	if (wants_help(argc, argv)) {
-		printf("usage: edgeguard unban <ip|cidr>\nRemoves exactly that ban entry.\n");
-		return EXIT_OK;
-	}
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage_error("unban", "expected exactly one address or CIDR");
-	if (eg_parse_cidr(argv[1], &ch.key, &e))
+	if (rc >= 0)
+		return rc;
+	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
+		return EXIT_USAGE;
+	if (eg_parse_cidr(argv[optind], &ch.key, &e))
 		return cli_fail(&e);
 	if (apply_change(&ch))
 		return EXIT_FAIL;
@@ -149,152 +185,114 @@ int cmd_unban(int argc, char **argv)
 	return EXIT_OK;
 }
 
-struct ban_walk {
-	uint64_t now;
-	cJSON *json; /* array, or NULL for text */
-	int shown;
+const struct cli_cmd cmd_unban = {
+	.name = "unban",
+	.run = run_unban,
+	.usage = "unban <ip|cidr>",
+	.help = "Removes exactly that ban entry: the operator's and the datapath's own.\n",
 };
 
-static int show_ban(const struct eg_ban_entry *b, void *ctx)
+static void print_ban_row(const cJSON *b)
 {
-	struct ban_walk *w = ctx;
-	char cidr[EG_CIDR_STRLEN], left[32], why[EG_BAN_REASON_LEN + 32];
-	long long secs;
+	const cJSON *left = cJSON_GetObjectItemCaseSensitive(b, "expires_in");
+	char when[32];
 
-	if (b->ban.expires_ns && b->ban.expires_ns <= w->now)
-		return 0; /* expired: the datapath already ignores it */
-	eg_format_cidr(&b->key, cidr, sizeof(cidr));
-	secs = b->ban.expires_ns ? (long long)((b->ban.expires_ns - w->now + 999999999ULL) / 1000000000ULL) : -1;
-	w->shown++;
-	/* An auto-ban has no note: its trigger is its reason. */
-	if (b->ban.origin == EG_ORIGIN_AUTO)
-		snprintf(why, sizeof(why), "auto: %s", eg_reason_name(b->ban.trigger));
+	if (cJSON_IsNumber(left))
+		snprintf(when, sizeof(when), "%.0fs", left->valuedouble);
 	else
-		snprintf(why, sizeof(why), "%s", b->reason);
-	if (w->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "address", cidr);
-		if (secs < 0)
-			cJSON_AddNullToObject(o, "expires_in");
-		else
-			cJSON_AddNumberToObject(o, "expires_in", (double)secs);
-		cJSON_AddBoolToObject(o, "permanent", secs < 0);
-		cJSON_AddStringToObject(o, "origin", eg_origin_name(b->ban.origin));
-		if (b->ban.origin == EG_ORIGIN_AUTO) {
-			cJSON_AddStringToObject(o, "trigger", eg_reason_name(b->ban.trigger));
-			cJSON_AddNumberToObject(o, "policy", b->ban.policy);
-		}
-		if (why[0])
-			cJSON_AddStringToObject(o, "reason", why);
-		else
-			cJSON_AddNullToObject(o, "reason");
-		cJSON_AddItemToArray(w->json, o);
-		return 0;
-	}
-	if (w->shown == 1)
-		printf("%-40s %-12s %-8s %-18s %s\n", "ADDRESS", "EXPIRES IN", "ORIGIN", "TRIGGER",
-		       "REASON");
-	if (secs < 0)
-		snprintf(left, sizeof(left), "never");
-	else
-		snprintf(left, sizeof(left), "%llds", secs);
-	printf("%-40s %-12s %-8s %-18s %s\n", cidr, left, eg_origin_name(b->ban.origin),
-	       b->ban.origin == EG_ORIGIN_AUTO ? eg_reason_name(b->ban.trigger) : "-",
-	       why[0] ? why : "-");
-	return 0;
+		snprintf(when, sizeof(when), "never");
+	printf("%-40s %-12s %-8s %-18s %s\n", text_of(b, "address", "?"), when,
+	       text_of(b, "origin", "?"), text_of(b, "trigger", "-"), text_of(b, "reason", "-"));
 }
 
-int cmd_bans(int argc, char **argv)
+static int run_bans(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	struct ban_walk w = { .now = eg_now_ns() };
-	struct eg_maps m;
-	struct eg_err e = { "" };
-	int rc;
+	int rc = only_options(cmd, argc, argv);
+	const cJSON *b;
+	cJSON *list;
 
-	if (wants_help(argc, argv)) {
-		printf("usage: edgeguard bans [--json]\nLists active bans: address, time left, origin (manual, auto, policy, fleet),\n"
-		       "what triggered an auto-ban, and the reason given with the ban.\n");
+	if (rc >= 0)
+		return rc;
+	if (cli_operands(cmd, argc, argv, 0, "no arguments"))
+		return EXIT_USAGE;
+	if (fetch_list(true, &list))
+		return EXIT_FAIL;
+	if (cli_json) {
+		cli_print_json(list);
 		return EXIT_OK;
 	}
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
-		return cli_usage_error("bans", "unexpected argument '%s'", argv[argc - 1]);
-	if (argc == 2)
-		w.json = cJSON_CreateArray();
-	if (open_maps(&m)) {
-		cJSON_Delete(w.json);
-		return EXIT_FAIL;
-	}
-	rc = eg_ban_foreach(&m, show_ban, &w, &e);
-	eg_maps_close(&m);
-	if (rc) {
-		cJSON_Delete(w.json);
-		return cli_fail(&e);
-	}
-	if (w.json)
-		cli_print_json(w.json);
-	else if (!w.shown)
+	if (!cJSON_GetArraySize(list))
 		printf("no active bans\n");
+	else
+		printf("%-40s %-12s %-8s %-18s %s\n", "ADDRESS", "EXPIRES IN", "ORIGIN", "TRIGGER",
+		       "REASON");
+	cJSON_ArrayForEach(b, list)
+		print_ban_row(b);
+	cJSON_Delete(list);
 	return EXIT_OK;
 }
 
-static int show_allow(const struct eg_allow_entry *a, void *ctx)
+const struct cli_cmd cmd_bans = {
+	.name = "bans",
+	.run = run_bans,
+	.usage = "bans [--json]",
+	.help = "Lists active bans: address, time left, origin (manual, auto, policy, fleet),\n"
+		"what triggered an auto-ban, and the reason given with the ban.\n",
+	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' }, { 0 } },
+};
+
+static int list_allows(void)
 {
-	cJSON *arr = ctx;
-	char cidr[EG_CIDR_STRLEN];
+	const cJSON *a;
+	cJSON *list;
 
-	eg_format_cidr(&a->key, cidr, sizeof(cidr));
-	if (arr)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(cidr));
-	else
-		printf("%s\n", cidr);
-	return 0;
-}
-
-int cmd_allow(int argc, char **argv)
-{
-	struct eg_ctl_request ch = { .cmd = EG_CTL_ALLOW_ADD };
-	struct eg_maps m;
-	struct eg_err e = { "" };
-	char cidr[EG_CIDR_STRLEN];
-	int rc;
-
-	if (wants_help(argc, argv) || argc < 2) {
-		printf("usage: edgeguard allow add <ip|cidr>\n"
-		       "       edgeguard allow del <ip|cidr>\n"
-		       "       edgeguard allow list [--json]\n"
-		       "An allowlisted source is never dropped: not by bans, not by limits.\n");
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (!strcmp(argv[1], "list")) {
-		cJSON *arr = NULL;
-
-		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json")))
-			return cli_usage_error("allow", "unexpected argument '%s'", argv[argc - 1]);
-		if (open_maps(&m))
-			return EXIT_FAIL;
-		if (argc == 3)
-			arr = cJSON_CreateArray();
-		rc = eg_allow_foreach(&m, show_allow, arr, &e);
-		eg_maps_close(&m);
-		if (rc) {
-			cJSON_Delete(arr);
-			return cli_fail(&e);
-		}
-		if (arr)
-			cli_print_json(arr);
+	if (fetch_list(false, &list))
+		return EXIT_FAIL;
+	if (cli_json) {
+		cli_print_json(list);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "add") && strcmp(argv[1], "del"))
-		return cli_usage_error("allow", "unknown subcommand '%s'", argv[1]);
-	if (argc != 3)
-		return cli_usage_error("allow", "expected exactly one address or CIDR");
-	if (eg_parse_cidr(argv[2], &ch.key, &e))
+	cJSON_ArrayForEach(a, list)
+		if (cJSON_IsString(a))
+			printf("%s\n", a->valuestring);
+	cJSON_Delete(list);
+	return EXIT_OK;
+}
+
+static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct eg_ctl_request ch = { 0 };
+	struct eg_err e = { 0 };
+	char cidr[EG_CIDR_STRLEN];
+	const char *verb;
+	int rc = only_options(cmd, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc)
+		return cli_usage_error(cmd, "expected add, del or list");
+	verb = argv[optind];
+	if (!strcmp(verb, "list"))
+		return cli_operands(cmd, argc, argv, 1, "nothing after list") ? EXIT_USAGE :
+										  list_allows();
+	if (strcmp(verb, "add") && strcmp(verb, "del"))
+		return cli_usage_error(cmd, "unknown subcommand '%s' (add, del or list)", verb);
+	if (cli_operands(cmd, argc, argv, 2, "one address or CIDR after add or del"))
+		return EXIT_USAGE;
+	if (eg_parse_cidr(argv[optind + 1], &ch.key, &e))
 		return cli_fail(&e);
-	ch.cmd = argv[1][0] == 'a' ? EG_CTL_ALLOW_ADD : EG_CTL_ALLOW_DEL;
+	ch.cmd = verb[0] == 'a' ? EG_CTL_ALLOW_ADD : EG_CTL_ALLOW_DEL;
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
-	printf("%s %s\n", argv[1][0] == 'a' ? "allowed" : "no longer allowed:", cidr);
+	printf("%s %s\n", verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cmd_allow = {
+	.name = "allow",
+	.run = run_allow,
+	.usage = "allow add|del <ip|cidr>   allow list [--json]",
+	.help = "An allowlisted source is never dropped: not by bans, not by limits.\n",
+	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' }, { 0 } },
+};

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "addr.h"
-#include "apply.h"
 #include "cli.h"
 #include "pins.h"
+#include "report.h"
 #include "top.h"
 
 #define DEFAULT_ROWS 20
@@ -32,10 +32,9 @@ struct top_opts {
 	bool once, json;
 };
 
-/* Operator names of the policy slots, from the policy file in force, if any. */
+/* The live policies' names, by slot (report.c). */
 struct labels {
-	bool have;
-	char name[EG_MAX_POLICIES][EG_POLICY_NAME_LEN];
+	struct eg_policy_name name[EG_MAX_POLICIES];
 };
 
 static volatile sig_atomic_t stop;
@@ -46,30 +45,9 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
-static void load_labels(struct labels *l)
-{
-	struct eg_policy_meta meta;
-	struct eg_policy_file pf;
-	struct eg_err e = { "" };
-
-	memset(l, 0, sizeof(*l));
-	memset(&pf, 0, sizeof(pf));
-	if (eg_policy_meta_read(&meta) || eg_policy_file_load(meta.path, &pf, &e))
-		return;
-	/* An edited file no longer says which slot is which. */
-	if (!strcmp(pf.hash, meta.hash)) {
-		l->have = true;
-		snprintf(l->name[0], sizeof(l->name[0]), "%s", pf.table.def.label);
-		for (unsigned int i = 0; i < pf.table.nrules && i + 1 < EG_MAX_POLICIES; i++)
-			snprintf(l->name[i + 1], sizeof(l->name[i + 1]), "%s",
-				 pf.table.rules[i].label);
-	}
-	eg_policy_file_free(&pf);
-}
-
 static const char *label_of(const struct labels *l, uint32_t slot)
 {
-	return l->have && slot < EG_MAX_POLICIES && l->name[slot][0] ? l->name[slot] : NULL;
+	return slot < EG_MAX_POLICIES && l->name[slot].name[0] ? l->name[slot].name : NULL;
 }
 
 static void format_source(const struct eg_top_row *r, uint32_t v6_prefix, char *buf, size_t len)
@@ -120,7 +98,7 @@ static void print_header(const struct eg_top_totals *tot, const struct top_opts 
 
 		printf("pps %.0f  drops/s %.0f", tot->pps, tot->drops_ps);
 		for (unsigned int r = 0; r < EG_R_MAX; r++) {
-			if (!eg_top_reason_drops(r) || tot->reason_ps[r] < 0.5)
+			if (!eg_reason_drops(r) || tot->reason_ps[r] < 0.5)
 				continue;
 			printf("%s%s %.0f", any ? ", " : " (", eg_reason_name(r), tot->reason_ps[r]);
 			any = true;
@@ -178,7 +156,7 @@ static void print_json(const struct eg_top_row *rows, int n, const struct eg_top
 	cJSON_AddNumberToObject(t, "pps", json_rate(tot->pps));
 	cJSON_AddNumberToObject(t, "drops_per_s", json_rate(tot->drops_ps));
 	for (unsigned int r = 0; r < EG_R_MAX; r++)
-		if (eg_top_reason_drops(r))
+		if (eg_reason_drops(r))
 			cJSON_AddNumberToObject(by, eg_reason_name(r), json_rate(tot->reason_ps[r]));
 	cJSON_AddNumberToObject(t, "tracked_sources", (double)tot->sources);
 	cJSON_AddNumberToObject(t, "bans", (double)tot->bans);
@@ -289,7 +267,7 @@ static int run_live(struct eg_top *t, const struct eg_maps *m, const struct top_
 		    struct eg_top_row *rows, const struct labels *l)
 {
 	struct eg_top_totals tot;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n, rc = EXIT_OK;
 
 	term_enter();
@@ -313,7 +291,7 @@ static int run_once(struct eg_top *t, const struct eg_maps *m, const struct top_
 {
 	struct timespec d = { .tv_sec = (time_t)o->interval_s };
 	struct eg_top_totals tot;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n;
 
 	d.tv_nsec = (long)((o->interval_s - (double)d.tv_sec) * 1e9);
@@ -336,50 +314,28 @@ static int run_once(struct eg_top *t, const struct eg_maps *m, const struct top_
 	return EXIT_OK;
 }
 
-static void usage_text(void)
+static int parse_opts(const struct cli_cmd *cmd, int argc, char **argv, struct top_opts *o)
 {
-	printf("usage: edgeguard top [-n N] [--sort syns|drops|pkts|conns|rate] [--interval SECONDS]\n"
-	       "                     [--once [--json]]\n"
-	       "The sources with the most SYNs, drops, packets or established connections,\n"
-	       "refreshed every --interval seconds (default 2); q or Ctrl-C quits. Rates are\n"
-	       "per second between two reads; 'rate' sorts by packets per second. -n rows\n"
-	       "(default %d). --once prints one snapshot (two reads --interval apart, default\n"
-	       "1 s) without terminal control; --json makes it a JSON document {sort,\n"
-	       "interval_s, totals, sources: [...]}. IPv6 sources show as their aggregated\n"
-	       "prefix. Reads the pinned maps; exit status 1 when edgeguard is not attached.\n",
-	       DEFAULT_ROWS);
-}
-
-static int parse_opts(int argc, char **argv, struct top_opts *o)
-{
-	static const struct option opts[] = {
-		{ "sort", required_argument, NULL, 's' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "once", no_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	long long v;
 	char *end;
-	int c;
+	int c, rc;
 
 	*o = (struct top_opts){ .rows = DEFAULT_ROWS, .sort = EG_TOP_SORT_DROPS };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
 		switch (c) {
+		case CLI_DONE:
+			return rc == EXIT_OK ? -1 : rc;
 		case 'n':
-			v = cli_parse_uint("top", "-n", optarg, EG_TOP_MAX_ROWS);
+			v = cli_parse_uint(cmd, "-n", optarg, EG_TOP_MAX_ROWS);
 			if (v < 0)
 				return EXIT_USAGE;
 			if (!v)
-				return cli_usage_error("top", "-n must be at least 1");
+				return cli_usage_error(cmd, "-n must be at least 1");
 			o->rows = (unsigned int)v;
 			break;
 		case 's':
 			if (eg_top_parse_sort(optarg, &o->sort))
-				return cli_usage_error("top", "--sort: '%s' is not syns, drops, pkts, conns or rate",
+				return cli_usage_error(cmd, "--sort: '%s' is not syns, drops, pkts, conns or rate",
 						       optarg);
 			break;
 		case 'i':
@@ -387,33 +343,25 @@ static int parse_opts(int argc, char **argv, struct top_opts *o)
 			o->interval_s = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(o->interval_s >= 0.1) ||
 			    o->interval_s > MAX_INTERVAL_S)
-				return cli_usage_error("top", "--interval: '%s' is not a number of seconds between 0.1 and %.0f",
+				return cli_usage_error(cmd, "--interval: '%s' is not a number of seconds between 0.1 and %.0f",
 						       optarg, MAX_INTERVAL_S);
 			break;
 		case 'o':
 			o->once = true;
 			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			usage_text();
-			return -1;
-		default:
-			return cli_usage_error("top", "unknown option or missing value '%s'",
-					       argv[optind - 1]);
 		}
 	}
-	if (optind != argc)
-		return cli_usage_error("top", "unexpected argument '%s'", argv[optind]);
+	if (cli_operands(cmd, argc, argv, 0, "no arguments"))
+		return EXIT_USAGE;
+	o->json = cli_json;
 	if (o->json && !o->once)
-		return cli_usage_error("top", "--json needs --once");
+		return cli_usage_error(cmd, "--json needs --once");
 	if (!o->interval_s)
 		o->interval_s = o->once ? 1 : 2;
 	return EXIT_OK;
 }
 
-int cmd_top(int argc, char **argv)
+static int run_top(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct top_opts o;
@@ -421,8 +369,8 @@ int cmd_top(int argc, char **argv)
 	struct labels *labels;
 	struct eg_maps m;
 	struct eg_top t;
-	struct eg_err e = { "" };
-	int rc = parse_opts(argc, argv, &o);
+	struct eg_err e = { 0 };
+	int rc = parse_opts(cmd, argc, argv, &o);
 
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
@@ -434,9 +382,10 @@ int cmd_top(int argc, char **argv)
 		free(rows);
 		free(labels);
 		eg_maps_close(&m);
-		return cli_fail(e.msg[0] ? &e : &(struct eg_err){ "out of memory" });
+		return cli_fail(e.msg[0] ? &e : &(struct eg_err){ .msg = "out of memory" });
 	}
-	load_labels(labels);
+	if (eg_report_policy_names(&m, labels->name, NULL))
+		memset(labels, 0, sizeof(*labels)); /* names are a nicety */
 	/* No SA_RESTART: Ctrl-C must interrupt the wait, not just set a flag. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -447,3 +396,24 @@ int cmd_top(int argc, char **argv)
 	eg_maps_close(&m);
 	return rc;
 }
+
+const struct cli_cmd cmd_top = {
+	.name = "top",
+	.run = run_top,
+	.usage = "top [-n N] [--sort syns|drops|pkts|conns|rate] [--interval SECONDS] [--once [--json]]",
+	.help = "The sources with the most SYNs, drops, packets or established connections,\n"
+		"refreshed every --interval seconds (default 2); q or Ctrl-C quits. Rates are\n"
+		"per second between two reads; 'rate' sorts by packets per second. -n rows\n"
+		"(default 20). --once prints one snapshot (two reads --interval apart, default\n"
+		"1 s) without terminal control; --json makes it a JSON document {sort,\n"
+		"interval_s, totals, sources: [...]}. IPv6 sources show as their aggregated\n"
+		"prefix. Reads the pinned maps; exit status 1 when edgeguard is not attached.\n",
+	.opts = (const struct option[]){
+		{ "sort", required_argument, NULL, 's' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 },
+	},
+	.shortopts = "n:",
+};

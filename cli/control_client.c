@@ -17,8 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "apply.h"
+#include "paths.h"
 #include "cli.h"
+#include "clock.h"
 #include "control_client.h"
 
 #define BACKOFF_FIRST_MS 25
@@ -31,17 +32,9 @@ struct attempt {
 	bool connected;  /* a daemon accepted a connection at least once */
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int ms_left(const struct attempt *a)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = eg_mono_ms();
 
 	return now >= a->deadline_ms ? 0 : (int)(a->deadline_ms - now);
 }
@@ -62,7 +55,7 @@ static int check_peer(int fd, const char *path, struct eg_err *e)
 	socklen_t len = sizeof(cred);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return eg_fail(e, "cannot tell who serves %s: %s", path, strerror(errno));
+		return eg_fail_errno(e, errno, "cannot tell who serves %s", path);
 	if (cred.uid != 0 && cred.uid != geteuid())
 		return eg_fail(e, "%s is served by uid %u, not root: refusing to trust it", path,
 			       (unsigned int)cred.uid);
@@ -80,7 +73,7 @@ static enum conn connect_daemon(struct attempt *a, int *fdp, struct eg_err *e)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		eg_fail(e, "cannot create a socket: %s", strerror(errno));
+		eg_fail_errno(e, errno, "cannot create a socket");
 		return CONN_FAILED;
 	}
 	/* Non-blocking: a daemon with a full backlog says EAGAIN at once. */
@@ -265,7 +258,7 @@ static enum ctl_result judge(const cJSON *resp, const char *id, const char *path
 enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
 {
 	char path[4200];
-	struct attempt a = { .path = path, .deadline_ms = mono_ms() + EG_CTL_CLIENT_MS };
+	struct attempt a = { .path = path, .deadline_ms = eg_mono_ms() + EG_CTL_CLIENT_MS };
 	unsigned int backoff = BACKOFF_FIRST_MS;
 	enum ctl_result res = CTL_FAILED;
 	cJSON *resp = NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Talking to edgeguardd over its control socket (user/control_proto.h), so
+ * Talking to edgeguardd over its control socket (user/control/control_proto.h), so
  * a change made while the daemon runs is logged and saved by it at once.
  */
 #ifndef EG_CONTROL_CLIENT_H

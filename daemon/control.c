@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The control socket (protocol in user/control_proto.h). Requests go through
+ * The control socket (protocol in user/control/control_proto.h). Requests go through
  * the same library calls the CLI uses on the maps directly, so both paths
  * leave the maps in the same state; the daemon adds an event line and a
  * prompt save.
@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "addr.h"
-#include "apply.h"
+#include "paths.h"
 #include "control.h"
 #include "events.h"
 #include "lists.h"
@@ -78,13 +78,6 @@ struct control {
 	unsigned int memo_next;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- connections ---- */
 
@@ -235,7 +228,7 @@ static cJSON *reply_err(const struct eg_ctl_request *r, const char *msg)
 
 static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *ev;
 
 	if (eg_ban_add(c->maps, &r->key, r->ttl_s, EG_ORIGIN_MANUAL, r->reason, &e))
@@ -256,7 +249,7 @@ static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg
 
 static cJSON *do_unban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *ev;
 
 	if (eg_ban_del(c->maps, &r->key, &e))
@@ -273,7 +266,7 @@ static cJSON *do_unban(struct control *c, const struct client *cl, const struct 
 static cJSON *do_allow(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
 	bool add = r->cmd == EG_CTL_ALLOW_ADD;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	cJSON *ev;
 
 	if (add ? eg_allow_add(c->maps, &r->key, &e) : eg_allow_del(c->maps, &r->key, &e))
@@ -284,72 +277,6 @@ static cJSON *do_allow(struct control *c, const struct client *cl, const struct 
 	add_peer(ev, &cl->cred);
 	ev_emit(ev);
 	return reply_ok(r);
-}
-
-struct ban_list {
-	uint64_t now;
-	cJSON *arr;
-};
-
-/* The same fields as `edgeguard bans --json`. */
-static int list_ban(const struct eg_ban_entry *b, void *ctx)
-{
-	struct ban_list *l = ctx;
-	char cidr[EG_CIDR_STRLEN], why[EG_BAN_REASON_LEN + 32];
-	cJSON *o;
-
-	if (b->ban.expires_ns && b->ban.expires_ns <= l->now)
-		return 0;
-	o = cJSON_CreateObject();
-	eg_format_cidr(&b->key, cidr, sizeof(cidr));
-	cJSON_AddStringToObject(o, "address", cidr);
-	if (b->ban.expires_ns)
-		cJSON_AddNumberToObject(o, "expires_in",
-					(double)((b->ban.expires_ns - l->now + 999999999ULL) / 1000000000ULL));
-	else
-		cJSON_AddNullToObject(o, "expires_in");
-	cJSON_AddBoolToObject(o, "permanent", !b->ban.expires_ns);
-	cJSON_AddStringToObject(o, "origin", eg_origin_name(b->ban.origin));
-	if (b->ban.origin == EG_ORIGIN_AUTO) {
-		cJSON_AddStringToObject(o, "trigger", eg_reason_name(b->ban.trigger));
-		cJSON_AddNumberToObject(o, "policy", b->ban.policy);
-		snprintf(why, sizeof(why), "auto: %s", eg_reason_name(b->ban.trigger));
-		cJSON_AddStringToObject(o, "reason", why);
-	} else if (b->reason[0]) {
-		cJSON_AddStringToObject(o, "reason", b->reason);
-	} else {
-		cJSON_AddNullToObject(o, "reason");
-	}
-	cJSON_AddItemToArray(l->arr, o);
-	return 0;
-}
-
-static int list_allow(const struct eg_allow_entry *a, void *ctx)
-{
-	char cidr[EG_CIDR_STRLEN];
-
-	eg_format_cidr(&a->key, cidr, sizeof(cidr));
-	cJSON_AddItemToArray(ctx, cJSON_CreateString(cidr));
-	return 0;
-}
-
-static cJSON *do_list(struct control *c, const struct eg_ctl_request *r)
-{
-	bool bans = r->cmd == EG_CTL_BANS;
-	struct ban_list l = { .now = eg_now_ns(), .arr = cJSON_CreateArray() };
-	struct eg_err e = { "" };
-	cJSON *reply;
-	int rc;
-
-	rc = bans ? eg_ban_foreach(c->maps, list_ban, &l, &e) :
-		    eg_allow_foreach(c->maps, list_allow, l.arr, &e);
-	if (rc) {
-		cJSON_Delete(l.arr);
-		return reply_err(r, e.msg[0] ? e.msg : "cannot walk the list");
-	}
-	reply = reply_ok(r);
-	cJSON_AddItemToObject(reply, bans ? "bans" : "allows", l.arr);
-	return reply;
 }
 
 static cJSON *do_status(const struct eg_ctl_request *r)
@@ -377,7 +304,7 @@ static cJSON *replay(const struct memo *m, const struct eg_ctl_request *r)
 static cJSON *handle(struct control *c, const struct client *cl, const char *line, size_t len)
 {
 	struct eg_ctl_request r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	const struct memo *m;
 	cJSON *reply;
 	bool remember;
@@ -397,10 +324,6 @@ static cJSON *handle(struct control *c, const struct client *cl, const char *lin
 	case EG_CTL_ALLOW_ADD:
 	case EG_CTL_ALLOW_DEL:
 		reply = do_allow(c, cl, &r);
-		break;
-	case EG_CTL_BANS:
-	case EG_CTL_ALLOWS:
-		reply = do_list(c, &r);
 		break;
 	default:
 		reply = do_status(&r);
@@ -646,7 +569,7 @@ static void expire(struct control *c, uint64_t now)
 bool control_service(struct control *c)
 {
 	struct epoll_event evs[EG_CTL_MAX_CLIENTS + 1];
-	uint64_t now = mono_ms();
+	uint64_t now = eg_mono_ms();
 	bool changed;
 	int n;
 
@@ -659,7 +582,7 @@ bool control_service(struct control *c)
 		else if (id < EG_CTL_MAX_CLIENTS && c->clients[id].fd >= 0)
 			read_client(c, &c->clients[id], now);
 	}
-	expire(c, mono_ms());
+	expire(c, eg_mono_ms());
 	changed = c->changed;
 	c->changed = false;
 	return changed;
@@ -667,7 +590,7 @@ bool control_service(struct control *c)
 
 int control_timeout_ms(const struct control *c)
 {
-	uint64_t now = mono_ms(), next = UINT64_MAX;
+	uint64_t now = eg_mono_ms(), next = UINT64_MAX;
 
 	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++)
 		if (c->clients[i].fd >= 0 && c->clients[i].deadline_ms < next)

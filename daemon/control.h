@@ -2,7 +2,7 @@
 /*
  * The daemon's side of the control socket, $EDGEGUARD_RUN_DIR/control.sock:
  * a Unix stream socket only root (or members of the daemon's --group) may
- * use. The protocol, its limits and deadlines: user/control_proto.h.
+ * use. The protocol, its limits and deadlines: user/control/control_proto.h.
  *
  * The daemon's loop never waits on a client: every socket is non-blocking,
  * a reply that cannot be sent at once waits in the client's own buffer, and

@@ -102,13 +102,6 @@ static void add_cause(cJSON *o, unsigned int origin, unsigned int policy, unsign
 	cJSON_AddStringToObject(o, "trigger", eg_reason_name(trigger));
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The limit an auto-ban's source exceeded, as the live policy table has it. */
 static void add_limit(cJSON *o, const struct eg_maps *m, unsigned int slot, unsigned int trigger)
@@ -179,7 +172,7 @@ static void emit_iface(const char *event, const struct eg_iface *i)
 static void watch_ifaces(struct daemon *d, bool first)
 {
 	struct eg_iface now[EG_MAX_WATCHED_IFACES];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int n = eg_list_attached(now, EG_MAX_WATCHED_IFACES, &e);
 
 	if (n < 0)
@@ -194,7 +187,7 @@ static void watch_ifaces(struct daemon *d, bool first)
 			emit_iface("detach", &d->ifaces[i]);
 	memcpy(d->ifaces, now, sizeof(now[0]) * (size_t)n);
 	d->nifaces = n;
-	d->ifaces_checked_ms = mono_ms();
+	d->ifaces_checked_ms = eg_mono_ms();
 }
 
 static void consume_events(struct daemon *d)
@@ -227,7 +220,7 @@ static int collect_expired(const struct eg_ban_entry *be, void *ctx)
 static void reap_expired(struct daemon *d)
 {
 	struct eg_state exp;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_ban cur;
 
 	eg_state_init(&exp);
@@ -291,7 +284,7 @@ static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
 static int persist(struct daemon *d, bool force)
 {
 	struct eg_state now;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	if (eg_state_snapshot(&d->maps, &now, &e)) {
 		fprintf(stderr, "edgeguardd: cannot read the lists to save them: %s\n", e.msg);
@@ -363,7 +356,7 @@ static void on_restored(const struct eg_restore_report *r, void *ctx)
  */
 static void restore_state(struct daemon *d)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_maps_origin here;
 	char aside[PATH_MAX + 64], msg[2 * sizeof(aside) + EG_ERR_LEN + 256];
 	size_t failed;
@@ -371,7 +364,7 @@ static void restore_state(struct daemon *d)
 	cJSON *o;
 
 	if (eg_state_load(d->state_path, &d->saved, &e)) {
-		struct eg_err ae = { "" };
+		struct eg_err ae = { 0 };
 
 		if (!eg_file_set_aside(d->state_path, "corrupt", false, aside, sizeof(aside), &ae))
 			snprintf(msg, sizeof(msg), "%s (moved to %s; starting without it)", e.msg,
@@ -435,7 +428,6 @@ static int load_policy(struct daemon *d, struct eg_err *e)
 		eg_policy_file_free(&d->pf);
 	d->pf = pf;
 	d->have_pf = true;
-	metrics_set_policies(&pf.table);
 	o = ev_new("policy_load");
 	cJSON_AddStringToObject(o, "file", pf.path);
 	cJSON_AddStringToObject(o, "hash", pf.hash);
@@ -446,7 +438,7 @@ static int load_policy(struct daemon *d, struct eg_err *e)
 
 static void reload_policy(struct daemon *d)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	if (!d->policy_path) {
@@ -494,13 +486,13 @@ static bool maps_still_pinned(const struct daemon *d)
 /* false when the daemon should stop: its maps were unpinned. */
 static bool tick(struct daemon *d)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 
 	consume_events(d);
 	reap_expired(d);
 	if (eg_sweeper_run(d->sweeper, &e))
 		emit_error("flow_sweep_error", e.msg);
-	if (mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
+	if (eg_mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
 		watch_ifaces(d, false);
 	persist(d, false);
 	return maps_still_pinned(d);
@@ -511,7 +503,7 @@ enum stop_cause { STOP_SIGNAL, STOP_DETACHED, STOP_ERROR };
 /* Returns why the daemon should stop. */
 static enum stop_cause run(struct daemon *d)
 {
-	uint64_t next = mono_ms() + d->interval_ms;
+	uint64_t next = eg_mono_ms() + d->interval_ms;
 	struct pollfd pfd[3] = {
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN },
@@ -522,7 +514,7 @@ static enum stop_cause run(struct daemon *d)
 	int n, timeout, ctl;
 
 	for (;;) {
-		now = mono_ms();
+		now = eg_mono_ms();
 		if (now >= next) {
 			if (!tick(d))
 				return STOP_DETACHED;
@@ -667,7 +659,7 @@ static int lock_run_dir(struct daemon *d)
 /* Every start-up step frees what it made when a later one fails: daemon_free. */
 static int setup(struct daemon *d, const char *events_path)
 {
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	sigset_t set;
 
 	if (lock_run_dir(d))
@@ -750,7 +742,7 @@ int main(int argc, char **argv)
 	struct daemon d = { .state_dir = STATE_DIR_DEFAULT, .interval_ms = 1000, .sigfd = -1,
 			    .lock_fd = -1 };
 	const char *events_path = NULL;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	enum stop_cause cause;
 	bool detached, saved;
 	cJSON *o;

@@ -18,16 +18,14 @@
 #include <microhttpd.h>
 #include <zlib.h>
 #include "attach.h"
-#include "lists.h"
 #include "metrics.h"
+#include "report.h"
 
 /*
  * Anything that walks a map (the LRU of sources alone may hold a million
  * entries) is done at most this often; counters are read on every scrape.
  */
 #define SCAN_MAX_AGE_MS 5000
-#define BATCH_ENTRIES 1024
-#define MAX_IFACES 256
 
 /* ---- configuration and daemon-side counters ---- */
 
@@ -43,10 +41,6 @@ static struct {
 static uint64_t bans_expired;
 static uint64_t reloads_ok, reloads_err;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
-static char policy_names[EG_MAX_POLICIES][EG_POLICY_NAME_LEN];
-static unsigned int policy_slots; /* slots 0..policy_slots-1 are in use; 0 = unknown */
-
 static const struct eg_maps *maps;
 static struct MHD_Daemon *httpd;
 
@@ -58,24 +52,6 @@ void metrics_count_ban_expired(void)
 void metrics_count_policy_reload(bool ok)
 {
 	__atomic_add_fetch(ok ? &reloads_ok : &reloads_err, 1, __ATOMIC_RELAXED);
-}
-
-void metrics_set_policies(const struct eg_policy_table *t)
-{
-	pthread_mutex_lock(&lock);
-	memset(policy_names, 0, sizeof(policy_names));
-	policy_slots = 0;
-	if (t) {
-		const struct eg_policy_spec *s;
-
-		policy_slots = t->nrules + 1;
-		for (unsigned int i = 0; i < policy_slots && i < EG_MAX_POLICIES; i++) {
-			s = i ? &t->rules[i - 1] : &t->def;
-			snprintf(policy_names[i], EG_POLICY_NAME_LEN, "%s",
-				 s->label[0] ? s->label : i ? s->name : "default");
-		}
-	}
-	pthread_mutex_unlock(&lock);
 }
 
 static int parse_port(const char *s, uint16_t *out)
@@ -202,169 +178,57 @@ static void put_label_value(struct buf *b, const char *v)
 
 /* ---- map scans (cached) ---- */
 
-enum scanned_map {
-	SM_SOURCES, SM_BANS_EXACT, SM_BANS_CIDR, SM_AUTOBANS, SM_ALLOWS, SM_FLOWS, SM_VERIFIED, SM_MAX
-};
-
-static const char *const scanned_names[SM_MAX] = {
-	[SM_SOURCES] = "sources",     [SM_BANS_EXACT] = "bans_exact", [SM_BANS_CIDR] = "bans_cidr",
-	[SM_AUTOBANS] = "autobans",   [SM_ALLOWS] = "allows",         [SM_FLOWS] = "flows",
-	[SM_VERIFIED] = "verified",
-};
-
 struct scan {
 	bool valid;
 	uint64_t taken_ms;
 	double duration_s;
-	long entries[SM_MAX]; /* -1: could not be read */
-	uint32_t capacity[SM_MAX];
+	struct eg_fill fill;
 	uint64_t bans_active[EG_ORIGIN_MAX];
 	int attached; /* -1: unknown */
 };
 
 static struct scan scan_cache;
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/*
- * Entries of a hash map in batches of BATCH_ENTRIES: a thousand times fewer
- * syscalls than walking key by key. Falls back to the walk when the kernel
- * refuses the batch.
- */
-static long count_hash(int fd)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info), n;
-	uint64_t token[8]; /* a bucket index for hash maps; room to spare */
-	void *keys, *vals;
-	bool first = true;
-	long total = 0;
-	int err;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -1;
-	keys = malloc((size_t)BATCH_ENTRIES * info.key_size);
-	vals = malloc((size_t)BATCH_ENTRIES * info.value_size);
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -1;
-	}
-	for (;;) {
-		n = BATCH_ENTRIES;
-		err = bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &n, NULL);
-		if (err && errno != ENOENT) {
-			total = eg_map_count(fd);
-			break;
-		}
-		total += n;
-		if (err)
-			break; /* ENOENT: that was the last batch */
-		first = false;
-	}
-	free(keys);
-	free(vals);
-	return total;
-}
-
-struct ban_tally {
-	uint64_t now;
-	uint64_t active[EG_ORIGIN_MAX];
-	long entries[EG_LIST_MAX];
-};
-
-static int tally_ban(const struct eg_ban_entry *be, void *ctx)
-{
-	struct ban_tally *t = ctx;
-
-	if (be->list < EG_LIST_MAX)
-		t->entries[be->list]++;
-	if (be->ban.expires_ns && be->ban.expires_ns <= t->now)
-		return 0; /* enforced no more; the reaper will take it */
-	if (be->ban.origin < EG_ORIGIN_MAX)
-		t->active[be->ban.origin]++;
-	return 0;
-}
-
 static void rescan(struct scan *s)
 {
-	const int fds[SM_MAX] = {
-		[SM_SOURCES] = maps->sources, [SM_BANS_EXACT] = maps->ban_exact,
-		[SM_BANS_CIDR] = maps->ban_cidr, [SM_AUTOBANS] = maps->autoban,
-		[SM_ALLOWS] = maps->allow,
-		[SM_FLOWS] = maps->flows,     [SM_VERIFIED] = maps->verified,
-	};
-	struct ban_tally t = { .now = eg_now_ns() };
-	struct eg_err e = { "" };
-	struct timespec a, b;
+	struct eg_ban_tally t;
+	struct eg_err e = { 0 };
+	uint64_t start = eg_now_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int i = 0; i < SM_MAX; i++)
-		s->capacity[i] = eg_map_capacity(fds[i]);
-	s->entries[SM_SOURCES] = count_hash(maps->sources);
-	s->entries[SM_FLOWS] = count_hash(maps->flows);
-	s->entries[SM_VERIFIED] = count_hash(maps->verified);
-	s->entries[SM_ALLOWS] = eg_map_count(maps->allow); /* LPM tries have no batches */
-	if (eg_ban_foreach(maps, tally_ban, &t, &e) == 0) {
-		s->entries[SM_BANS_EXACT] = t.entries[EG_LIST_BAN_EXACT];
-		s->entries[SM_BANS_CIDR] = t.entries[EG_LIST_BAN_CIDR];
-		s->entries[SM_AUTOBANS] = t.entries[EG_LIST_AUTOBAN];
+	eg_report_fill(maps, &s->fill);
+	if (eg_report_ban_tally(maps, eg_now_ns(), &t, &e) == 0)
 		memcpy(s->bans_active, t.active, sizeof(t.active));
-	} else {
-		s->entries[SM_BANS_EXACT] = s->entries[SM_BANS_CIDR] = s->entries[SM_AUTOBANS] = -1;
+	else
 		memset(s->bans_active, 0, sizeof(s->bans_active));
-	}
 	s->attached = eg_list_attached(NULL, 0, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	s->duration_s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	s->taken_ms = mono_ms();
+	s->duration_s = (double)(eg_now_ns() - start) / 1e9;
+	s->taken_ms = eg_mono_ms();
 	s->valid = true;
 }
 
 /* ---- families ---- */
 
-static bool is_drop(unsigned int reason)
-{
-	switch (reason) {
-	case EG_R_PASSED:
-	case EG_R_ALLOWLISTED:
-	case EG_R_NON_IP:
-	case EG_R_DRY_RUN_WOULD_DROP:
-		return false;
-	default:
-		return true;
-	}
-}
-
-/* Every interface in eg_ifaces, from its own row of eg_iface_counters. */
+/* Every attached interface, from its own row of eg_iface_counters. */
 static void put_packets(struct buf *b)
 {
-	struct eg_iface_slot all[EG_MAX_IFACES];
-	uint64_t c[EG_R_VERDICTS];
-	struct eg_err e = { "" };
+	struct eg_iface_report ifs[EG_MAX_IFACES];
+	struct eg_err e = { 0 };
+	int n = eg_report_ifaces(maps, ifs, &e);
 
 	family(b, "edgeguard_packets_total", "counter",
 	       "Packets by interface, XDP verdict and reason (counted from the interface's attach).");
-	if (eg_read_ifaces(maps, all, &e)) {
+	if (n < 0) {
 		fprintf(stderr, "edgeguardd: metrics: %s\n", e.msg);
 		return;
 	}
-	for (uint32_t s = 1; s < EG_MAX_IFACES; s++) {
-		if (!all[s].ifindex || eg_read_iface_counters(maps, s, c, &e))
-			continue;
+	for (int i = 0; i < n; i++)
 		for (unsigned int r = 0; r < EG_R_VERDICTS; r++) {
 			put(b, "edgeguard_packets_total{interface=\"");
-			put_label_value(b, all[s].name);
-			put(b, "\",action=\"%s\",reason=\"%s\"} %llu\n", is_drop(r) ? "drop" : "pass",
-			    eg_reason_name(r), (unsigned long long)c[r]);
+			put_label_value(b, ifs[i].name);
+			put(b, "\",action=\"%s\",reason=\"%s\"} %llu\n",
+			    eg_reason_drops(r) ? "drop" : "pass", eg_reason_name(r),
+			    (unsigned long long)ifs[i].c[r]);
 		}
-	}
 }
 
 static void put_events(struct buf *b, const uint64_t *c)
@@ -417,23 +281,19 @@ static void put_policies(struct buf *b)
 		{ EG_PC_CONN_DROP, "conn_drop" }, { EG_PC_BUDGET_DROP, "budget_drop" },
 	};
 	struct eg_policy_counters pc[EG_MAX_POLICIES];
-	char names[EG_MAX_POLICIES][EG_POLICY_NAME_LEN];
+	struct eg_policy_name names[EG_MAX_POLICIES];
 	bool show[EG_MAX_POLICIES] = { false };
-	struct eg_err e = { "" };
-	unsigned int known;
+	struct eg_err e = { 0 };
 
-	pthread_mutex_lock(&lock);
-	known = policy_slots;
-	memcpy(names, policy_names, sizeof(names));
-	pthread_mutex_unlock(&lock);
-
+	if (eg_report_policy_names(maps, names, &e))
+		memset(names, 0, sizeof(names));
 	/* Slots in use, and any slot with history (a slot a reload retired keeps its counts). */
 	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++) {
 		if (eg_read_policy_counters(maps, s, &pc[s], &e)) {
 			memset(&pc[s], 0, sizeof(pc[s]));
 			continue;
 		}
-		show[s] = s == 0 || s < known || pc[s].c[EG_PC_PACKETS];
+		show[s] = s == 0 || names[s].name[0] || pc[s].c[EG_PC_PACKETS];
 	}
 
 	policy_counter(b, "edgeguard_policy_evaluated_packets_total",
@@ -451,10 +311,12 @@ static void put_policies(struct buf *b)
 		       "Auto-bans a dry-run policy would have made, by policy slot.", pc, show,
 		       EG_PC_WOULD_BAN);
 	family(b, "edgeguard_policy_info", "gauge",
-	       "Name of each policy slot in the policy file the daemon loaded (absent when the daemon runs without --policy).");
-	for (unsigned int s = 0; s < known && s < EG_MAX_POLICIES; s++) {
+	       "Name of each slot of the policy in force, however it was loaded.");
+	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++) {
+		if (!names[s].name[0])
+			continue;
 		put(b, "edgeguard_policy_info{policy=\"%u\",name=\"", s);
-		put_label_value(b, names[s]);
+		put_label_value(b, names[s].name);
 		put(b, "\"} 1\n");
 	}
 }
@@ -467,22 +329,22 @@ static void put_scan(struct buf *b, const struct scan *s)
 		    (unsigned long long)s->bans_active[o]);
 	family(b, "edgeguard_tracked_sources", "gauge",
 	       "Entries of the per-source state LRU: one per (source, policy) pair.");
-	put(b, "edgeguard_tracked_sources %ld\n", s->entries[SM_SOURCES]);
+	put(b, "edgeguard_tracked_sources %ld\n", s->fill.entries[EG_FILL_SOURCES]);
 	family(b, "edgeguard_established_flows", "gauge", "TCP flows tracked by TC egress.");
-	put(b, "edgeguard_established_flows %ld\n", s->entries[SM_FLOWS]);
+	put(b, "edgeguard_established_flows %ld\n", s->fill.entries[EG_FILL_FLOWS]);
 	family(b, "edgeguard_map_capacity", "gauge", "max_entries of each map.");
-	for (int i = 0; i < SM_MAX; i++)
-		put(b, "edgeguard_map_capacity{map=\"%s\"} %u\n", scanned_names[i], s->capacity[i]);
+	for (int i = 0; i < EG_FILL_MAX; i++)
+		put(b, "edgeguard_map_capacity{map=\"%s\"} %u\n", eg_fill_names[i], s->fill.capacity[i]);
 	family(b, "edgeguard_map_entries", "gauge",
 	       "Entries in each map (expired bans included until the daemon reaps them).");
-	for (int i = 0; i < SM_MAX; i++)
-		if (s->entries[i] >= 0)
-			put(b, "edgeguard_map_entries{map=\"%s\"} %ld\n", scanned_names[i], s->entries[i]);
+	for (int i = 0; i < EG_FILL_MAX; i++)
+		if (s->fill.entries[i] >= 0)
+			put(b, "edgeguard_map_entries{map=\"%s\"} %ld\n", eg_fill_names[i], s->fill.entries[i]);
 	family(b, "edgeguard_map_fill_ratio", "gauge", "Entries divided by capacity, 0 to 1.");
-	for (int i = 0; i < SM_MAX; i++)
-		if (s->entries[i] >= 0 && s->capacity[i])
-			put(b, "edgeguard_map_fill_ratio{map=\"%s\"} %.6f\n", scanned_names[i],
-			    (double)s->entries[i] / s->capacity[i]);
+	for (int i = 0; i < EG_FILL_MAX; i++)
+		if (s->fill.entries[i] >= 0 && s->fill.capacity[i])
+			put(b, "edgeguard_map_fill_ratio{map=\"%s\"} %.6f\n", eg_fill_names[i],
+			    (double)s->fill.entries[i] / s->fill.capacity[i]);
 	if (s->attached >= 0) {
 		family(b, "edgeguard_attached_interfaces", "gauge",
 		       "Interfaces in the daemon's network namespace running this datapath.");
@@ -513,7 +375,7 @@ static char *render(size_t *len)
 {
 	struct buf b = { .cap = 16384 };
 	uint64_t c[EG_R_MAX];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct scan s;
 
 	if (eg_read_counters(maps, c, &e)) {
@@ -521,7 +383,7 @@ static char *render(size_t *len)
 		return NULL;
 	}
 	/* One scrape at a time runs here (MHD's single thread); the lock is for the names. */
-	if (!scan_cache.valid || mono_ms() - scan_cache.taken_ms >= SCAN_MAX_AGE_MS)
+	if (!scan_cache.valid || eg_mono_ms() - scan_cache.taken_ms >= SCAN_MAX_AGE_MS)
 		rescan(&scan_cache);
 	s = scan_cache;
 	b.p = malloc(b.cap);
@@ -751,7 +613,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		if (conns[i].used)
 			continue;
 		c = &conns[i];
-		*c = (struct conn_slot){ .used = true, .fd = info->connect_fd, .since_ms = mono_ms() };
+		*c = (struct conn_slot){ .used = true, .fd = info->connect_fd, .since_ms = eg_mono_ms() };
 		*socket_context = c;
 		nconns++;
 		break;
@@ -772,13 +634,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)con_cls;
 	(void)toe;
 	if (c)
-		c->since_ms = mono_ms();
+		c->since_ms = eg_mono_ms();
 }
 
 /* Cuts the connections past their deadline; ms until the next deadline (-1: none). */
 static int cut_overdue(void)
 {
-	uint64_t now = mono_ms(), next = UINT64_MAX, due;
+	uint64_t now = eg_mono_ms(), next = UINT64_MAX, due;
 
 	for (unsigned int i = 0; i < CONN_LIMIT; i++) {
 		struct conn_slot *c = &conns[i];

@@ -38,7 +38,5 @@ void metrics_stop(void);
 /* Daemon-side facts the maps do not hold. Safe from any thread. */
 void metrics_count_ban_expired(void);
 void metrics_count_policy_reload(bool ok);
-/* The policy table in force, for edgeguard_policy_info names (NULL: unknown). */
-void metrics_set_policies(const struct eg_policy_table *t);
 
 #endif

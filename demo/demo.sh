@@ -16,7 +16,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 EG=build/edgeguard
-TOOLS=build/tests
+TOOLS=build/tools
 POLICY=examples/websocket-gateway.json
 PORT=4001
 

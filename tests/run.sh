@@ -6,8 +6,9 @@
 # anything failed.
 #
 # usage: tests/run.sh [--build DIR]... [--fuzz DIR]... [FILTER]
-#   --build DIR  the unit tests DIR/tests/test_* and the end-to-end scripts
-#                tests/e2e_*.sh run against DIR's binaries (EDGEGUARD_BUILD=DIR)
+#   --build DIR  the unit tests DIR/tests/test_* (from tests/unit/) and the
+#                end-to-end scripts tests/e2e/e2e_*.sh run against DIR's
+#                binaries (EDGEGUARD_BUILD=DIR)
 #   --fuzz DIR   each libFuzzer target DIR/fuzz_* briefly: FUZZ_SMOKE_SECONDS
 #                (default 5) each, after replaying its seed corpus
 #   FILTER       only the tests whose file name contains it
@@ -101,7 +102,7 @@ run_suite() {
 		wanted "$t" || continue
 		run_one "$dir/$(basename "$t")" "$t"
 	done
-	for t in tests/e2e_*.sh; do
+	for t in tests/e2e/e2e_*.sh; do
 		[ -f "$t" ] || continue
 		wanted "$t" || continue
 		run_one "$dir: $(basename "$t")" bash "$t"

@@ -95,6 +95,7 @@ lab_pin_napi() {
 # receive ring does not push back on the internet: what does not fit is lost.
 lab_up() {
 	local i
+	lab_down # a leftover of a run killed before its trap ran
 	ip netns add "$LAB_NS" && ip netns add "$LAB_CLI_NS" || return 1
 	ip link add "$LAB_HOST_IF" numtxqueues 1 numrxqueues 1 type veth peer name "$LAB_ATK_IF" \
 		numtxqueues 1 numrxqueues 1 netns "$LAB_NS" || return 1

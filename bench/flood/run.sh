@@ -24,8 +24,8 @@
 set -u
 export LC_ALL=C # "1.5", not "1,5", for sleep, awk and $EPOCHREALTIME
 cd "$(dirname "$0")/../.." || exit 1
-# shellcheck source=tests/lib.sh
-. tests/lib.sh # stop_pids, free_port, start_server, wait_for_line
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh # stop_pids, free_port, start_server, wait_for_line
 # shellcheck source=bench/flood/lab.sh
 . bench/flood/lab.sh
 # shellcheck source=bench/flood/configs.sh
@@ -44,12 +44,10 @@ LOAD_WINDOW=0.7  # seconds measured at --pps (good clients: about 22 attempts)
 # answers on one CPU and less than the XDP paths drop, so the tables show
 # which configurations keep up and which do not.
 PPS=1000000
-# EDGEGUARD_BUILD: whose binaries run (tests/run.sh sets it to build-san too).
-BUILD=${EDGEGUARD_BUILD:-build}
-OUT=$BUILD/bench/flood/results
-EG=$BUILD/edgeguard
-TOOLS=$BUILD/tests
-FLOOD_BIN=$BUILD/bench/flood
+# EG and TOOLS come from tests/e2e/lib.sh: the binaries of EDGEGUARD_BUILD
+# (build, or build-san when tests/run.sh runs the sanitized suite).
+OUT=$EG_BUILD_DIR/bench/flood/results
+FLOOD_BIN=$EG_BUILD_DIR/bench/flood
 export EDGEGUARD_BPF_DIR=/sys/fs/bpf/edgeguard-bench-flood
 export EDGEGUARD_RUN_DIR=
 WORK=

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: the address/CIDR parser and formatter (user/addr.h).
+ * libFuzzer target: the address/CIDR parser and formatter (user/core/addr.h).
  *
  * The invariants are the functions' contracts, checked through text and
  * inet_pton, never through the key's bytes:
@@ -162,7 +162,7 @@ static void check_accepted(const char *input, const struct ref *in, const struct
 static void check_addr(const char *input, bool host, const struct eg_lpm_key *k)
 {
 	char a_text[EG_CIDR_STRLEN], k_text[EG_CIDR_STRLEN];
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct eg_addr a;
 	int rc = eg_parse_addr(input, &a, &e);
 
@@ -181,7 +181,7 @@ static void check_addr(const char *input, bool host, const struct eg_lpm_key *k)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_lpm_key k;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	struct ref in;
 	bool want;
 	char *text;

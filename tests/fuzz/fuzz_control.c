@@ -7,8 +7,8 @@
  *
  * By hand:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ibpf -Iuser \
- *     tests/fuzz/fuzz_control.c user/control_proto.c user/text.c user/addr.c \
- *     user/error.c -lcjson -o build/fuzz_control
+ *     tests/fuzz/fuzz_control.c user/control/control_proto.c user/core/text.c user/core/addr.c \
+ *     user/core/error.c -lcjson -o build/fuzz_control
  *   build/fuzz_control tests/fuzz/corpus/control -max_total_time=60
  */
 #include <stdint.h>
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_ctl_request r, again;
-	struct eg_err e = { "" }, why;
+	struct eg_err e = { 0 }, why;
 	char clean[64];
 	char *line;
 

@@ -3,7 +3,7 @@
  * libFuzzer target: the policy-file parser, eg_policy_file_parse.
  *
  * Beyond "no crash, no leak, no undefined behaviour", each input must keep the
- * parser's contract (user/policy_file.h), because the CLI and the daemon act
+ * parser's contract (user/policy/policy_file.h), because the CLI and the daemon act
  * on a successful parse without checking again:
  *  - success: the table passes eg_policy_validate and every policy compiles;
  *    the lists fit their maps, hold no duplicates and only canonical CIDRs;
@@ -95,7 +95,7 @@ static void check_success(struct eg_policy_file *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_policy_file f;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	rc = eg_policy_file_parse((const char *)data, size, NAME, &f, &e);

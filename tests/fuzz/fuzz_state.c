@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: the state file parser, eg_state_parse (user/persist.h).
+ * libFuzzer target: the state file parser, eg_state_parse (user/state/persist.h).
  *
  * The state file carries bans and allows across restarts; what it loses is a
  * ban an operator set. Beyond "no crash, no leak, no undefined behaviour":
@@ -98,7 +98,7 @@ static void check_whole_text_used(const uint8_t *data, size_t size)
 static void check_round_trip(const struct eg_state *s)
 {
 	struct eg_state r;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	char *text = eg_state_format(s), *used;
 
 	FZ_ASSERT(text, "eg_state_format failed");
@@ -129,7 +129,7 @@ static void check_round_trip(const struct eg_state *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct eg_state s;
-	struct eg_err e = { "" };
+	struct eg_err e = { 0 };
 	int rc;
 
 	rc = eg_state_parse((const char *)data, size, NAME, &s, &e);

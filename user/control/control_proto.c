@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The control protocol (control_proto.h): requests in, requests out. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include "addr.h"
+#include "control_proto.h"
+#include "text.h"
+
+static const char *const cmd_names[EG_CTL_CMD_MAX] = {
+	[EG_CTL_BAN] = "ban",
+	[EG_CTL_UNBAN] = "unban",
+	[EG_CTL_ALLOW_ADD] = "allow_add",
+	[EG_CTL_ALLOW_DEL] = "allow_del",
+	[EG_CTL_STATUS] = "status",
+	[EG_CTL_PING] = "ping",
+};
+
+/* Fields each command takes besides "cmd" and "id". */
+enum { F_CIDR = 1, F_TTL = 2, F_REASON = 4 };
+static const unsigned int cmd_fields[EG_CTL_CMD_MAX] = {
+	[EG_CTL_BAN] = F_CIDR | F_TTL | F_REASON,
+	[EG_CTL_UNBAN] = F_CIDR,
+	[EG_CTL_ALLOW_ADD] = F_CIDR,
+	[EG_CTL_ALLOW_DEL] = F_CIDR,
+};
+
+const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd)
+{
+	return (unsigned int)cmd < EG_CTL_CMD_MAX ? cmd_names[cmd] : "?";
+}
+
+bool eg_ctl_cmd_changes(enum eg_ctl_cmd cmd)
+{
+	return (unsigned int)cmd < EG_CTL_CMD_MAX && (cmd_fields[cmd] & F_CIDR);
+}
+
+bool eg_ctl_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!n || n > EG_CTL_ID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
+{
+	if ((unsigned int)r->cmd >= EG_CTL_CMD_MAX)
+		return eg_fail(e, "unknown command");
+	if (r->id[0] && !eg_ctl_id_valid(r->id))
+		return eg_fail(e, "\"id\" must be 1 to %d of A-Z a-z 0-9 _ -", EG_CTL_ID_LEN);
+	if (r->cmd != EG_CTL_BAN)
+		return 0;
+	if (r->ttl_s > EG_CTL_MAX_TTL)
+		return eg_fail(e, "\"ttl\" must be a whole number of seconds, 0 to ten years");
+	return eg_text_check_field("the ban reason", r->reason, EG_BAN_REASON_LEN, e);
+}
+
+/* The field of the command's set that key names, or 0 (cmd and id are handled apart). */
+static unsigned int field_bit(const char *key)
+{
+	if (!strcmp(key, EG_CTL_F_CIDR))
+		return F_CIDR;
+	if (!strcmp(key, EG_CTL_F_TTL))
+		return F_TTL;
+	if (!strcmp(key, EG_CTL_F_REASON))
+		return F_REASON;
+	return 0;
+}
+
+static int parse_cmd(const cJSON *req, struct eg_ctl_request *out, struct eg_err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_CMD);
+
+	if (!cJSON_IsString(v))
+		return eg_fail(e, "\"cmd\" is missing or not a string");
+	for (unsigned int i = 0; i < EG_CTL_CMD_MAX; i++) {
+		if (!strcmp(v->valuestring, cmd_names[i])) {
+			out->cmd = (enum eg_ctl_cmd)i;
+			return 0;
+		}
+	}
+	return eg_fail(e, "unknown \"cmd\" (ban, unban, allow_add, allow_del, status, ping)");
+}
+
+/* Every key known to the command, none twice. */
+static int check_fields(const cJSON *req, enum eg_ctl_cmd cmd, struct eg_err *e)
+{
+	unsigned int seen = 0, bit;
+	bool cmd_seen = false, id_seen = false;
+
+	for (const cJSON *it = req->child; it; it = it->next) {
+		if (!strcmp(it->string, EG_CTL_F_CMD) || !strcmp(it->string, EG_CTL_F_ID)) {
+			bool *s = it->string[0] == 'c' ? &cmd_seen : &id_seen;
+
+			if (*s)
+				return eg_fail(e, "\"%s\" given twice", it->string);
+			*s = true;
+			continue;
+		}
+		bit = field_bit(it->string);
+		if (!bit || !(cmd_fields[cmd] & bit))
+			return eg_fail(e, "\"%s\" takes no field \"%.64s\"", cmd_names[cmd],
+				       it->string);
+		if (seen & bit)
+			return eg_fail(e, "\"%s\" given twice", it->string);
+		seen |= bit;
+	}
+	if ((cmd_fields[cmd] & F_CIDR) && !(seen & F_CIDR))
+		return eg_fail(e, "\"cidr\" is missing");
+	return 0;
+}
+
+static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_err *e)
+{
+	const cJSON *cidr = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_CIDR);
+	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_TTL);
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_REASON);
+
+	if (cidr) {
+		if (!cJSON_IsString(cidr))
+			return eg_fail(e, "\"cidr\" is not a string");
+		if (eg_parse_cidr(cidr->valuestring, &out->key, e))
+			return -1;
+	}
+	if (ttl && !cJSON_IsNull(ttl)) {
+		/* In range first, so the cast that tells a whole number is defined. */
+		if (!cJSON_IsNumber(ttl) || !(ttl->valuedouble >= 0) ||
+		    ttl->valuedouble > (double)EG_CTL_MAX_TTL ||
+		    (double)(uint64_t)ttl->valuedouble != ttl->valuedouble)
+			return eg_fail(e, "\"ttl\" must be a whole number of seconds, 0 to ten years");
+		out->ttl_s = (uint32_t)ttl->valuedouble;
+	}
+	if (reason && !cJSON_IsNull(reason)) {
+		if (!cJSON_IsString(reason))
+			return eg_fail(e, "\"reason\" must be a string");
+		if (eg_text_check_field("the ban reason", reason->valuestring, EG_BAN_REASON_LEN, e))
+			return -1;
+		memcpy(out->reason, reason->valuestring, strlen(reason->valuestring) + 1);
+	}
+	return 0;
+}
+
+int eg_ctl_parse_request(const char *line, size_t len, struct eg_ctl_request *out,
+			 struct eg_err *e)
+{
+	const char *end = NULL;
+	const cJSON *id;
+	cJSON *req;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len > EG_CTL_MAX_REQUEST)
+		return eg_fail(e, "request line too long (more than %d bytes)", EG_CTL_MAX_REQUEST);
+	/* cJSON would cut "198.51.100.7\u0000junk" at the NUL without a word. */
+	if (eg_json_find_nul(line, len) >= 0)
+		return eg_fail(e, "a request must not contain NUL characters");
+	req = cJSON_ParseWithLengthOpts(line, len, &end, false);
+	if (!cJSON_IsObject(req)) {
+		cJSON_Delete(req);
+		return eg_fail(e, "a request is one JSON object on one line");
+	}
+	while (end && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
+		end++;
+	if (!end || end != line + len) {
+		cJSON_Delete(req);
+		return eg_fail(e, "a request is one JSON object on one line (text after it)");
+	}
+	id = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_ID);
+	if (id && (!cJSON_IsString(id) || !eg_ctl_id_valid(id->valuestring))) {
+		cJSON_Delete(req);
+		return eg_fail(e, "\"id\" must be 1 to %d of A-Z a-z 0-9 _ -", EG_CTL_ID_LEN);
+	}
+	if (id)
+		memcpy(out->id, id->valuestring, strlen(id->valuestring) + 1);
+	rc = parse_cmd(req, out, e) || check_fields(req, out->cmd, e) || parse_fields(req, out, e);
+	cJSON_Delete(req);
+	return rc ? -1 : 0;
+}
+
+char *eg_ctl_format_request(const struct eg_ctl_request *r)
+{
+	char cidr[EG_CIDR_STRLEN];
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, EG_CTL_F_CMD, eg_ctl_cmd_name(r->cmd));
+	if (r->id[0])
+		cJSON_AddStringToObject(o, EG_CTL_F_ID, r->id);
+	if (eg_ctl_cmd_changes(r->cmd)) {
+		eg_format_cidr(&r->key, cidr, sizeof(cidr));
+		cJSON_AddStringToObject(o, EG_CTL_F_CIDR, cidr);
+	}
+	if (r->cmd == EG_CTL_BAN) {
+		cJSON_AddNumberToObject(o, EG_CTL_F_TTL, r->ttl_s);
+		if (r->reason[0])
+			cJSON_AddStringToObject(o, EG_CTL_F_REASON, r->reason);
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t eg_ctl_request_hash(const struct eg_ctl_request *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t cmd = (uint32_t)r->cmd;
+
+	h = fnv1a(h, &cmd, sizeof(cmd));
+	h = fnv1a(h, &r->key, sizeof(r->key)); /* parsers zero it first: no stray padding */
+	h = fnv1a(h, &r->ttl_s, sizeof(r->ttl_s));
+	return fnv1a(h, r->reason, strlen(r->reason));
+}
+
+int eg_ctl_new_id(char out[EG_CTL_ID_LEN + 1], struct eg_err *e)
+{
+	unsigned char raw[16];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(raw)) {
+		n = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return eg_fail_errno(e, errno, "cannot make a request id: getrandom");
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+cJSON *eg_ctl_reply_new(bool ok, const char *id, const char *error)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddBoolToObject(o, EG_CTL_F_OK, ok);
+	if (id && *id)
+		cJSON_AddStringToObject(o, EG_CTL_F_ID, id);
+	if (error)
+		cJSON_AddStringToObject(o, EG_CTL_F_ERROR, error);
+	return o;
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include "addr.h"
+#include "lists.h"
+#include "text.h"
+
+static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_key *k, int err)
+{
+	char cidr[EG_CIDR_STRLEN];
+
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	if (err == E2BIG || err == ENOSPC)
+		return eg_fail_code(e, ENOSPC,
+				    "cannot add %s to the %s: the list is full (raise its size)", cidr,
+				    what);
+	return eg_fail_errno(e, err, "cannot update the %s for %s", what, cidr);
+}
+
+int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
+		    int64_t created_unix, struct eg_err *e)
+{
+	struct eg_ban_note note = { .created_unix = created_unix > 0 ? (uint64_t)created_unix : 0 };
+	char cidr[EG_CIDR_STRLEN];
+
+	if (!reason || !*reason) {
+		if (!bpf_map_delete_elem(m->ban_notes, k) || errno == ENOENT)
+			return 0;
+		eg_format_cidr(k, cidr, sizeof(cidr));
+		return eg_fail_errno(e, errno, "cannot remove the ban reason of %s", cidr);
+	}
+	if (eg_text_check_field("the ban reason", reason, EG_BAN_REASON_LEN, e))
+		return -1;
+	memcpy(note.reason, reason, strlen(reason) + 1);
+	if (bpf_map_update_elem(m->ban_notes, k, &note, BPF_ANY))
+		return map_full_or(e, "ban reasons", k, errno);
+	return 0;
+}
+
+int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out)
+{
+	struct eg_ban_note note;
+
+	out[0] = '\0';
+	if (bpf_map_lookup_elem(m->ban_notes, k, &note))
+		return 0;
+	note.reason[EG_BAN_REASON_LEN - 1] = '\0'; /* whoever wrote it, never read past the end */
+	memcpy(out, note.reason, strlen(note.reason) + 1);
+	return out[0] != '\0';
+}
+
+static int list_fd(const struct eg_maps *m, enum eg_list list);
+
+/* Which map holds a ban of this origin on this key: the datapath's own, or the operator's. */
+static int ban_map(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		   enum eg_list *list)
+{
+	if (origin == EG_ORIGIN_AUTO) {
+		*list = EG_LIST_AUTOBAN;
+		return m->autoban;
+	}
+	*list = eg_key_is_host(k) ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR;
+	return eg_key_is_host(k) ? m->ban_exact : m->ban_cidr;
+}
+
+/* The exact-ban hash is keyed by the address alone; the tries by the LPM key. */
+static const void *map_key(const struct eg_lpm_key *k, enum eg_list list)
+{
+	return list == EG_LIST_BAN_EXACT ? (const void *)&k->addr : (const void *)k;
+}
+
+int eg_ban_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_ban *ban,
+		 struct eg_err *e)
+{
+	enum eg_list list;
+	int fd = ban_map(m, k, ban->origin, &list);
+
+	if (ban->origin >= EG_ORIGIN_MAX)
+		return eg_fail(e, "unknown ban origin %u", ban->origin);
+	if (bpf_map_update_elem(fd, map_key(k, list), ban, BPF_ANY))
+		return map_full_or(e, list == EG_LIST_AUTOBAN ? "auto-ban list" : "ban list", k, errno);
+	eg_list_note_insert(m, list);
+	return 0;
+}
+
+int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
+	       unsigned int origin, const char *reason, struct eg_err *e)
+{
+	uint64_t now = eg_now_ns();
+	struct eg_ban ban = {
+		.expires_ns = ttl_s ? now + (uint64_t)ttl_s * 1000000000ULL : 0,
+		.created_ns = now,
+		.prefixlen = k->prefixlen,
+		.origin = (uint16_t)origin,
+	};
+
+	if (origin >= EG_ORIGIN_MAX)
+		return eg_fail(e, "unknown ban origin %u", origin);
+	if (origin == EG_ORIGIN_AUTO)
+		return eg_ban_store(m, k, &ban, e); /* the datapath's kind: no note */
+	/*
+	 * The note goes first: if it cannot be stored nothing has changed, and
+	 * a reader never sees the new ban with the old ban's reason for long.
+	 */
+	if (eg_ban_note_set(m, k, reason, (int64_t)time(NULL), e))
+		return -1;
+	if (!eg_ban_store(m, k, &ban, e))
+		return 0;
+	bpf_map_delete_elem(m->ban_notes, k); /* it failed: the key had no ban, so no reason */
+	return -1;
+}
+
+int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+	       struct eg_ban *out)
+{
+	enum eg_list list;
+	int fd = ban_map(m, k, origin, &list);
+
+	if (bpf_map_lookup_elem(fd, map_key(k, list), out))
+		return 0;
+	/* An LPM lookup may return a covering prefix; we want this key only. */
+	return list == EG_LIST_BAN_EXACT || out->prefixlen == k->prefixlen;
+}
+
+/* Removes exactly k from the map of its origin: 0 removed, 1 absent, -1 error (e set). */
+static int remove_one(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		      struct eg_err *e)
+{
+	char cidr[EG_CIDR_STRLEN];
+	enum eg_list list;
+	int fd = ban_map(m, k, origin, &list), err;
+
+	err = bpf_map_delete_elem(fd, map_key(k, list)) ? errno : 0;
+	/* Also when the ban was gone already: a reason without its ban is litter. */
+	if (list != EG_LIST_AUTOBAN && (!err || err == ENOENT))
+		bpf_map_delete_elem(m->ban_notes, k);
+	if (!err)
+		eg_list_settle(m, list);
+	if (!err || err == ENOENT)
+		return err ? 1 : 0;
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	return eg_fail_errno(e, err, "cannot unban %s", cidr);
+}
+
+static int not_banned(const struct eg_lpm_key *k, struct eg_err *e)
+{
+	char cidr[EG_CIDR_STRLEN];
+
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	return eg_fail(e, "%s is not banned", cidr);
+}
+
+int eg_ban_remove(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		  struct eg_err *e)
+{
+	int rc = remove_one(m, k, origin, e);
+
+	return rc == 1 ? not_banned(k, e) : rc;
+}
+
+int eg_ban_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
+{
+	/* An operator's unban lifts the datapath's own ban on the same key too. */
+	int own = remove_one(m, k, EG_ORIGIN_MANUAL, e), autob;
+
+	if (own < 0)
+		return -1;
+	autob = remove_one(m, k, EG_ORIGIN_AUTO, e);
+	if (autob < 0)
+		return -1;
+	return own == 1 && autob == 1 ? not_banned(k, e) : 0;
+}
+
+static bool ban_live(const struct eg_ban *b, uint64_t now)
+{
+	return !b->expires_ns || b->expires_ns > now;
+}
+
+/* The datapath's walk (edgeguard.bpf.c trie_banned): past expired entries to a live one. */
+static int trie_covering(int fd, const struct eg_addr *a, uint64_t now, struct eg_ban *out,
+			 unsigned int *lookups)
+{
+	struct eg_lpm_key k = { .prefixlen = EG_LPM_MAX_PREFIX, .addr = *a };
+
+	for (int i = 0; i <= EG_LPM_MAX_PREFIX - EG_FAMILY_BITS; i++) {
+		if (lookups)
+			(*lookups)++;
+		if (bpf_map_lookup_elem(fd, &k, out))
+			return 0;
+		if (ban_live(out, now))
+			return 1;
+		if (out->prefixlen <= EG_FAMILY_BITS || out->prefixlen > k.prefixlen)
+			return 0;
+		k.prefixlen = out->prefixlen - 1;
+	}
+	return 0;
+}
+
+int eg_ban_covering(const struct eg_maps *m, const struct eg_addr *a, uint64_t now,
+		    struct eg_ban *out, unsigned int *lookups)
+{
+	if (lookups)
+		(*lookups)++;
+	if (bpf_map_lookup_elem(m->ban_exact, a, out) == 0 && ban_live(out, now))
+		return 1;
+	return trie_covering(m->ban_cidr, a, now, out, lookups) ||
+	       trie_covering(m->autoban, a, now, out, lookups);
+}
+
+/*
+ * The datapath may have replaced a manual ban by an auto-ban without knowing
+ * about notes: a note never describes an auto-ban.
+ */
+static void fill_reason(const struct eg_maps *m, struct eg_ban_entry *ent)
+{
+	int saved = errno;
+
+	if (ent->ban.origin == EG_ORIGIN_AUTO)
+		ent->reason[0] = '\0';
+	else
+		eg_ban_note_get(m, &ent->key, ent->reason);
+	errno = saved;
+}
+
+/* Every entry of one ban map; exact is true for the address-keyed hash. */
+/*
+ * Every entry of one ban map. The keys are read first (eg_map_keys), so the
+ * callback may delete as it goes (the reaper does) without the walk starting
+ * over and reporting an entry twice.
+ */
+static int walk_bans(const struct eg_maps *m, enum eg_list list, const char *what, eg_ban_cb cb,
+		     void *ctx, struct eg_err *e)
+{
+	bool exact = list == EG_LIST_BAN_EXACT;
+	uint32_t key_size = exact ? sizeof(struct eg_addr) : sizeof(struct eg_lpm_key);
+	int fd = list_fd(m, list), rc = 0;
+	struct eg_ban_entry ent;
+	struct eg_err why = { 0 };
+	size_t n;
+	char *keys;
+
+	if (eg_map_keys(fd, key_size, (void **)&keys, &n, &why))
+		return eg_fail_code(e, why.code, "cannot walk the %s: %s", what, why.msg);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const void *k = keys + i * key_size;
+
+		if (bpf_map_lookup_elem(fd, k, &ent.ban))
+			continue; /* deleted since */
+		if (exact)
+			eg_key_of(&ent.key, k, ((const struct eg_addr *)k)->family == EG_AF_INET ? 32 :
+												     128);
+		else
+			memcpy(&ent.key, k, sizeof(ent.key));
+		ent.list = list;
+		fill_reason(m, &ent);
+		rc = cb(&ent, ctx);
+	}
+	free(keys);
+	return rc;
+}
+
+int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e)
+{
+	int rc = walk_bans(m, EG_LIST_BAN_EXACT, "exact ban list", cb, ctx, e);
+
+	if (!rc)
+		rc = walk_bans(m, EG_LIST_BAN_CIDR, "CIDR ban list", cb, ctx, e);
+	if (!rc)
+		rc = walk_bans(m, EG_LIST_AUTOBAN, "auto-ban list", cb, ctx, e);
+	return rc;
+}
+
+int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
+{
+	struct eg_allow a = { .created_ns = eg_now_ns() };
+
+	if (bpf_map_update_elem(m->allow, k, &a, BPF_ANY))
+		return map_full_or(e, "allowlist", k, errno);
+	eg_list_note_insert(m, EG_LIST_ALLOW);
+	return 0;
+}
+
+int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
+{
+	char cidr[EG_CIDR_STRLEN];
+
+	if (!bpf_map_delete_elem(m->allow, k)) {
+		eg_list_settle(m, EG_LIST_ALLOW);
+		return 0;
+	}
+	eg_format_cidr(k, cidr, sizeof(cidr));
+	if (errno == ENOENT)
+		return eg_fail(e, "%s is not on the allowlist", cidr);
+	return eg_fail_errno(e, errno, "cannot remove %s from the allowlist", cidr);
+}
+
+int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e)
+{
+	struct eg_allow_entry ent;
+	struct eg_err why = { 0 };
+	struct eg_lpm_key *keys;
+	size_t n;
+	int rc = 0;
+
+	if (eg_map_keys(m->allow, sizeof(*keys), (void **)&keys, &n, &why))
+		return eg_fail_code(e, why.code, "cannot walk the allowlist: %s", why.msg);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (bpf_map_lookup_elem(m->allow, &keys[i], &ent.allow))
+			continue;
+		ent.key = keys[i];
+		rc = cb(&ent, ctx);
+	}
+	free(keys);
+	return rc;
+}
+
+static int list_fd(const struct eg_maps *m, enum eg_list list)
+{
+	switch (list) {
+	case EG_LIST_ALLOW:
+		return m->allow;
+	case EG_LIST_BAN_EXACT:
+		return m->ban_exact;
+	case EG_LIST_BAN_CIDR:
+		return m->ban_cidr;
+	default:
+		return m->autoban;
+	}
+}
+
+static void list_mark(const struct eg_maps *m, enum eg_list list, uint32_t empty)
+{
+	uint32_t key = list;
+
+	bpf_map_update_elem(m->list_empty, &key, &empty, BPF_ANY);
+}
+
+static bool list_is_empty(const struct eg_maps *m, enum eg_list list)
+{
+	struct eg_lpm_key first; /* the larger of the two key types */
+
+	return bpf_map_get_next_key(list_fd(m, list), NULL, &first) && errno == ENOENT;
+}
+
+void eg_list_note_insert(const struct eg_maps *m, enum eg_list list)
+{
+	list_mark(m, list, 0);
+}
+
+/*
+ * Inserters (these functions, persist.c, the datapath's auto-ban) insert
+ * first and then store 0; only this function stores 1, after finding the
+ * list empty, and then looks again. So when the last store to the mark was
+ * our 1, any entry present now was inserted after our second look (we would
+ * have seen it and stored 0), and its inserter's 0 comes after our 1: a
+ * contradiction. An entry can therefore never sit behind a mark of 1 for
+ * longer than its inserter takes to store 0 - the same as being inserted a
+ * moment later. A failed store of 1 only costs speed; a failed look or a
+ * failed store of 0 errs towards 0 (bpf_map_get_next_key failing for any
+ * reason but ENOENT counts as "not empty").
+ */
+void eg_list_settle(const struct eg_maps *m, enum eg_list list)
+{
+	if (!list_is_empty(m, list))
+		return;
+	list_mark(m, list, 1);
+	if (!list_is_empty(m, list))
+		list_mark(m, list, 0);
+}
+
+void eg_lists_settle(const struct eg_maps *m)
+{
+	for (int l = 0; l < EG_LIST_MAX; l++)
+		eg_list_settle(m, (enum eg_list)l);
+}
