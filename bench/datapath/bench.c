@@ -509,8 +509,8 @@ static void part_testrun(bool want_mem)
 	if (add_cidr(b.m.allow, allowed, 32, false))
 		die("allow", strerror(errno));
 	/* Written past the library: tell the datapath to look in these lists now. */
-	eg_list_note_insert(&b.m, EG_LIST_BAN_CIDR);
-	eg_list_note_insert(&b.m, EG_LIST_ALLOW);
+	eg_list_note_insert(&b.m, EG_LIST_BAN_CIDR, NULL);
+	eg_list_note_insert(&b.m, EG_LIST_ALLOW, NULL);
 	bench_case(&b, "6a banned, exact (1 ban)", egfd, bex, lbex, REPEAT, false, XDP_DROP,
 		   EG_R_BANNED);
 	bench_case(&b, "6b banned, CIDR /24 (1 CIDR)", egfd, bcidr, lbcidr, REPEAT, false,
