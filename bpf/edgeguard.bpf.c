@@ -576,6 +576,7 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 	/* Verified sources use their own entry where a policy tells them apart. */
 	by_verified = pol->new_source_budget.rate || pol->syn_retry.rate;
 	h = source_hash(cfg, &st->sk);
+	seen_touch(cfg, h);
 	tracked = tracked_test(cfg, h, now);
 	if (tracked) {
 		v = by_verified ? verified_of(&st->sk, cfg, now) : NULL;
