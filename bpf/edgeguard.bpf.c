@@ -387,7 +387,7 @@ static __always_inline int budget_take(__u32 slot, const struct eg_bucket_cfg *b
 /* What eg_new_source() decided for a packet from a source without state. */
 enum eg_new {
 	EG_NEW_FIRST = 0, /* remembered; it passes, no state made */
-	EG_NEW_PROMOTE,   /* seen before: make its state (struct eg_promo says what to charge) */
+	EG_NEW_PROMOTE,   /* seen before: its state is made, the caller charges this packet */
 	EG_NEW_VERIFIED,  /* it is verified after all (it fell out of the tracked filter) */
 	EG_NEW_RETRY,     /* SYN flood mode: drop the first SYN, let the retransmission in */
 	EG_NEW_BUDGET,    /* over the new-source budget */
@@ -395,10 +395,10 @@ enum eg_new {
 
 /*
  * The state of a source seen again: its entry if it has one (it fell out of
- * the tracked filter), else a new one, charged with the recorded packet (rec)
- * if that is still pending, at the time it passed (t0). A lookup first: an
- * LRU insert that fails because the key exists may still have evicted another
- * entry.
+ * the tracked filter), else a new one; charged with the recorded packet (rec)
+ * if that is still pending and was for this policy, at the time it passed
+ * (t0). A lookup first: an LRU insert that fails because the key exists may
+ * still have evicted another entry.
  */
 static __always_inline void promote(const struct eg_source_key *sk, const struct eg_policy *pol,
 				    __u64 rec, __u64 t0, __u32 gen)
@@ -414,7 +414,7 @@ static __always_inline void promote(const struct eg_source_key *sk, const struct
 		if (!s)
 			return;
 	}
-	if (!(rec & 1ULL << 32))
+	if (!(rec & 1ULL << 32) || ((rec >> EG_SEEN_TIME_BITS) & 63) != sk->policy)
 		return;
 	s->packets += 1;
 	if (rec & 1ULL << 33) {
@@ -430,8 +430,8 @@ static __always_inline void promote(const struct eg_source_key *sk, const struct
  * A packet from a source without state (after the lists): SYN flood mode,
  * the new-source budget, then the first-seen memory. A first packet is
  * remembered and passes; a repeat within EG_SEEN_WINDOW_NS makes the state
- * (then the caller finds it and charges this packet). h is the key's hash,
- * at = idx << 32 | gen: the packet's eg_policies index, and the list
+ * (then the caller finds it and charges this packet). h is the address's
+ * hash; at = idx << 32 | gen: the packet's eg_policies index, and the list
  * generation a new entry was found clean in (0: none). A global function:
  * the way scan is verified once.
  */
@@ -440,17 +440,18 @@ __noinline int eg_new_source(const struct eg_pkt *p, const struct eg_source_key 
 {
 	const __u32 window_u = EG_SEEN_WINDOW_NS >> EG_TIME_UNIT_SHIFT;
 	const __u32 gap_u = EG_RETRY_MIN_GAP_NS >> EG_TIME_UNIT_SHIFT;
+	const __u32 tmask = (1U << EG_SEEN_TIME_BITS) - 1;
 	__u32 zero = 0, now_u, bi, fp, idx = at >> 32, way = 0, victim = 0, best = 0, age = 0;
 	__u32 found = 0;
 	struct eg_seen_bucket *b;
 	struct eg_policy *pol;
 	struct eg_config *cfg;
-	__u64 rec = 0;
+	__u64 rec = 0, mine;
 	int is_syn, i;
 
 	if (!p || !sk)
 		return EG_NEW_FIRST;
-	now_u = (__u32)(now >> EG_TIME_UNIT_SHIFT);
+	now_u = (__u32)(now >> EG_TIME_UNIT_SHIFT) & tmask;
 	cfg = bpf_map_lookup_elem(&eg_config, &zero);
 	pol = bpf_map_lookup_elem(&eg_policies, &idx);
 	if (!cfg || !pol)
@@ -467,7 +468,7 @@ __noinline int eg_new_source(const struct eg_pkt *p, const struct eg_source_key 
 #pragma unroll
 	for (i = 0; i < EG_SEEN_WAYS; i++) {
 		__u64 v = b->slot[i];
-		__u32 a = now_u - (__u32)v;
+		__u32 a = (now_u - (__u32)v) & tmask;
 		__u32 score = v ? a : 0xffffffff;
 
 		if (v && (__u32)(v >> 34) == fp && a < window_u) {
@@ -481,6 +482,9 @@ __noinline int eg_new_source(const struct eg_pkt *p, const struct eg_source_key 
 			victim = i;
 		}
 	}
+	/* This packet as a record: pending, its policy, now. */
+	mine = (__u64)fp << 34 | (__u64)(is_syn ? 1 : 0) << 33 | 1ULL << 32 |
+	       (__u64)(sk->policy & 63) << EG_SEEN_TIME_BITS | now_u;
 
 	if (is_syn && pol->syn_retry.rate && syn_flood_mode(sk->policy, &pol->syn_retry, now) &&
 	    (!found || age < gap_u)) {
@@ -488,8 +492,7 @@ __noinline int eg_new_source(const struct eg_pkt *p, const struct eg_source_key 
 			return EG_NEW_VERIFIED;
 		/* Remembered from the first SYN on: a quick repeat keeps the first time. */
 		if (!found)
-			b->slot[victim & (EG_SEEN_WAYS - 1)] = (__u64)fp << 34 | 1ULL << 33 |
-							       1ULL << 32 | now_u;
+			b->slot[victim & (EG_SEEN_WAYS - 1)] = mine;
 		return EG_NEW_RETRY;
 	}
 	if (is_syn && pol->new_source_budget.rate &&
@@ -499,16 +502,19 @@ __noinline int eg_new_source(const struct eg_pkt *p, const struct eg_source_key 
 		return EG_NEW_BUDGET;
 	}
 	if (!found) {
-		b->slot[victim & (EG_SEEN_WAYS - 1)] = (__u64)fp << 34 | (__u64)(is_syn ? 1 : 0) << 33 |
-						       1ULL << 32 | now_u;
+		b->slot[victim & (EG_SEEN_WAYS - 1)] = mine;
 		count(EG_R_FIRST_SEEN);
 		return EG_NEW_FIRST;
 	}
 	/* A verified source that fell out of the tracked filter keeps its verified state. */
 	if ((pol->new_source_budget.rate || pol->syn_retry.rate) && verified_of(sk, cfg, now))
 		return EG_NEW_VERIFIED;
-	/* Charged to the state made now: the record stays, with nothing pending. */
-	b->slot[way & (EG_SEEN_WAYS - 1)] = (__u64)fp << 34 | now_u;
+	/*
+	 * Charged to the state made now: the record stays, with nothing pending.
+	 * A record for another policy stays as it is, for that policy's state.
+	 */
+	if (((rec >> EG_SEEN_TIME_BITS) & 63) == (sk->policy & 63))
+		b->slot[way & (EG_SEEN_WAYS - 1)] = mine & ~(1ULL << 32);
 	promote(sk, pol, rec, now - ((__u64)age << EG_TIME_UNIT_SHIFT), (__u32)at);
 	return EG_NEW_PROMOTE;
 }
@@ -536,11 +542,24 @@ struct eg_step {
 	__u64 why; /* trigger << 32 | window drops; 0 = no auto-ban */
 };
 
+/* The allow and ban lists' verdict as the packet's: 0 if it is on none of them. */
+static __always_inline int listed(const struct eg_pkt *p, __u64 now)
+{
+	int r = eg_list_verdict(&p->src, now);
+
+	if (r)
+		return verdict(r, r == EG_R_ALLOWLISTED ? XDP_PASS : XDP_DROP) + 1;
+	return 0;
+}
+
 /*
- * The policy step: the lists (unless the source's state says it was clean
- * in this list generation), connection cap, SYN flood mode, new-source
- * budget, buckets, auto-ban. Returns the XDP action, its verdict counted. A
- * global function, so the verifier checks it once.
+ * Everything after parsing: the lists (unless the source's state says it
+ * was clean in this list generation), connection cap, SYN flood mode,
+ * new-source budget, buckets, auto-ban. Returns the XDP action, its verdict
+ * counted. A source without state (the tracked filter, keyed by address, says
+ * so before any policy is looked up) meets the lists first, so a banned or
+ * allowlisted one costs little more than the list lookups. A global
+ * function, so the verifier checks it once.
  */
 __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64 now)
 {
@@ -552,20 +571,12 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 	struct eg_list_gen *lg;
 	__u64 h, syn_tat = 0, pkt_tat = 0;
 	__u32 reason = 0, pc_drop = 0, window_drops, slot, idx, zero = 0, gen = 0;
-	int is_syn, tracked, verified = 0, cacheable = 0, by_verified, budget_done = 0, r;
+	int is_syn, tracked, verified = 0, cacheable = 0, by_verified, budget_done = 0;
+	int checked = 0, r;
 
 	cfg = bpf_map_lookup_elem(&eg_config, &zero);
 	if (!p || !st || !cfg)
 		return verdict(EG_R_PASSED, XDP_PASS);
-	slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport);
-	is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
-		 (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
-	idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
-	pol = bpf_map_lookup_elem(&eg_policies, &idx);
-	if (!pol)
-		return verdict(EG_R_PASSED, XDP_PASS);
-	source_key(&st->sk, &p->src, p->is_v6, cfg, slot);
-	st->idx = idx;
 
 	/* The generation first, then the lookups it vouches for (struct eg_list_gen). */
 	lg = bpf_map_lookup_elem(&eg_list_gen, &zero);
@@ -573,11 +584,31 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 		gen = lg->gen;
 		cacheable = gen && !(p->is_v6 && lg->v6_deep);
 	}
-	/* Verified sources use their own entry where a policy tells them apart. */
-	by_verified = pol->new_source_budget.rate || pol->syn_retry.rate;
-	h = source_hash(cfg, &st->sk);
+	st->sk.addr = p->src;
+	if (p->is_v6)
+		mask_v6(&st->sk.addr, cfg->v6_prefix);
+	h = addr_hash(cfg, &st->sk.addr);
 	seen_touch(cfg, h);
 	tracked = tracked_test(cfg, h, now);
+	if (!tracked) {
+		r = listed(p, now);
+		if (r)
+			return r - 1;
+		checked = 1;
+	}
+
+	slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport);
+	is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
+		 (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
+	idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
+	pol = bpf_map_lookup_elem(&eg_policies, &idx);
+	if (!pol)
+		return verdict(EG_R_PASSED, XDP_PASS);
+	st->sk.policy = slot;
+	st->idx = idx;
+
+	/* Verified sources use their own entry where a policy tells them apart. */
+	by_verified = pol->new_source_budget.rate || pol->syn_retry.rate;
 	if (tracked) {
 		v = by_verified ? verified_of(&st->sk, cfg, now) : NULL;
 		if (v) {
@@ -587,13 +618,13 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 			s = bpf_map_lookup_elem(&eg_sources, &st->sk);
 		}
 	}
-	if (!s || !cacheable || s->gen != gen) {
-		r = eg_list_verdict(&p->src, now);
+	if (!checked && (!s || !cacheable || s->gen != gen)) {
+		r = listed(p, now);
 		if (r)
-			return verdict(r, r == EG_R_ALLOWLISTED ? XDP_PASS : XDP_DROP);
-		if (s)
-			s->gen = cacheable ? gen : 0;
+			return r - 1;
 	}
+	if (s && (!cacheable || s->gen != gen))
+		s->gen = cacheable ? gen : 0;
 
 	pc = bpf_map_lookup_elem(&eg_policy_counters, &slot);
 	count_policy(pc, EG_PC_PACKETS);

@@ -295,23 +295,27 @@ struct eg_source {
 /*
  * First-seen memory: where a source without state is remembered, so that a
  * spoofed source (one packet, never again) costs no per-source state. A
- * global array of buckets, each one cache line of EG_SEEN_WAYS records; the
- * bucket and a 30-bit fingerprint come from a keyed hash of the source key
- * (eg_config.hash_seed). A record:
+ * global array of buckets, each one cache line of EG_SEEN_WAYS records,
+ * keyed by the source's address (IPv6: its ipv6_prefix aggregate) like the
+ * tracked filter below: one hash, eg_addr_hash() under eg_config.hash_seed,
+ * gives the bucket and a 30-bit fingerprint. A record:
  *
  *   bits 63..34  fingerprint (never 0, so an empty slot is 0)
  *   bit  33      the recorded packet was a SYN
  *   bit  32      the recorded packet is not charged to any bucket yet
- *   bits 31..0   when, in EG_TIME_UNIT_SHIFT units
+ *   bits 31..26  its policy slot
+ *   bits 25..0   when, in EG_TIME_UNIT_SHIFT units (the clock's low 26 bits: 19.5 hours)
  *
  * A new record takes the bucket's empty or oldest slot. A source whose record
  * is younger than EG_SEEN_WINDOW_NS has been seen: its packet creates its
- * state, charged with the recorded packet too (at the recorded time). Under a
- * flood of new sources a record lives while fewer than EG_SEEN_WAYS newer
- * ones land in its bucket (README "Spoofed floods" gives the sizing).
+ * state, charged with the recorded packet too (at the recorded time) when that
+ * one was for the same policy. Under a flood of new sources a record lives
+ * while fewer than EG_SEEN_WAYS newer ones land in its bucket (docs/policy.md,
+ * limits.first_seen, gives the sizing).
  */
 #define EG_SEEN_WAYS 8
 #define EG_SEEN_WINDOW_NS (8 * EG_NS_PER_S)
+#define EG_SEEN_TIME_BITS 26
 /* In SYN flood mode, a repeat sooner than this is not a retransmission. */
 #define EG_RETRY_MIN_GAP_NS (EG_NS_PER_S / 2)
 #define EG_SYN_FLOOD_HOLD_NS (10 * EG_NS_PER_S)
@@ -321,9 +325,10 @@ struct eg_seen_bucket {
 };
 
 /*
- * Which sources have state: a blocked Bloom filter (eg_tracked) that the
- * datapath consults before it looks a source up, so a source it has never
- * seen costs no hash-table lookup. Each block is one cache line with two
+ * Which sources have state: a blocked Bloom filter (eg_tracked) of source
+ * addresses (IPv6: aggregates) that the datapath consults first, so a source
+ * it has never seen costs no hash-table lookup and meets the lists before
+ * anything else. Each block is one cache line with two
  * halves of 192 bits, each stamped with the epoch (clock >>
  * EG_TRACKED_EPOCH_SHIFT, plus 1) it was filled in; a half is read while its
  * epoch is the current or the previous one and recycled after. A source with
@@ -343,18 +348,22 @@ struct eg_tracked_block {
 };
 
 /*
- * The keyed hash of a source key behind eg_seen and eg_tracked (the same in
- * the datapath and in user space). Not cryptographic, but an attacker who
- * does not know the seed cannot aim at one bucket or fingerprint.
+ * The keyed hash of a source address (family included; IPv6 already masked to
+ * ipv6_prefix) behind eg_seen and eg_tracked, the same in the datapath and in
+ * user space. Not cryptographic, but an attacker who does not know the seed
+ * cannot aim at one bucket or fingerprint.
  */
-static inline __u64 eg_source_hash(const struct eg_source_key *k, __u64 seed)
+static inline __u64 eg_addr_hash(const struct eg_addr *a, __u64 seed)
 {
-	const __u32 *w = (const __u32 *)k;
+	const __u32 *w = (const __u32 *)a;
 	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
 	int i;
 
-	/* Three 64-bit words of the 24-byte key, read as 32-bit halves (4-byte aligned). */
-	for (i = 0; i < 6; i += 2) {
+	/* The family word, then the address as two 64-bit words read in 32-bit halves. */
+	h ^= w[0];
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 31;
+	for (i = 1; i < 5; i += 2) {
 		h ^= (__u64)w[i] | (__u64)w[i + 1] << 32;
 		h *= 0xbf58476d1ce4e5b9ULL;
 		h ^= h >> 31;

@@ -241,7 +241,7 @@ static __always_inline void verify_source(const struct eg_source_key *owner, __u
 		count(EG_R_VERIFIED);
 	cfg = bpf_map_lookup_elem(&eg_config, &zero);
 	if (cfg)
-		tracked_set(cfg, source_hash(cfg, owner), now);
+		tracked_set(cfg, addr_hash(cfg, &owner->addr), now);
 }
 
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Who has state, and who was seen without it: the tracked filter (which
- * sources have an entry, so a never-seen source costs no hash lookup), the
- * first-seen memory (a new source's first packet, so it costs no state until
- * it sends again) and the SYN flood meter. Layouts and the hash are in
- * edgeguard.h (struct eg_tracked_block, struct eg_seen_bucket,
- * eg_source_hash). Included by flows.bpf.h and edgeguard.bpf.c.
+ * source addresses have an entry, so a never-seen source costs no hash
+ * lookup), the first-seen memory (a new source's first packet, so it costs no
+ * state until it sends again) and the SYN flood meter. Layouts and the hash
+ * are in edgeguard.h (struct eg_tracked_block, struct eg_seen_bucket,
+ * eg_addr_hash). Included by flows.bpf.h and edgeguard.bpf.c.
  */
 #ifndef EG_SOURCES_BPF_H
 #define EG_SOURCES_BPF_H
@@ -105,10 +105,10 @@ static __always_inline void seen_touch(const struct eg_config *cfg, __u64 h)
 	}
 }
 
-/* The key's hash under this datapath's secret seed. */
-static __always_inline __u64 source_hash(const struct eg_config *cfg, const struct eg_source_key *sk)
+/* The source address's hash under this datapath's secret seed. */
+static __always_inline __u64 addr_hash(const struct eg_config *cfg, const struct eg_addr *a)
 {
-	return eg_source_hash(sk, cfg->hash_seed);
+	return eg_addr_hash(a, cfg->hash_seed);
 }
 
 /* A verified source's entry, while its verification lasts. */

@@ -8,7 +8,8 @@
  *    source's entries in every policy slot; IPv6 sources stop caching while a
  *    list entry is longer than ipv6_prefix;
  *  - the first-seen memory: a first packet makes no state, a repeat within
- *    the window makes it (charged with the remembered packet), records age
+ *    the window makes it (charged with the remembered packet, if that was for
+ *    the same policy), records age
  *    out, a source that fell out of the tracked filter finds its state again,
  *    a spoofed flood 16 times the table's size leaves every tracked source's
  *    state alone, and never-seen sources are not taken for seen ones;
@@ -295,6 +296,26 @@ FX_CASE(promotion_charges_the_remembered_packet)
 	fx_advance(f, NS_PER_SEC + 2 * NS_PER_MS);
 	expect_frame(f, SYN_TO(SRC2, 80), XDP_PASS, EG_R_PASSED);
 	expect_frame(f, SYN_TO(SRC2, 80), XDP_DROP, EG_R_SYN_RATE);
+}
+
+FX_CASE(remembered_packet_charged_only_to_its_policy)
+{
+	struct eg_policy_table t = table();
+	struct eg_policy_spec one = { .syn = fx_rate(1, 1) };
+	struct eg_source s;
+
+	fx_rule(&t, EG_L4_TCP, 80, 80, &one);
+	fx_rule(&t, EG_L4_TCP, 443, 443, &one);
+	fx_install(f, &t);
+	/* Remembered under port 80's policy; its next packet is for port 443's. */
+	expect_frame(f, SYN_TO(SRC, 80), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SYN_TO(SRC, 443), XDP_PASS, EG_R_PASSED);
+	CHECK(state_of(f, SRC, 2, &s) && s.syns == 1, "port 443's state holds its own SYN only");
+	expect_frame(f, SYN_TO(SRC, 443), XDP_DROP, EG_R_SYN_RATE);
+	/* Port 80's remembered SYN waited for port 80's state: burst 1 is spent. */
+	expect_frame(f, SYN_TO(SRC, 80), XDP_DROP, EG_R_SYN_RATE);
+	CHECK(state_of(f, SRC, 1, &s) && s.syns == 2, "port 80's state holds both its SYNs");
+	CHECK_EQ(nsources(f), 2, "one entry per policy");
 }
 
 FX_CASE(first_seen_records_age_out)
@@ -585,6 +606,7 @@ int main(void)
 	RUN(ipv6_entries_longer_than_the_aggregate_stop_caching);
 	RUN(first_packet_makes_no_state);
 	RUN(promotion_charges_the_remembered_packet);
+	RUN(remembered_packet_charged_only_to_its_policy);
 	RUN(first_seen_records_age_out);
 	RUN(silent_source_finds_its_state_again);
 	RUN(spoofed_flood_leaves_tracked_sources_alone);

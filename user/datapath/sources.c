@@ -54,7 +54,7 @@ int eg_sources_track(const struct eg_maps *m, const struct eg_source_key *keys, 
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t h = eg_source_hash(&keys[i], cfg.hash_seed);
+		uint64_t h = eg_addr_hash(&keys[i].addr, cfg.hash_seed);
 
 		track_one(&blocks[eg_tracked_block_of(h, cfg.tracked_mask)], h, e_now);
 	}
