@@ -21,9 +21,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "sources.bpf.h"
 #include "flows.bpf.h"
 
-static __always_inline int ban_active(const struct eg_ban *b, const __u64 *now)
+/* Reads the clock on first use only: a permanent ban or an allowlisted source never needs it. */
+static __always_inline __u64 clock_once(__u64 *now)
 {
-	return b->expires_ns == 0 || b->expires_ns > *now;
+	if (!*now)
+		*now = now_ns();
+	return *now;
+}
+
+static __always_inline int ban_active(const struct eg_ban *b, __u64 *now)
+{
+	return b->expires_ns == 0 || b->expires_ns > clock_once(now);
 }
 
 /*
@@ -75,24 +83,24 @@ __noinline int eg_autobanned(const struct eg_addr *src, __u64 *now)
  * function: verified once for its callers (the policy step, and the
  * malformed packets whose source is known).
  */
-__noinline int eg_list_verdict(const struct eg_addr *src, __u64 now)
+__noinline int eg_list_verdict(const struct eg_addr *src, __u64 *now)
 {
 	struct eg_lpm_key lkey = { .prefixlen = EG_LPM_MAX_PREFIX };
 	struct eg_ban *ban;
 
-	if (!src)
+	if (!src || !now)
 		return 0;
 	lkey.addr = *src;
 	if (list_in_use(EG_LIST_ALLOW) && bpf_map_lookup_elem(&eg_allow, &lkey))
 		return EG_R_ALLOWLISTED;
 	if (list_in_use(EG_LIST_BAN_EXACT)) {
 		ban = bpf_map_lookup_elem(&eg_ban_exact, &lkey.addr);
-		if (ban && ban_active(ban, &now))
+		if (ban && ban_active(ban, now))
 			return EG_R_BANNED;
 	}
-	if (list_in_use(EG_LIST_BAN_CIDR) && eg_cidr_banned(&lkey.addr, &now))
+	if (list_in_use(EG_LIST_BAN_CIDR) && eg_cidr_banned(&lkey.addr, now))
 		return EG_R_BANNED_CIDR;
-	if (list_in_use(EG_LIST_AUTOBAN) && eg_autobanned(&lkey.addr, &now))
+	if (list_in_use(EG_LIST_AUTOBAN) && eg_autobanned(&lkey.addr, now))
 		return EG_R_AUTOBANNED;
 	return 0;
 }
@@ -540,10 +548,11 @@ struct eg_step {
 	struct eg_source_key sk;
 	__u32 idx; /* eg_policies index */
 	__u64 why; /* trigger << 32 | window drops; 0 = no auto-ban */
+	__u64 now; /* the clock, once read (clock_once); 0 = not yet */
 };
 
 /* The allow and ban lists' verdict as the packet's: 0 if it is on none of them. */
-static __always_inline int listed(const struct eg_pkt *p, __u64 now)
+static __always_inline int listed(const struct eg_pkt *p, __u64 *now)
 {
 	int r = eg_list_verdict(&p->src, now);
 
@@ -561,7 +570,7 @@ static __always_inline int listed(const struct eg_pkt *p, __u64 now)
  * allowlisted one costs little more than the list lookups. A global
  * function, so the verifier checks it once.
  */
-__noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64 now)
+__noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st)
 {
 	struct eg_source *s = NULL;
 	struct eg_verified *v;
@@ -569,7 +578,7 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 	struct eg_policy_counters *pc;
 	struct eg_config *cfg;
 	struct eg_list_gen *lg;
-	__u64 h, syn_tat = 0, pkt_tat = 0;
+	__u64 h, now, syn_tat = 0, pkt_tat = 0;
 	__u32 reason = 0, pc_drop = 0, window_drops, slot, idx, zero = 0, gen = 0;
 	int is_syn, tracked, verified = 0, cacheable = 0, by_verified, budget_done = 0;
 	int checked = 0, r;
@@ -589,13 +598,14 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 		mask_v6(&st->sk.addr, cfg->v6_prefix);
 	h = addr_hash(cfg, &st->sk.addr);
 	seen_touch(cfg, h);
-	tracked = tracked_test(cfg, h, now);
+	tracked = tracked_test(cfg, h);
 	if (!tracked) {
-		r = listed(p, now);
+		r = listed(p, &st->now);
 		if (r)
 			return r - 1;
 		checked = 1;
 	}
+	now = clock_once(&st->now);
 
 	slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport);
 	is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
@@ -619,7 +629,7 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 		}
 	}
 	if (!checked && (!s || !cacheable || s->gen != gen)) {
-		r = listed(p, now);
+		r = listed(p, &st->now);
 		if (r)
 			return r - 1;
 	}
@@ -664,7 +674,7 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 		tracked = 0;
 	}
 	/* In the filter for this epoch too (once per epoch, so mostly a read). */
-	if (tracked != 2)
+	if (!tracked || !tracked_current(cfg, h, now))
 		tracked_set(cfg, h, now);
 
 	/* A tracked but unverified source's SYN draws on the shared budget too. */
@@ -717,7 +727,7 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st, __u64
 }
 
 /* A client's RST that got through may end its flow (client_reset() says when). */
-static __always_inline int pass_and_track(const struct eg_pkt *p, int action, __u64 now)
+static __always_inline int pass_and_track(const struct eg_pkt *p, int action, __u64 *now)
 {
 	if (action == XDP_PASS && p->l4proto == EG_IPPROTO_TCP && p->has_port &&
 	    (p->tcp_flags & EG_TCP_RST)) {
@@ -728,7 +738,7 @@ static __always_inline int pass_and_track(const struct eg_pkt *p, int action, __
 			.server_port = p->dport,
 		};
 
-		client_reset(&key, p->seq, now);
+		client_reset(&key, p->seq, clock_once(now));
 	}
 	return action;
 }
@@ -738,7 +748,6 @@ int edgeguard_xdp(struct xdp_md *ctx)
 {
 	struct eg_pkt p = {};
 	struct eg_step step = {};
-	__u64 now;
 	int st, r;
 
 	st = eg_parse(ctx, &p);
@@ -747,12 +756,11 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	if (st == EG_PARSE_BAD_L3)
 		return verdict(EG_R_MALFORMED, XDP_DROP);
 
-	now = now_ns();
 	if (st == EG_PARSE_BAD_L4) {
 		/* The source is known: the allowlist and the bans still come first. */
-		r = eg_list_verdict(&p.src, now);
+		r = eg_list_verdict(&p.src, &step.now);
 		if (r == EG_R_ALLOWLISTED)
-			return pass_and_track(&p, verdict(r, XDP_PASS), now);
+			return pass_and_track(&p, verdict(r, XDP_PASS), &step.now);
 		return verdict(r ? r : EG_R_MALFORMED, XDP_DROP);
 	}
 
@@ -763,10 +771,10 @@ int edgeguard_xdp(struct xdp_md *ctx)
 		count(EG_R_FRAGMENT);
 		p.has_port = 0;
 	}
-	r = eg_apply_policy(&p, &step, now);
+	r = eg_apply_policy(&p, &step);
 	if (step.why)
-		eg_auto_ban(&step.sk, &p, step.idx, step.why, now);
-	return pass_and_track(&p, r, now);
+		eg_auto_ban(&step.sk, &p, step.idx, step.why, clock_once(&step.now));
+	return pass_and_track(&p, r, &step.now);
 }
 
 

@@ -330,13 +330,15 @@ struct eg_seen_bucket {
  * it has never seen costs no hash-table lookup and meets the lists before
  * anything else. Each block is one cache line with two
  * halves of 192 bits, each stamped with the epoch (clock >>
- * EG_TRACKED_EPOCH_SHIFT, plus 1) it was filled in; a half is read while its
- * epoch is the current or the previous one and recycled after. A source with
- * state sets its two bits in the current half at most once per epoch, so it
- * stays in the filter while it sends at least every ~2 s. A source that
- * falls out was silent that long, so its next packet would conform to any
- * bucket anyway (rates are at least 1/s): it passes as a first-seen packet,
- * and is charged when the source's next packet finds the state again.
+ * EG_TRACKED_EPOCH_SHIFT, plus 1) it was filled in. A source with state sets
+ * its two bits in the current half at most once per epoch; the first set in
+ * a block two epochs later recycles the older half. Either half answers a
+ * test (no clock needed): a half nobody has recycled yet only makes a
+ * "maybe" that a lookup corrects. So a source stays in the filter while it
+ * sends at least every ~2 s, and one that falls out was silent that long:
+ * its next packet would conform to any bucket anyway (rates are at least
+ * 1/s), so it passes as a first-seen packet and is charged when the source's
+ * next packet finds the state again.
  */
 #define EG_TRACKED_EPOCH_SHIFT 31 /* 2.1 s */
 #define EG_TRACKED_WORDS 3

@@ -34,27 +34,44 @@ static __always_inline __u64 tracked_mask(__u64 h, int i)
 }
 
 /*
- * 0: the source has no state (or was silent for two epochs); 1: it is in
- * the previous epoch's half only; 2: in the current one.
+ * 1 when the source's address may have state: both its bits are set in
+ * either half of its block. No clock: a half the epochs have left behind but
+ * no set has recycled yet can only say "maybe" too often (a lookup that
+ * misses), never "no" to a source that set its bits in the last two epochs.
+ * 2 when the bits are in the current epoch's half (no set needed): that takes
+ * the clock, so only callers that have read it ask (tracked_current()).
  */
-static __always_inline int tracked_test(const struct eg_config *cfg, __u64 h, __u64 now)
+static __always_inline int tracked_test(const struct eg_config *cfg, __u64 h)
 {
-	__u32 idx = eg_tracked_block_of(h, cfg->tracked_mask), e = tracked_epoch(now);
+	__u32 idx = eg_tracked_block_of(h, cfg->tracked_mask);
 	__u32 w0 = tracked_word(h, 0), w1 = tracked_word(h, 1);
 	__u64 m0 = tracked_mask(h, 0), m1 = tracked_mask(h, 1);
 	struct eg_tracked_block *b = bpf_map_lookup_elem(&eg_tracked, &idx);
-	int found = 0, i;
+	int i;
 
 	if (!b)
 		return 0;
 #pragma unroll
-	for (i = 0; i < 2; i++) {
-		__u32 ep = b->epoch[i];
+	for (i = 0; i < 2; i++)
+		if (b->epoch[i] && (b->bits[i][w0] & m0) && (b->bits[i][w1] & m1))
+			return 1;
+	return 0;
+}
 
-		if ((ep == e || ep + 1 == e) && (b->bits[i][w0] & m0) && (b->bits[i][w1] & m1))
-			found |= ep == e ? 2 : 1;
-	}
-	return found & 2 ? 2 : found;
+/* The source's bits are in this epoch's half already. */
+static __always_inline int tracked_current(const struct eg_config *cfg, __u64 h, __u64 now)
+{
+	__u32 idx = eg_tracked_block_of(h, cfg->tracked_mask), e = tracked_epoch(now);
+	__u32 w0 = tracked_word(h, 0), w1 = tracked_word(h, 1);
+	struct eg_tracked_block *b = bpf_map_lookup_elem(&eg_tracked, &idx);
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 2; i++)
+		if (b && b->epoch[i] == e && (b->bits[i][w0] & tracked_mask(h, 0)) &&
+		    (b->bits[i][w1] & tracked_mask(h, 1)))
+			return 1;
+	return 0;
 }
 
 /*

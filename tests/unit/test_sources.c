@@ -336,6 +336,20 @@ FX_CASE(first_seen_records_age_out)
 	expect_frame(f, SYN_TO(SRC, 80), XDP_DROP, EG_R_SYN_RATE);
 }
 
+/*
+ * What a silence of two tracked-filter epochs does in a busy filter: another
+ * source's set recycles the half that held this one's bits. A test cannot aim
+ * at a block (the hash has a secret seed), so it empties them all.
+ */
+static void forget_tracked(struct fx *f)
+{
+	struct eg_tracked_block zero;
+
+	memset(&zero, 0, sizeof(zero));
+	for (uint32_t i = 0; i < eg_map_capacity(f->m.tracked); i++)
+		CHECK(bpf_map_update_elem(f->m.tracked, &i, &zero, BPF_ANY) == 0, "clear block %u", i);
+}
+
 FX_CASE(silent_source_finds_its_state_again)
 {
 	struct eg_policy_spec web = { .syn = fx_rate(1, 3) };
@@ -349,6 +363,7 @@ FX_CASE(silent_source_finds_its_state_again)
 	 * tracked-filter epochs): out of the filter, its record gone.
 	 */
 	fx_advance(f, EG_SEEN_WINDOW_NS + NS_PER_SEC);
+	forget_tracked(f);
 	expect_frame(f, SYN_TO(SRC, 80), XDP_PASS, EG_R_PASSED);
 	CHECK_EQ(fx_counter(f, EG_R_FIRST_SEEN), 2, "passed as a first packet");
 	CHECK(state_of(f, SRC, 1, &s) && s.packets == 4, "state kept, %u packets", s.packets);
@@ -361,6 +376,7 @@ FX_CASE(silent_source_finds_its_state_again)
 	expect_frame(f, SYN_TO(SRC, 80), XDP_DROP, EG_R_SYN_RATE);
 	/* Within the window the record is live: no uncharged packet, even out of the filter. */
 	fx_advance(f, 3ULL << EG_TRACKED_EPOCH_SHIFT);
+	forget_tracked(f);
 	expect_n(f, SYN_TO(SRC, 80), 3, XDP_PASS, EG_R_PASSED);
 	expect_frame(f, SYN_TO(SRC, 80), XDP_DROP, EG_R_SYN_RATE);
 	CHECK_EQ(fx_counter(f, EG_R_FIRST_SEEN), 2, "no first packet this time");
@@ -587,6 +603,7 @@ FX_CASE(syn_flood_mode_spares_verified_sources)
 	 * verified state.
 	 */
 	fx_advance(f, EG_SEEN_WINDOW_NS + NS_PER_SEC);
+	forget_tracked(f);
 	start_flood(f);
 	expect_frame(f, SYN_TO(SRC, 80), XDP_PASS, EG_R_PASSED);
 	expect_frame(f, SYN_TO(SRC, 80), XDP_PASS, EG_R_PASSED);
