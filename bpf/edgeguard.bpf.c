@@ -597,9 +597,10 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st)
 	if (p->is_v6)
 		mask_v6(&st->sk.addr, cfg->v6_prefix);
 	h = addr_hash(cfg, &st->sk.addr);
-	seen_touch(cfg, h);
 	tracked = tracked_test(cfg, h);
 	if (!tracked) {
+		/* Its first-seen bucket, fetched while the lists are looked up. */
+		seen_touch(cfg, h);
 		r = listed(p, &st->now);
 		if (r)
 			return r - 1;

@@ -105,10 +105,9 @@ static __always_inline void tracked_set(const struct eg_config *cfg, __u64 h, __
 }
 
 /*
- * Starts fetching the source's first-seen bucket. For a source without state
- * the tracked-filter block and this bucket are two cache misses (random lines
- * of two tables of megabytes); loaded together they overlap instead of
- * costing one after the other.
+ * Starts fetching a source's first-seen bucket (a random line of a table of
+ * megabytes, so a cache miss) while other work goes on: for a source without
+ * state, its list lookups.
  */
 static __always_inline void seen_touch(const struct eg_config *cfg, __u64 h)
 {
