@@ -405,6 +405,20 @@ static inline __u32 eg_tracked_pos(__u64 h, int i)
 }
 
 /*
+ * The half of b a source marked in epoch e goes into: the one already of e,
+ * else the older one (the other may still be the previous epoch's), which
+ * the writer clears and gives e first (b->epoch[half] != e tells it to).
+ */
+static inline int eg_tracked_half(const struct eg_tracked_block *b, __u32 e)
+{
+	if (b->epoch[0] == e)
+		return 0;
+	if (b->epoch[1] == e)
+		return 1;
+	return b->epoch[0] <= b->epoch[1] ? 0 : 1;
+}
+
+/*
  * An established TCP flow, keyed from the client's side. TC egress creates it
  * on the server's SYN-ACK; FIN or RST in either direction, or the idle timer,
  * deletes it. Whoever deletes it gives back the owner's connection slot, so

@@ -88,13 +88,8 @@ static __always_inline void tracked_set(const struct eg_config *cfg, __u64 h, __
 
 	if (!b)
 		return;
-	if (b->epoch[0] == e) {
-		i = 0;
-	} else if (b->epoch[1] == e) {
-		i = 1;
-	} else {
-		/* The older half goes; the other may still be the previous epoch's. */
-		i = b->epoch[0] <= b->epoch[1] ? 0 : 1;
+	i = eg_tracked_half(b, e);
+	if (b->epoch[i] != e) {
 		b->bits[i][0] = 0;
 		b->bits[i][1] = 0;
 		b->bits[i][2] = 0;

@@ -8,14 +8,9 @@
 /* The datapath's tracked_set() (bpf/sources.bpf.h), on a copy of the block. */
 static void track_one(struct eg_tracked_block *b, uint64_t h, uint32_t e)
 {
-	int i;
+	int i = eg_tracked_half(b, e);
 
-	if (b->epoch[0] == e) {
-		i = 0;
-	} else if (b->epoch[1] == e) {
-		i = 1;
-	} else {
-		i = b->epoch[0] <= b->epoch[1] ? 0 : 1;
+	if (b->epoch[i] != e) {
 		memset(b->bits[i], 0, sizeof(b->bits[i]));
 		b->epoch[i] = e;
 	}
