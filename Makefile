@@ -116,6 +116,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -o $@
 
+# test_sources floods crafted sources through the benchmark's rotating wrapper.
+$(BUILD)/tests/test_sources: tests/unit/test_sources.c $(wildcard tests/unit/*.h) $(LIB) $(SKELS) \
+		$(BUILD)/bench/datapath/baselines.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -I$(BUILD)/bench/datapath $< $(LIB) $(LDLIBS) -o $@
+
 $(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h) $(LIB) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/tools $< $(LIB) $(LDLIBS) -o $@

@@ -2,8 +2,11 @@
 /*
  * edgeguard datapath. XDP decides on every incoming packet, in order
  * (README "Policy semantics"): allowlist -> ban lists -> connection cap ->
- * new-source budget -> policy buckets -> auto-ban; every packet moves exactly
- * one verdict counter. TC egress watches the server's replies to track
+ * SYN flood mode -> new-source budget -> policy buckets -> auto-ban; every
+ * packet moves exactly one verdict counter. A source with state that was
+ * found clean in the current list generation skips the list lookups; a
+ * source without state is remembered in the first-seen memory and gets state
+ * when it sends again. TC egress watches the server's replies to track
  * established flows and verified sources.
  */
 #include "vmlinux.h"
@@ -15,9 +18,10 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "maps.bpf.h"
+#include "sources.bpf.h"
 #include "flows.bpf.h"
 
-/* Reads the clock on first use only: a permanent ban never needs it. */
+/* Reads the clock on first use only: a permanent ban or an allowlisted source never needs it. */
 static __always_inline __u64 clock_once(__u64 *now)
 {
 	if (!*now)
@@ -73,6 +77,80 @@ __noinline int eg_autobanned(const struct eg_addr *src, __u64 *now)
 	return trie_banned(&eg_autoban, src, now);
 }
 
+/*
+ * The allow and ban lists for one source: 0 when it is on none of them, else
+ * the verdict reason (EG_R_ALLOWLISTED passes, the others drop). A global
+ * function: verified once for its callers (the policy step, and the
+ * malformed packets whose source is known).
+ */
+__noinline int eg_list_verdict(const struct eg_addr *src, __u64 *now)
+{
+	struct eg_lpm_key lkey = { .prefixlen = EG_LPM_MAX_PREFIX };
+	struct eg_ban *ban;
+
+	if (!src || !now)
+		return 0;
+	lkey.addr = *src;
+	if (list_in_use(EG_LIST_ALLOW) && bpf_map_lookup_elem(&eg_allow, &lkey))
+		return EG_R_ALLOWLISTED;
+	if (list_in_use(EG_LIST_BAN_EXACT)) {
+		ban = bpf_map_lookup_elem(&eg_ban_exact, &lkey.addr);
+		if (ban && ban_active(ban, now))
+			return EG_R_BANNED;
+	}
+	if (list_in_use(EG_LIST_BAN_CIDR) && eg_cidr_banned(&lkey.addr, now))
+		return EG_R_BANNED_CIDR;
+	if (list_in_use(EG_LIST_AUTOBAN) && eg_autobanned(&lkey.addr, now))
+		return EG_R_AUTOBANNED;
+	return 0;
+}
+
+/* After an insert into a list the datapath makes itself (an escalation): every cached verdict is stale. */
+static __always_inline void list_gen_bump(void)
+{
+	__u32 zero = 0;
+	struct eg_list_gen *lg = bpf_map_lookup_elem(&eg_list_gen, &zero);
+
+	/* 0 means "never cache"; a wrapped counter skips it. */
+	if (lg && __sync_add_and_fetch(&lg->gen, 1) == 0)
+		__sync_add_and_fetch(&lg->gen, 1);
+}
+
+struct invalidation {
+	struct eg_source_key key;
+};
+
+/* One policy slot of invalidate_source(). */
+static long invalidate_step(__u32 slot, struct invalidation *x)
+{
+	struct eg_verified *v;
+	struct eg_source *s;
+
+	x->key.policy = slot;
+	s = bpf_map_lookup_elem(&eg_sources, &x->key);
+	if (s)
+		s->gen = 0;
+	v = bpf_map_lookup_elem(&eg_verified, &x->key);
+	if (v)
+		v->state.gen = 0;
+	return 0;
+}
+
+/*
+ * The source was just auto-banned: its entries under every policy slot must
+ * look at the lists again (one list-generation move would send every other
+ * source back to the lists too, which an attack with many auto-bans would
+ * turn into a full list walk for every packet).
+ */
+static __always_inline void invalidate_source(const struct eg_source_key *sk,
+					      const struct eg_config *cfg)
+{
+	struct invalidation x = { .key = *sk };
+	__u32 n = cfg->policy_slots;
+
+	bpf_loop(n && n < EG_MAX_POLICIES ? n : EG_MAX_POLICIES, invalidate_step, &x, 0);
+}
+
 /* Keeps the first prefix bits of the address: a word at a time, no branch per byte. */
 static __always_inline void mask_v6(struct eg_addr *a, __u32 prefix)
 {
@@ -86,16 +164,6 @@ static __always_inline void mask_v6(struct eg_addr *a, __u32 prefix)
 		/* The top `bits` bits of a word; 0 bits shift the ones out entirely. */
 		w[i] &= bpf_htonl((__u32)(0xffffffff00000000ULL >> (bits > 32 ? 32 : bits)));
 	}
-}
-
-/* GCRA: the new theoretical arrival time if this packet conforms, else 0. */
-static __always_inline __u64 bucket_take(const struct eg_bucket_cfg *b, __u64 tat, __u64 now)
-{
-	__u64 t = tat > now ? tat : now;
-
-	if (t - now > b->tolerance_ns)
-		return 0;
-	return t + b->interval_ns;
 }
 
 static __always_inline void emit_event(__u32 type, const struct eg_addr *addr, __u32 prefixlen,
@@ -134,6 +202,7 @@ struct escalation {
 	__u32 floor;          /* LPM form */
 	__u32 after;
 	__u32 ttl_s;
+	__u32 escalated; /* a prefix was banned */
 	__u64 now;
 };
 
@@ -168,6 +237,7 @@ static long escalate_step(__u32 i, struct escalation *x)
 		count(EG_R_BAN_FAILED);
 		return 1;
 	}
+	x->escalated = 1;
 	count(EG_R_ESCALATED);
 	emit_event(EG_EV_ESCALATE, &x->key.addr, x->key.prefixlen, x->ban.policy, x->ban.trigger,
 		   x->ttl_s, n, x->now);
@@ -179,22 +249,28 @@ static long escalate_step(__u32 i, struct escalation *x)
  * shorter; the auto-ban that makes escalate_after there bans that prefix
  * itself, which is counted one level up in turn, never beyond
  * v6_autoban_floor. A count restarts once a ban TTL has passed since it
- * started. bpf_loop: the verifier checks one step, not every level.
+ * started. bpf_loop: the verifier checks one step, not every level; a global
+ * function, so its state has a stack frame of its own.
  */
-static __always_inline void escalate(const struct eg_lpm_key *child, const struct eg_ban *child_ban,
-				     const struct eg_config *cfg, __u32 ttl_s, __u64 now)
+__noinline int eg_escalate(const struct eg_lpm_key *child, const struct eg_ban *child_ban,
+			   __u32 ttl_s, __u64 now)
 {
-	struct escalation x = {
-		.key = *child,
-		.ban = *child_ban,
-		.floor = EG_FAMILY_BITS + cfg->v6_autoban_floor,
-		.after = cfg->escalate_after,
-		.ttl_s = ttl_s,
-		.now = now,
-	};
+	struct escalation x = { .ttl_s = ttl_s, .now = now };
+	struct eg_config *cfg;
+	__u32 zero = 0;
 
-	if (x.after)
-		bpf_loop(128 / EG_ESCALATE_STEP, escalate_step, &x, 0);
+	cfg = bpf_map_lookup_elem(&eg_config, &zero);
+	if (!child || !child_ban || !cfg || !cfg->escalate_after)
+		return 0;
+	x.key = *child;
+	x.ban = *child_ban;
+	x.floor = EG_FAMILY_BITS + cfg->v6_autoban_floor;
+	x.after = cfg->escalate_after;
+	bpf_loop(128 / EG_ESCALATE_STEP, escalate_step, &x, 0);
+	/* A prefix covers other sources' entries: all of them look at the lists again. */
+	if (x.escalated)
+		list_gen_bump();
+	return 0;
 }
 
 /*
@@ -221,31 +297,61 @@ static __always_inline void auto_ban(const struct eg_source_key *sk, const struc
 		count(EG_R_BAN_FAILED);
 		return;
 	}
+	invalidate_source(sk, cfg);
+	/* A policy load shortened ipv6_prefix meanwhile: this ban is longer than the aggregate. */
+	if (p->is_v6 && key.prefixlen > EG_FAMILY_BITS + cfg->v6_prefix) {
+		__u32 zero = 0;
+		struct eg_list_gen *lg = bpf_map_lookup_elem(&eg_list_gen, &zero);
+
+		if (lg)
+			lg->v6_deep = 1;
+	}
 	count(EG_R_AUTOBAN);
 	emit_event(EG_EV_AUTOBAN, &sk->addr, key.prefixlen, sk->policy, trigger, pol->ban_ttl_s,
 		   window_drops, now);
 	if (p->is_v6)
-		escalate(&key, &ban, cfg, pol->ban_ttl_s, now);
+		eg_escalate(&key, &ban, pol->ban_ttl_s, now);
+}
+
+/*
+ * auto_ban() as a global function: its ban, key and escalation state live in
+ * its own stack frame, not in the policy step's (BPF has 512 bytes for the
+ * whole call chain). why = trigger << 32 | window_drops.
+ */
+__noinline int eg_auto_ban(const struct eg_source_key *sk, const struct eg_pkt *p, __u32 idx,
+			   __u64 why, __u64 now)
+{
+	struct eg_config *cfg;
+	struct eg_policy *pol;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&eg_config, &zero);
+	pol = bpf_map_lookup_elem(&eg_policies, &idx);
+	if (!sk || !p || !cfg || !pol)
+		return 0;
+	auto_ban(sk, pol, p, cfg, (__u32)(why >> 32), (__u32)why, now);
+	return 0;
 }
 
 /* Returns nonzero when the source has just reached its ban threshold. */
 static __always_inline __u32 note_drop(struct eg_source *s, const struct eg_policy *pol, __u64 now)
 {
 	__u64 window = (__u64)pol->ban_window_s * EG_NS_PER_S;
-	__u32 drops;
+	__u32 now_u = (__u32)(now >> EG_TIME_UNIT_SHIFT), drops;
 
 	s->drops += 1;
 	if (!pol->ban_after)
 		return 0;
-	if (now - s->window_start_ns >= window) {
-		s->window_start_ns = now;
+	/* Both in EG_TIME_UNIT_SHIFT units: the window is measured to within one. */
+	if ((__u64)(__u32)(now_u - s->window_start) << EG_TIME_UNIT_SHIFT >= window) {
+		s->window_start = now_u;
 		s->window_drops = 0;
 	}
 	drops = ++s->window_drops;
 	if (drops < pol->ban_after)
 		return 0;
 	s->window_drops = 0;
-	s->window_start_ns = now;
+	s->window_start = now_u;
 	return drops;
 }
 
@@ -286,61 +392,139 @@ static __always_inline int budget_take(__u32 slot, const struct eg_bucket_cfg *b
 	return __sync_val_compare_and_swap(&g->tat, old, next) == old;
 }
 
-/*
- * A source's first packet always conforms (empty buckets), so its entry is
- * stored already charged with it: one insert instead of insert + lookup +
- * update. Returns the insert's error.
- */
-static __always_inline long source_create(const struct eg_source_key *sk,
-					  const struct eg_policy *pol, int is_syn, __u64 now)
-{
-	struct eg_source fresh = {
-		.packets = 1,
-		.syns = is_syn ? 1 : 0,
-		.last_seen_ns = now,
-	};
+/* What eg_new_source() decided for a packet from a source without state. */
+enum eg_new {
+	EG_NEW_FIRST = 0, /* remembered; it passes, no state made */
+	EG_NEW_PROMOTE,   /* seen before: its state is made, the caller charges this packet */
+	EG_NEW_VERIFIED,  /* it is verified after all (it fell out of the tracked filter) */
+	EG_NEW_RETRY,     /* SYN flood mode: drop the first SYN, let the retransmission in */
+	EG_NEW_BUDGET,    /* over the new-source budget */
+};
 
-	if (is_syn && pol->syn.rate)
-		fresh.syn_tat = bucket_take(&pol->syn, 0, now);
+/*
+ * The state of a source seen again: its entry if it has one (it fell out of
+ * the tracked filter), else a new one; charged with the recorded packet (rec)
+ * if that is still pending and was for this policy, at the time it passed
+ * (t0). A lookup first: an LRU insert that fails because the key exists may
+ * still have evicted another entry.
+ */
+static __always_inline void promote(const struct eg_source_key *sk, const struct eg_policy *pol,
+				    __u64 rec, __u64 t0, __u32 gen)
+{
+	struct eg_source *s = bpf_map_lookup_elem(&eg_sources, sk);
+
+	if (!s) {
+		struct eg_source fresh = { .gen = gen };
+
+		if (!bpf_map_update_elem(&eg_sources, sk, &fresh, BPF_NOEXIST))
+			count(EG_R_PROMOTED);
+		s = bpf_map_lookup_elem(&eg_sources, sk);
+		if (!s)
+			return;
+	}
+	if (!(rec & 1ULL << 32) || ((rec >> EG_SEEN_TIME_BITS) & 63) != sk->policy)
+		return;
+	s->packets += 1;
+	if (rec & 1ULL << 33) {
+		s->syns += 1;
+		if (pol->syn.rate)
+			s->syn_tat = bucket_charge(&pol->syn, s->syn_tat, t0);
+	}
 	if (pol->pkt.rate)
-		fresh.pkt_tat = bucket_take(&pol->pkt, 0, now);
-	return bpf_map_update_elem(&eg_sources, sk, &fresh, BPF_NOEXIST);
+		s->pkt_tat = bucket_charge(&pol->pkt, s->pkt_tat, t0);
 }
 
 /*
- * The per-source state: a verified source's own entry, else the shared LRU.
- * NULL with *created set: a new entry already holds this packet, which passes.
+ * A packet from a source without state (after the lists): SYN flood mode,
+ * the new-source budget, then the first-seen memory. A first packet is
+ * remembered and passes; a repeat within EG_SEEN_WINDOW_NS makes the state
+ * (then the caller finds it and charges this packet). h is the address's
+ * hash; at = idx << 32 | gen: the packet's eg_policies index, and the list
+ * generation a new entry was found clean in (0: none). A global function:
+ * the way scan is verified once.
  */
-static __always_inline struct eg_source *source_state(const struct eg_source_key *sk,
-						      const struct eg_policy *pol,
-						      const struct eg_config *cfg, int is_syn,
-						      __u64 now, __u32 *reason, int *created)
+__noinline int eg_new_source(const struct eg_pkt *p, const struct eg_source_key *sk, __u64 h,
+			     __u64 at, __u64 now)
 {
-	struct eg_source *s;
+	const __u32 window_u = EG_SEEN_WINDOW_NS >> EG_TIME_UNIT_SHIFT;
+	const __u32 gap_u = EG_RETRY_MIN_GAP_NS >> EG_TIME_UNIT_SHIFT;
+	const __u32 tmask = (1U << EG_SEEN_TIME_BITS) - 1;
+	__u32 zero = 0, now_u, bi, fp, idx = at >> 32, way = 0, victim = 0, best = 0, age = 0;
+	__u32 found = 0;
+	struct eg_seen_bucket *b;
+	struct eg_policy *pol;
+	struct eg_config *cfg;
+	__u64 rec = 0, mine;
+	int is_syn, i;
 
-	if (pol->new_source_budget.rate) {
-		struct eg_verified *v = bpf_map_lookup_elem(&eg_verified, sk);
+	if (!p || !sk)
+		return EG_NEW_FIRST;
+	now_u = (__u32)(now >> EG_TIME_UNIT_SHIFT) & tmask;
+	cfg = bpf_map_lookup_elem(&eg_config, &zero);
+	pol = bpf_map_lookup_elem(&eg_policies, &idx);
+	if (!cfg || !pol)
+		return EG_NEW_FIRST;
+	is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
+		 (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
+	bi = eg_seen_bucket_of(h, cfg->seen_mask);
+	b = bpf_map_lookup_elem(&eg_seen, &bi);
+	if (!b)
+		return EG_NEW_FIRST;
+	fp = eg_seen_fp(h);
 
-		if (v && now - v->verified_ns < (__u64)cfg->verified_ttl_s * EG_NS_PER_S)
-			return &v->state;
-		/* Checked before any state is made: a spoofed flood costs no LRU churn. */
-		if (is_syn && !budget_take(sk->policy, &pol->new_source_budget, now)) {
-			*reason = EG_R_BUDGET;
-			return NULL;
+	/* Its record if it has a live one, and the slot a new record would take: empty, else oldest. */
+#pragma unroll
+	for (i = 0; i < EG_SEEN_WAYS; i++) {
+		__u64 v = b->slot[i];
+		__u32 a = (now_u - (__u32)v) & tmask;
+		__u32 score = v ? a : 0xffffffff;
+
+		if (v && (__u32)(v >> 34) == fp && a < window_u) {
+			found = 1;
+			way = i;
+			rec = v;
+			age = a;
+		}
+		if (score >= best) {
+			best = score;
+			victim = i;
 		}
 	}
-	s = bpf_map_lookup_elem(&eg_sources, sk);
-	if (s)
-		return s;
-	switch (source_create(sk, pol, is_syn, now)) {
-	case 0:
-		*created = 1;
-		return NULL;
-	case -EG_EEXIST: /* another CPU created it first: charge this packet there */
-		return bpf_map_lookup_elem(&eg_sources, sk);
-	default:
-		return NULL;
+	/* This packet as a record: pending, its policy, now. */
+	mine = (__u64)fp << 34 | (__u64)(is_syn ? 1 : 0) << 33 | 1ULL << 32 |
+	       (__u64)(sk->policy & 63) << EG_SEEN_TIME_BITS | now_u;
+
+	if (is_syn && pol->syn_retry.rate && syn_flood_mode(sk->policy, &pol->syn_retry, now) &&
+	    (!found || age < gap_u)) {
+		if (verified_of(sk, cfg, now))
+			return EG_NEW_VERIFIED;
+		/* Remembered from the first SYN on: a quick repeat keeps the first time. */
+		if (!found)
+			b->slot[victim & (EG_SEEN_WAYS - 1)] = mine;
+		return EG_NEW_RETRY;
 	}
+	if (is_syn && pol->new_source_budget.rate &&
+	    !budget_take(sk->policy, &pol->new_source_budget, now)) {
+		if (verified_of(sk, cfg, now))
+			return EG_NEW_VERIFIED;
+		return EG_NEW_BUDGET;
+	}
+	if (!found) {
+		b->slot[victim & (EG_SEEN_WAYS - 1)] = mine;
+		count(EG_R_FIRST_SEEN);
+		return EG_NEW_FIRST;
+	}
+	/* A verified source that fell out of the tracked filter keeps its verified state. */
+	if ((pol->new_source_budget.rate || pol->syn_retry.rate) && verified_of(sk, cfg, now))
+		return EG_NEW_VERIFIED;
+	/*
+	 * Charged to the state made now: the record stays, with nothing pending.
+	 * A record for another policy stays as it is, for that policy's state.
+	 */
+	if (((rec >> EG_SEEN_TIME_BITS) & 63) == (sk->policy & 63))
+		b->slot[way & (EG_SEEN_WAYS - 1)] = mine & ~(1ULL << 32);
+	promote(sk, pol, rec, now - ((__u64)age << EG_TIME_UNIT_SHIFT), (__u32)at);
+	return EG_NEW_PROMOTE;
 }
 
 static __always_inline int drop_or_dry_run(const struct eg_policy *pol,
@@ -356,24 +540,74 @@ static __always_inline int drop_or_dry_run(const struct eg_policy *pol,
 }
 
 /*
- * The policy step: connection cap, new-source budget, buckets, auto-ban.
- * Returns the XDP action, its verdict counted. A global function, so the
- * verifier checks it once rather than once per path of the list checks.
+ * The policy step's source key, and the auto-ban it asks for (why != 0): the
+ * XDP program makes the ban after the policy step returns, so the ban's and
+ * the escalation's stack frames never sit on top of the policy step's.
  */
-__noinline int eg_apply_policy(const struct eg_pkt *p, __u64 now)
-{
+struct eg_step {
 	struct eg_source_key sk;
-	struct eg_source *s;
+	__u32 idx; /* eg_policies index */
+	__u64 why; /* trigger << 32 | window drops; 0 = no auto-ban */
+	__u64 now; /* the clock, once read (clock_once); 0 = not yet */
+};
+
+/* The allow and ban lists' verdict as the packet's: 0 if it is on none of them. */
+static __always_inline int listed(const struct eg_pkt *p, __u64 *now)
+{
+	int r = eg_list_verdict(&p->src, now);
+
+	if (r)
+		return verdict(r, r == EG_R_ALLOWLISTED ? XDP_PASS : XDP_DROP) + 1;
+	return 0;
+}
+
+/*
+ * Everything after parsing: the lists (unless the source's state says it
+ * was clean in this list generation), connection cap, SYN flood mode,
+ * new-source budget, buckets, auto-ban. Returns the XDP action, its verdict
+ * counted. A source without state (the tracked filter, keyed by address, says
+ * so before any policy is looked up) meets the lists first, so a banned or
+ * allowlisted one costs little more than the list lookups. A global
+ * function, so the verifier checks it once.
+ */
+__noinline int eg_apply_policy(const struct eg_pkt *p, struct eg_step *st)
+{
+	struct eg_source *s = NULL;
+	struct eg_verified *v;
 	struct eg_policy *pol;
 	struct eg_policy_counters *pc;
 	struct eg_config *cfg;
-	__u64 syn_tat = 0, pkt_tat = 0;
-	__u32 reason = 0, pc_drop = 0, window_drops, slot, idx, zero = 0;
-	int is_syn, created = 0;
+	struct eg_list_gen *lg;
+	__u64 h, now, syn_tat = 0, pkt_tat = 0;
+	__u32 reason = 0, pc_drop = 0, window_drops, slot, idx, zero = 0, gen = 0;
+	int is_syn, tracked, verified = 0, cacheable = 0, by_verified, budget_done = 0;
+	int checked = 0, r;
 
 	cfg = bpf_map_lookup_elem(&eg_config, &zero);
-	if (!p || !cfg)
+	if (!p || !st || !cfg)
 		return verdict(EG_R_PASSED, XDP_PASS);
+
+	/* The generation first, then the lookups it vouches for (struct eg_list_gen). */
+	lg = bpf_map_lookup_elem(&eg_list_gen, &zero);
+	if (lg) {
+		gen = lg->gen;
+		cacheable = gen && !(p->is_v6 && lg->v6_deep);
+	}
+	st->sk.addr = p->src;
+	if (p->is_v6)
+		mask_v6(&st->sk.addr, cfg->v6_prefix);
+	h = addr_hash(cfg, &st->sk.addr);
+	tracked = tracked_test(cfg, h);
+	if (!tracked) {
+		/* Its first-seen bucket, fetched while the lists are looked up. */
+		seen_touch(cfg, h);
+		r = listed(p, &st->now);
+		if (r)
+			return r - 1;
+		checked = 1;
+	}
+	now = clock_once(&st->now);
+
 	slot = policy_slot(cfg, p, p->l4proto == EG_IPPROTO_UDP, p->dport);
 	is_syn = p->l4proto == EG_IPPROTO_TCP && p->has_port &&
 		 (p->tcp_flags & (EG_TCP_SYN | EG_TCP_ACK)) == EG_TCP_SYN;
@@ -381,25 +615,75 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, __u64 now)
 	pol = bpf_map_lookup_elem(&eg_policies, &idx);
 	if (!pol)
 		return verdict(EG_R_PASSED, XDP_PASS);
+	st->sk.policy = slot;
+	st->idx = idx;
+
+	/* Verified sources use their own entry where a policy tells them apart. */
+	by_verified = pol->new_source_budget.rate || pol->syn_retry.rate;
+	if (tracked) {
+		v = by_verified ? verified_of(&st->sk, cfg, now) : NULL;
+		if (v) {
+			s = &v->state;
+			verified = 1;
+		} else {
+			s = bpf_map_lookup_elem(&eg_sources, &st->sk);
+		}
+	}
+	if (!checked && (!s || !cacheable || s->gen != gen)) {
+		r = listed(p, &st->now);
+		if (r)
+			return r - 1;
+	}
+	if (s && (!cacheable || s->gen != gen))
+		s->gen = cacheable ? gen : 0;
+
 	pc = bpf_map_lookup_elem(&eg_policy_counters, &slot);
 	count_policy(pc, EG_PC_PACKETS);
 	if (is_syn)
 		count(EG_R_SYN_SEEN);
-	source_key(&sk, &p->src, p->is_v6, cfg, slot);
 
 	/* The cap is the client's own doing but no sign of abuse: no auto-ban. */
-	if (is_syn && pol->max_conns && conns_of(&sk) >= pol->max_conns)
+	if (is_syn && pol->max_conns && conns_of(&st->sk) >= pol->max_conns)
 		return drop_or_dry_run(pol, pc, EG_R_CONN_LIMIT, EG_PC_CONN_DROP);
 
-	s = source_state(&sk, pol, cfg, is_syn, now, &reason, &created);
-	if (reason == EG_R_BUDGET)
+	if (!s) {
+		switch (eg_new_source(p, &st->sk, h, (__u64)idx << 32 | (cacheable ? gen : 0), now)) {
+		case EG_NEW_FIRST:
+			count_policy(pc, EG_PC_PASSED);
+			return verdict(EG_R_PASSED, XDP_PASS);
+		case EG_NEW_RETRY:
+			return drop_or_dry_run(pol, pc, EG_R_SYN_RETRY, EG_PC_RETRY_DROP);
+		case EG_NEW_BUDGET:
+			return drop_or_dry_run(pol, pc, EG_R_BUDGET, EG_PC_BUDGET_DROP);
+		case EG_NEW_VERIFIED:
+			v = verified_of(&st->sk, cfg, now);
+			if (!v)
+				return verdict(EG_R_PASSED, XDP_PASS);
+			s = &v->state;
+			s->gen = cacheable ? gen : 0;
+			verified = 1;
+			break;
+		default: /* EG_NEW_PROMOTE: the budget, if any, took this SYN already */
+			s = bpf_map_lookup_elem(&eg_sources, &st->sk);
+			if (!s) {
+				count_policy(pc, EG_PC_PASSED);
+				return verdict(EG_R_PASSED, XDP_PASS);
+			}
+			budget_done = 1;
+			break;
+		}
+		tracked = 0;
+	}
+	/* In the filter for this epoch too (once per epoch, so mostly a read). */
+	if (!tracked || !tracked_current(cfg, h, now))
+		tracked_set(cfg, h, now);
+
+	/* A tracked but unverified source's SYN draws on the shared budget too. */
+	if (is_syn && pol->new_source_budget.rate && !verified && !budget_done &&
+	    !budget_take(slot, &pol->new_source_budget, now))
 		return drop_or_dry_run(pol, pc, EG_R_BUDGET, EG_PC_BUDGET_DROP);
-	if (created)
-		count_policy(pc, EG_PC_PASSED);
-	if (!s)
-		return verdict(EG_R_PASSED, XDP_PASS);
+
 	s->packets += 1;
-	s->last_seen_ns = now;
 	if (is_syn)
 		s->syns += 1;
 
@@ -432,13 +716,13 @@ __noinline int eg_apply_policy(const struct eg_pkt *p, __u64 now)
 		if (window_drops) {
 			count(EG_R_DRY_RUN_WOULD_BAN);
 			count_policy(pc, EG_PC_WOULD_BAN);
-			emit_event(EG_EV_WOULD_BAN, &sk.addr,
+			emit_event(EG_EV_WOULD_BAN, &st->sk.addr,
 				   EG_FAMILY_BITS + (p->is_v6 ? cfg->v6_prefix : 32), slot, reason,
 				   pol->ban_ttl_s, window_drops, now);
 		}
 	} else if (window_drops) {
 		count_policy(pc, EG_PC_AUTOBAN);
-		auto_ban(&sk, pol, p, cfg, reason, window_drops, now);
+		st->why = (__u64)reason << 32 | window_drops;
 	}
 	return drop_or_dry_run(pol, pc, reason, pc_drop);
 }
@@ -464,10 +748,8 @@ SEC("xdp")
 int edgeguard_xdp(struct xdp_md *ctx)
 {
 	struct eg_pkt p = {};
-	struct eg_lpm_key lkey;
-	struct eg_ban *ban;
-	__u64 now;
-	int st;
+	struct eg_step step = {};
+	int st, r;
 
 	st = eg_parse(ctx, &p);
 	if (st == EG_PARSE_NON_IP)
@@ -475,26 +757,13 @@ int edgeguard_xdp(struct xdp_md *ctx)
 	if (st == EG_PARSE_BAD_L3)
 		return verdict(EG_R_MALFORMED, XDP_DROP);
 
-	now = 0;
-	if (list_in_use(EG_LIST_ALLOW)) {
-		lkey.prefixlen = EG_LPM_MAX_PREFIX;
-		lkey.addr = p.src;
-		if (bpf_map_lookup_elem(&eg_allow, &lkey))
-			return pass_and_track(&p, verdict(EG_R_ALLOWLISTED, XDP_PASS), &now);
+	if (st == EG_PARSE_BAD_L4) {
+		/* The source is known: the allowlist and the bans still come first. */
+		r = eg_list_verdict(&p.src, &step.now);
+		if (r == EG_R_ALLOWLISTED)
+			return pass_and_track(&p, verdict(r, XDP_PASS), &step.now);
+		return verdict(r ? r : EG_R_MALFORMED, XDP_DROP);
 	}
-
-	if (list_in_use(EG_LIST_BAN_EXACT)) {
-		ban = bpf_map_lookup_elem(&eg_ban_exact, &p.src);
-		if (ban && ban_active(ban, &now))
-			return verdict(EG_R_BANNED, XDP_DROP);
-	}
-	if (list_in_use(EG_LIST_BAN_CIDR) && eg_cidr_banned(&p.src, &now))
-		return verdict(EG_R_BANNED_CIDR, XDP_DROP);
-	if (list_in_use(EG_LIST_AUTOBAN) && eg_autobanned(&p.src, &now))
-		return verdict(EG_R_AUTOBANNED, XDP_DROP);
-
-	if (st == EG_PARSE_BAD_L4)
-		return verdict(EG_R_MALFORMED, XDP_DROP);
 
 	if (p.frag == EG_FRAG_LATER) {
 		/* No ports here: the first fragment already met the L4 policy.
@@ -503,7 +772,10 @@ int edgeguard_xdp(struct xdp_md *ctx)
 		count(EG_R_FRAGMENT);
 		p.has_port = 0;
 	}
-	return pass_and_track(&p, eg_apply_policy(&p, clock_once(&now)), &now);
+	r = eg_apply_policy(&p, &step);
+	if (step.why)
+		eg_auto_ban(&step.sk, &p, step.idx, step.why, clock_once(&step.now));
+	return pass_and_track(&p, r, &step.now);
 }
 
 
@@ -550,7 +822,7 @@ int edgeguard_tc_egress(struct __sk_buff *skb)
 		idx = (cfg->active_gen & 1) * EG_MAX_POLICIES + slot;
 		pol = bpf_map_lookup_elem(&eg_policies, &idx);
 		/* Only policies that use flows pay for tracking them. */
-		if (!pol || (!pol->max_conns && !pol->new_source_budget.rate))
+		if (!pol || (!pol->max_conns && !pol->new_source_budget.rate && !pol->syn_retry.rate))
 			return EG_TC_ACT_OK;
 		source_key(&owner, &p.dst, p.is_v6, cfg, slot);
 		flow_open(&key, &owner, p.ack);

@@ -36,6 +36,8 @@
 #define EG_DEFAULT_MAX_VERIFIED (1U << 16)
 #define EG_DEFAULT_MAX_AUTOBANS (1U << 16)
 #define EG_DEFAULT_MAX_ESCALATIONS (1U << 14)
+/* Record slots of the first-seen memory (eg_seen), 8 bytes each; see struct eg_seen_bucket. */
+#define EG_DEFAULT_FIRST_SEEN (1U << 19)
 #define EG_DEFAULT_V6_PREFIX 64
 #define EG_DEFAULT_FLOW_IDLE_S 300      /* a flow with no packet for this long is reaped */
 #define EG_DEFAULT_VERIFIED_TTL_S 3600  /* how long a completed handshake vouches for a source */
@@ -128,6 +130,34 @@ enum eg_list {
 	EG_LIST_MAX,
 };
 
+/*
+ * The list generation: the one element of eg_list_gen, an mmapable array.
+ * A source's state remembers the generation it was found clean in (not
+ * allowlisted, not banned), and the datapath skips the allow and ban lookups
+ * while the two agree; so a known source costs the same with full lists as
+ * with empty ones.
+ *
+ * gen moves after every insert into a list: user space inserts first, then
+ * adds 1 (an atomic add on the mmapped page, user/lists.c); the datapath's
+ * IPv6 escalations do the same. The datapath reads gen before its lookups,
+ * so a change that races with a packet's lookups is seen by the next packet
+ * at the latest. Removals need no move: a source clean before a ban or allow
+ * is removed is clean after. An expiring ban needs none either (it can only
+ * unban). The datapath's auto-ban of a source clears the generation of that
+ * source's own entries instead (every policy slot), so other sources keep
+ * theirs. 0 means "never cache" (a map nobody has set up yet).
+ *
+ * IPv6 state is per ipv6_prefix aggregate, so its cached verdict holds for
+ * every address in it only while no IPv6 allow or ban is longer than the
+ * prefix: v6_deep says one may be (set by whoever inserts one, recomputed by
+ * user space when the lists are settled and at every policy load), and the
+ * datapath then checks the lists on every IPv6 packet.
+ */
+struct eg_list_gen {
+	__u32 gen;
+	__u32 v6_deep;
+};
+
 /* Longest ban reason, NUL included: static bans in policy files and notes alike. */
 #define EG_BAN_REASON_LEN 128
 
@@ -184,6 +214,15 @@ struct eg_policy {
 	 * Verified sources are not charged to it.
 	 */
 	struct eg_bucket_cfg new_source_budget;
+	/*
+	 * SYN flood mode: a meter of SYNs from sources without state (rate =
+	 * burst = syn_retry_above per second). Once they exceed it the policy is
+	 * under a SYN flood for EG_SYN_FLOOD_HOLD_NS (renewed while it lasts):
+	 * a new source's first SYN is dropped and remembered, and its
+	 * retransmission, EG_RETRY_MIN_GAP_NS to EG_SEEN_WINDOW_NS later, is let
+	 * through. rate 0 = never.
+	 */
+	struct eg_bucket_cfg syn_retry;
 };
 
 struct eg_config {
@@ -200,6 +239,11 @@ struct eg_config {
 	 */
 	__u32 v6_autoban_floor;
 	__u32 escalate_after;
+	__u32 policy_slots; /* slots in use, default included (an auto-ban clears them all); 0 = every slot */
+	__u32 seen_mask;    /* buckets of eg_seen - 1 (a power of two) */
+	__u32 tracked_mask; /* blocks of eg_tracked - 1 (a power of two) */
+	__u32 _pad;
+	__u64 hash_seed;    /* random, set once: keys the hash of eg_seen and eg_tracked */
 };
 
 #define EG_ESCALATE_STEP 8
@@ -219,17 +263,160 @@ struct eg_source_key {
 	__u32 policy;
 };
 
+/*
+ * The time unit of the auto-ban window start and of first-seen records:
+ * 2^20 ns (1.048576 ms). A u32 of them spans 52 days.
+ */
+#define EG_TIME_UNIT_SHIFT 20
+
+/*
+ * The state of a source that proved it is real (it sent again after its
+ * first packet, or completed a handshake): 40 bytes, so with the 24-byte key
+ * and the kernel's 64 bytes per LRU element (48-byte header, 16-byte bucket)
+ * a tracked source costs 128 bytes of kernel memory.
+ */
 struct eg_source {
-	__u64 syn_tat; /* GCRA theoretical arrival time, CLOCK_BOOTTIME ns */
+	__u64 syn_tat;      /* GCRA theoretical arrival time, CLOCK_BOOTTIME ns: exact */
 	__u64 pkt_tat;
-	__u64 window_start_ns;
-	__u64 last_seen_ns;
-	__u64 packets;
-	__u64 syns;
-	__u64 drops;
+	__u32 gen;          /* eg_list_gen.gen it was found clean in; 0 = look at the lists */
+	/*
+	 * Auto-ban window: its start in EG_TIME_UNIT_SHIFT units (the low 32
+	 * bits of the clock in those units; a window is measured to within one
+	 * unit) and the drops in it.
+	 */
+	__u32 window_start;
 	__u32 window_drops;
-	__u32 _pad;
+	/* Totals for `top`: they wrap at 2^32, and top only ever takes differences. */
+	__u32 packets;
+	__u32 syns;
+	__u32 drops;
 };
+
+/*
+ * First-seen memory: where a source without state is remembered, so that a
+ * spoofed source (one packet, never again) costs no per-source state. A
+ * global array of buckets, each one cache line of EG_SEEN_WAYS records,
+ * keyed by the source's address (IPv6: its ipv6_prefix aggregate) like the
+ * tracked filter below: one hash, eg_addr_hash() under eg_config.hash_seed,
+ * gives the bucket and a 30-bit fingerprint. A record:
+ *
+ *   bits 63..34  fingerprint (never 0, so an empty slot is 0)
+ *   bit  33      the recorded packet was a SYN
+ *   bit  32      the recorded packet is not charged to any bucket yet
+ *   bits 31..26  its policy slot
+ *   bits 25..0   when, in EG_TIME_UNIT_SHIFT units (the clock's low 26 bits: 19.5 hours)
+ *
+ * A new record takes the bucket's empty or oldest slot. A source whose record
+ * is younger than EG_SEEN_WINDOW_NS has been seen: its packet creates its
+ * state, charged with the recorded packet too (at the recorded time) when that
+ * one was for the same policy. Under a flood of new sources a record lives
+ * while fewer than EG_SEEN_WAYS newer ones land in its bucket (docs/policy.md,
+ * limits.first_seen, gives the sizing).
+ */
+#define EG_SEEN_WAYS 8
+#define EG_SEEN_WINDOW_NS (8 * EG_NS_PER_S)
+#define EG_SEEN_TIME_BITS 26
+/* In SYN flood mode, a repeat sooner than this is not a retransmission. */
+#define EG_RETRY_MIN_GAP_NS (EG_NS_PER_S / 2)
+#define EG_SYN_FLOOD_HOLD_NS (10 * EG_NS_PER_S)
+
+struct eg_seen_bucket {
+	__u64 slot[EG_SEEN_WAYS];
+};
+
+/*
+ * Which sources have state: a blocked Bloom filter (eg_tracked) of source
+ * addresses (IPv6: aggregates) that the datapath consults first, so a source
+ * it has never seen costs no hash-table lookup and meets the lists before
+ * anything else. Each block is one cache line with two
+ * halves of 192 bits, each stamped with the epoch (clock >>
+ * EG_TRACKED_EPOCH_SHIFT, plus 1) it was filled in. A source with state sets
+ * its two bits in the current half at most once per epoch; the first set in
+ * a block two epochs later recycles the older half. Either half answers a
+ * test (no clock needed): a half nobody has recycled yet only makes a
+ * "maybe" that a lookup corrects. So a source stays in the filter while it
+ * sends at least every ~2 s, and one that falls out was silent that long:
+ * its next packet would conform to any bucket anyway (rates are at least
+ * 1/s), so it passes as a first-seen packet and is charged when the source's
+ * next packet finds the state again.
+ */
+#define EG_TRACKED_EPOCH_SHIFT 31 /* 2.1 s */
+#define EG_TRACKED_WORDS 3
+
+struct eg_tracked_block {
+	__u32 epoch[2];
+	__u64 bits[2][EG_TRACKED_WORDS];
+	__u64 _pad;
+};
+
+/*
+ * The keyed hash of a source address (family included; IPv6 already masked to
+ * ipv6_prefix) behind eg_seen and eg_tracked, the same in the datapath and in
+ * user space. Not cryptographic, but an attacker who does not know the seed
+ * cannot aim at one bucket or fingerprint.
+ */
+static inline __u64 eg_addr_hash(const struct eg_addr *a, __u64 seed)
+{
+	const __u32 *w = (const __u32 *)a;
+	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	/* The family word, then the address as two 64-bit words read in 32-bit halves. */
+	h ^= w[0];
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 31;
+	for (i = 1; i < 5; i += 2) {
+		h ^= (__u64)w[i] | (__u64)w[i + 1] << 32;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* First-seen bucket (low bits) and fingerprint (top 30 bits, never 0) of a hash. */
+static inline __u32 eg_seen_bucket_of(__u64 h, __u32 mask)
+{
+	return (__u32)h & mask;
+}
+
+static inline __u32 eg_seen_fp(__u64 h)
+{
+	__u32 fp = (__u32)(h >> 34);
+
+	return fp ? fp : 1;
+}
+
+/* Tracked-filter block (bits 20..43) and the positions of a source's two bits in a half. */
+static inline __u32 eg_tracked_block_of(__u64 h, __u32 mask)
+{
+	return (__u32)(h >> 20) & mask;
+}
+
+static inline __u32 eg_tracked_pos(__u64 h, int i)
+{
+	__u64 x = i ? (h * 0x9e3779b97f4a7c15ULL) >> 40 : h >> 44;
+
+	return (__u32)x % (64 * EG_TRACKED_WORDS);
+}
+
+/*
+ * The half of b a source marked in epoch e goes into: the one already of e,
+ * else the older one (the other may still be the previous epoch's), which
+ * the writer clears and gives e first (b->epoch[half] != e tells it to).
+ */
+static inline int eg_tracked_half(const struct eg_tracked_block *b, __u32 e)
+{
+	if (b->epoch[0] == e)
+		return 0;
+	if (b->epoch[1] == e)
+		return 1;
+	return b->epoch[0] <= b->epoch[1] ? 0 : 1;
+}
 
 /*
  * An established TCP flow, keyed from the client's side. TC egress creates it
@@ -278,9 +465,14 @@ struct eg_verified {
 	__u64 verified_ns;
 };
 
-/* Global per-policy budget of new connections from unverified sources (GCRA). */
+/*
+ * Per policy, shared by every CPU: the budget of new connections from
+ * unverified sources (GCRA), and the SYN flood meter and mode (syn_retry).
+ */
 struct eg_budget {
 	__u64 tat;
+	__u64 flood_tat;   /* GCRA of SYNs from sources without state */
+	__u64 flood_until; /* CLOCK_BOOTTIME: SYN flood mode until then */
 };
 
 /*
@@ -315,6 +507,7 @@ enum eg_reason {
 	EG_R_CONN_LIMIT,  /* SYN from a source already at max_conns */
 	EG_R_BUDGET,      /* SYN from an unverified source over the policy's budget */
 	EG_R_AUTOBANNED,  /* the datapath's own ban (eg_autoban) */
+	EG_R_SYN_RETRY,   /* a new source's first SYN in SYN flood mode: its retransmission gets in */
 	EG_R_VERDICTS,
 	EG_R_AUTOBAN = EG_R_VERDICTS,
 	EG_R_DRY_RUN_WOULD_BAN,
@@ -330,6 +523,9 @@ enum eg_reason {
 	EG_R_FLOW_UNTIMED, /* a flow's idle timer could not be armed (yet) */
 	EG_R_FLOW_SWEPT,  /* an unarmed idle flow ended by a sweep (the datapath or edgeguardd) */
 	EG_R_ESCALATED,   /* an IPv6 auto-ban widened to a shorter prefix */
+	EG_R_FIRST_SEEN,  /* a packet from a source without state: remembered, no state made */
+	EG_R_PROMOTED,    /* a source seen again: its state was made */
+	EG_R_SYN_FLOOD,   /* a policy entered SYN flood mode */
 	EG_R_MAX,
 };
 
@@ -357,6 +553,7 @@ enum eg_policy_counter {
 	EG_PC_WOULD_BAN,
 	EG_PC_CONN_DROP,
 	EG_PC_BUDGET_DROP,
+	EG_PC_RETRY_DROP,
 	EG_PC_MAX,
 };
 

@@ -14,6 +14,7 @@
 #define EG_FLOWS_BPF_H
 
 #include "maps.bpf.h"
+#include "sources.bpf.h"
 
 static __always_inline __u64 flow_idle_ns(void)
 {
@@ -216,13 +217,17 @@ static __always_inline void client_reset(const struct eg_flow_key *key, __u32 se
 
 /*
  * The server sent on an established flow, so the client's handshake was
- * real: the source becomes verified, keeping the buckets it already had.
+ * real: the source becomes verified, keeping the buckets it already had
+ * (and the list generation they were found clean in), and is marked tracked
+ * so the datapath looks it up.
  */
 static __always_inline void verify_source(const struct eg_source_key *owner, __u64 now)
 {
 	struct eg_verified *v = bpf_map_lookup_elem(&eg_verified, owner);
 	struct eg_verified fresh = {};
+	struct eg_config *cfg;
 	struct eg_source *s;
+	__u32 zero = 0;
 
 	if (v) {
 		v->verified_ns = now;
@@ -234,6 +239,9 @@ static __always_inline void verify_source(const struct eg_source_key *owner, __u
 	fresh.verified_ns = now;
 	if (bpf_map_update_elem(&eg_verified, owner, &fresh, BPF_NOEXIST) == 0)
 		count(EG_R_VERIFIED);
+	cfg = bpf_map_lookup_elem(&eg_config, &zero);
+	if (cfg)
+		tracked_set(cfg, addr_hash(cfg, &owner->addr), now);
 }
 
 

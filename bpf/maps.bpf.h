@@ -82,12 +82,37 @@ struct {
 	__type(value, __u32);
 } eg_list_empty SEC(".maps");
 
+/* The list generation (struct eg_list_gen): user space mmaps it to add to it atomically. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct eg_list_gen);
+} eg_list_gen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EG_DEFAULT_MAX_SOURCES);
 	__type(key, struct eg_source_key);
 	__type(value, struct eg_source);
 } eg_sources SEC(".maps");
+
+/* First-seen memory (struct eg_seen_bucket); a power of two of buckets, sized at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_DEFAULT_FIRST_SEEN / EG_SEEN_WAYS);
+	__type(key, __u32);
+	__type(value, struct eg_seen_bucket);
+} eg_seen SEC(".maps");
+
+/* Which sources have state (struct eg_tracked_block); max_sources / 16 blocks, sized at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EG_DEFAULT_MAX_SOURCES / 16);
+	__type(key, __u32);
+	__type(value, struct eg_tracked_block);
+} eg_tracked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

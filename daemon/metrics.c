@@ -251,6 +251,9 @@ static void put_events(struct buf *b, const uint64_t *c)
 		{ EG_R_FLOW_SWEPT, "edgeguard_flows_swept_total", "Unarmed idle flows ended by a sweep." },
 		{ EG_R_FLOW_FULL, "edgeguard_flow_table_full_total", "Flows left untracked because the flow table was full." },
 		{ EG_R_VERIFIED, "edgeguard_sources_verified_total", "Sources that became verified by completing a handshake." },
+		{ EG_R_FIRST_SEEN, "edgeguard_first_seen_total", "Packets from sources without state: remembered, no state made." },
+		{ EG_R_PROMOTED, "edgeguard_sources_promoted_total", "Sources given state because they sent again after their first packet." },
+		{ EG_R_SYN_FLOOD, "edgeguard_syn_flood_mode_total", "Times a policy entered SYN flood mode (syn_retry_above)." },
 	};
 
 	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
@@ -279,6 +282,7 @@ static void put_policies(struct buf *b)
 		{ EG_PC_PASSED, "passed" },       { EG_PC_SYN_DROP, "syn_drop" },
 		{ EG_PC_PKT_DROP, "pkt_drop" },   { EG_PC_WOULD_DROP, "would_drop" },
 		{ EG_PC_CONN_DROP, "conn_drop" }, { EG_PC_BUDGET_DROP, "budget_drop" },
+		{ EG_PC_RETRY_DROP, "retry_drop" },
 	};
 	struct eg_policy_counters pc[EG_MAX_POLICIES];
 	struct eg_policy_name names[EG_MAX_POLICIES];

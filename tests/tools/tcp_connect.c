@@ -9,8 +9,11 @@
  * can take percentiles of the attempts made in a time window (`make
  * bench-flood`).
  *
- *   tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS] [--bind SRC] [--times]
- *               HOST:PORT
+ *   tcp_connect [--count N] [--interval-ms MS] [--timeout-ms MS] [--bind SRC]
+ *               [--bind-each A.B.C.D] [--times] HOST:PORT
+ *
+ * --bind-each makes attempt i come from the IPv4 address A.B.C.D + i: every
+ * attempt is a never-seen client.
  *
  * HOST may be IPv4 or IPv6 ("[2001:db8::1]:80"). Exit status 0 when every
  * attempt connected, 1 otherwise, 2 on bad usage.
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,12 +103,14 @@ int main(int argc, char **argv)
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "bind-each", required_argument, NULL, 'e' },
 		{ "times", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int count = 1, interval_ms = 0, timeout_ms = 1000, ok = 0;
 	const char *bind_to = NULL;
-	int times = 0;
+	struct in_addr each = { 0 };
+	int bind_each = 0, times = 0;
 	struct sockaddr_storage dst, src;
 	socklen_t dlen, slen = 0;
 	int c;
@@ -122,6 +128,13 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			bind_to = optarg;
+			break;
+		case 'e':
+			if (inet_pton(AF_INET, optarg, &each) != 1) {
+				fprintf(stderr, "tcp_connect: bad --bind-each '%s'\n", optarg);
+				return 2;
+			}
+			bind_each = 1;
 			break;
 		case 'T':
 			times = 1;
@@ -145,6 +158,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (bind_each && dst.ss_family != AF_INET) {
+		fprintf(stderr, "tcp_connect: --bind-each needs an IPv4 target\n");
+		return 2;
+	}
 	/* Line by line: a caller that stops us early still has every finished attempt. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (unsigned int i = 0; i < count; i++) {
@@ -153,6 +170,14 @@ int main(int argc, char **argv)
 
 		if (i && interval_ms)
 			sleep_ms(interval_ms);
+		if (bind_each) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&src;
+
+			memset(&src, 0, sizeof(src));
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = htonl(ntohl(each.s_addr) + i);
+			slen = sizeof(*sin);
+		}
 		at = now_us(CLOCK_REALTIME);
 		t0 = now_us(CLOCK_MONOTONIC);
 		one = attempt(&dst, dlen, &src, slen, (int)timeout_ms);

@@ -600,6 +600,8 @@ FL_CASE(conn_limit_never_autobans)
 	struct eg_source s;
 
 	establish(f, C1, 40001);
+	/* The handshake's ACK is the source's second packet: it makes its state. */
+	xdp(f, C2S(C1, 40001, TH_ACK), XDP_PASS, EG_R_PASSED);
 	for (int i = 0; i < 5; i++)
 		xdp(f, C2S(C1, 40002 + i, TH_SYN), XDP_DROP, EG_R_CONN_LIMIT);
 	CHECK_EQ(fx_counter(f, EG_R_AUTOBAN), 0, "autoban");
@@ -811,8 +813,10 @@ FL_CASE(budget_caps_new_sources_exactly)
 	CHECK_EQ(new_sources_pass(f, 1, 10), 10, "new sources within the burst");
 	xdp(f, C2S(eleventh, 40001, TH_SYN), XDP_DROP, EG_R_BUDGET);
 	CHECK(!source_get(f, eleventh, slot, NULL), "over-budget SYN made an eg_sources entry");
-	CHECK_EQ(fx_map_count(f->m.sources, sizeof(struct eg_source_key)), 10,
+	/* A first SYN is remembered (first-seen memory), not given state. */
+	CHECK_EQ(fx_map_count(f->m.sources, sizeof(struct eg_source_key)), 0,
 		 "eg_sources entries");
+	CHECK_EQ(fx_counter(f, EG_R_FIRST_SEEN), 10, "first_seen");
 	pc = fx_pc(f, slot);
 	CHECK_EQ(pc.c[EG_PC_BUDGET_DROP], 1, "per-policy budget drops");
 	/* A known source's second connection is charged too: it is not verified. */

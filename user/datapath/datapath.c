@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "datapath.h"
@@ -20,7 +21,8 @@ static int apply_sizes(struct edgeguard_bpf *skel, const struct eg_sizes *s, str
 {
 	for (unsigned int i = 0; i < eg_n_size_maps; i++) {
 		const struct eg_size_map *sm = &eg_size_maps[i];
-		uint32_t n = *(const uint32_t *)((const char *)s + sm->offset) * sm->mult;
+		uint32_t size = *(const uint32_t *)((const char *)s + sm->offset);
+		uint32_t n = sm->rows ? sm->rows(size) : size * sm->mult;
 		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, sm->name);
 
 		if (!map || bpf_map__set_max_entries(map, n))
@@ -36,7 +38,8 @@ static bool sizes_differ(const struct eg_sizes *want, const struct eg_sizes *hav
 	       (want->max_allows && want->max_allows != have->max_allows) ||
 	       (want->max_flows && want->max_flows != have->max_flows) ||
 	       (want->max_verified && want->max_verified != have->max_verified) ||
-	       (want->max_autobans && want->max_autobans != have->max_autobans);
+	       (want->max_autobans && want->max_autobans != have->max_autobans) ||
+	       (want->first_seen && want->first_seen != have->first_seen);
 }
 
 /* The sizes to open with: the pinned maps' when there are pins (they cannot change). */
@@ -50,9 +53,9 @@ static int pick_sizes(const struct eg_open_opts *o, struct eg_sizes *out, struct
 	if (eg_pinned_sizes(out, e))
 		return -1;
 	if (o->sizes && sizes_differ(o->sizes, out))
-		return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u, flows %u, verified %u, autobans %u); detach every interface to change them",
+		return eg_fail(e, "map sizes are fixed while edgeguard is attached (sources %u, bans %u, allows %u, flows %u, verified %u, autobans %u, first_seen %u); detach every interface to change them",
 			       out->max_sources, out->max_bans, out->max_allows, out->max_flows,
-			       out->max_verified, out->max_autobans);
+			       out->max_verified, out->max_autobans, out->first_seen);
 	return 0;
 }
 
@@ -88,18 +91,31 @@ struct edgeguard_bpf *eg_datapath_open(const struct eg_open_opts *o, struct eg_e
 int eg_datapath_ready(const struct eg_maps *m, struct eg_err *e)
 {
 	struct eg_config cfg = { 0 };
-	uint32_t zero = 0;
+	uint32_t zero = 0, seen_mask, tracked_mask;
 
 	if (bpf_map_lookup_elem(m->config, &zero, &cfg))
 		return eg_fail_errno(e, errno, "cannot read the datapath config");
-	if (!cfg.v6_prefix) {
-		/* Never configured: default aggregation and timeouts, no limits, until a policy. */
-		cfg.active_gen = 0;
-		cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
-		cfg.flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
-		cfg.verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
-		cfg.v6_autoban_floor = EG_DEFAULT_V6_AUTOBAN_FLOOR;
-		cfg.escalate_after = EG_DEFAULT_ESCALATE_AFTER;
+	seen_mask = eg_map_capacity(m->seen) - 1;
+	tracked_mask = eg_map_capacity(m->tracked) - 1;
+	if (!cfg.v6_prefix || !cfg.hash_seed || cfg.seen_mask != seen_mask ||
+	    cfg.tracked_mask != tracked_mask) {
+		if (!cfg.v6_prefix) {
+			/* Never configured: default aggregation and timeouts, no limits, until a policy. */
+			cfg.active_gen = 0;
+			cfg.v6_prefix = EG_DEFAULT_V6_PREFIX;
+			cfg.flow_idle_s = EG_DEFAULT_FLOW_IDLE_S;
+			cfg.verified_ttl_s = EG_DEFAULT_VERIFIED_TTL_S;
+			cfg.v6_autoban_floor = EG_DEFAULT_V6_AUTOBAN_FLOOR;
+			cfg.escalate_after = EG_DEFAULT_ESCALATE_AFTER;
+			cfg.policy_slots = 1;
+		}
+		/* Set once: changing it would forget every first-seen record and tracked mark. */
+		while (!cfg.hash_seed)
+			if (getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) !=
+			    sizeof(cfg.hash_seed))
+				return eg_fail_errno(e, errno, "cannot draw the hash seed");
+		cfg.seen_mask = seen_mask;
+		cfg.tracked_mask = tracked_mask;
 		if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
 			return eg_fail_errno(e, errno, "cannot initialise the datapath config");
 	}

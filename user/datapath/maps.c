@@ -22,6 +22,7 @@ static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_CONN_LIMIT] = "conn_limit",
 	[EG_R_BUDGET] = "new_source_budget",
 	[EG_R_AUTOBANNED] = "autobanned",
+	[EG_R_SYN_RETRY] = "syn_retry",
 	[EG_R_AUTOBAN] = "autoban",
 	[EG_R_DRY_RUN_WOULD_BAN] = "dry_run_would_ban",
 	[EG_R_FRAGMENT] = "fragment",
@@ -36,6 +37,9 @@ static const char *const reason_names[EG_R_MAX] = {
 	[EG_R_FLOW_UNTIMED] = "flow_untimed",
 	[EG_R_FLOW_SWEPT] = "flow_swept",
 	[EG_R_ESCALATED] = "autoban_escalated",
+	[EG_R_FIRST_SEEN] = "first_seen",
+	[EG_R_PROMOTED] = "promoted",
+	[EG_R_SYN_FLOOD] = "syn_flood",
 };
 
 static const char *const origin_names[EG_ORIGIN_MAX] = {
@@ -61,6 +65,7 @@ bool eg_reason_drops(unsigned int reason)
 	case EG_R_CONN_LIMIT:
 	case EG_R_BUDGET:
 	case EG_R_AUTOBANNED:
+	case EG_R_SYN_RETRY:
 		return true;
 	default:
 		return false;
@@ -86,22 +91,47 @@ void eg_sizes_fill(struct eg_sizes *s)
 		s->max_verified = EG_DEFAULT_MAX_VERIFIED;
 	if (!s->max_autobans)
 		s->max_autobans = EG_DEFAULT_MAX_AUTOBANS;
+	if (!s->first_seen)
+		s->first_seen = EG_DEFAULT_FIRST_SEEN;
+}
+
+static uint32_t pow2_at_least(uint32_t n, uint32_t min)
+{
+	uint32_t p = min;
+
+	while (p < n && p < (1U << 31))
+		p <<= 1;
+	return p;
+}
+
+uint32_t eg_seen_buckets(uint32_t first_seen)
+{
+	return pow2_at_least((first_seen ? first_seen : EG_DEFAULT_FIRST_SEEN) / EG_SEEN_WAYS, 8);
+}
+
+/* 16 sources per block: two 192-bit halves, so about 2% false "maybe" at the table's size. */
+uint32_t eg_tracked_blocks(uint32_t max_sources)
+{
+	return pow2_at_least((max_sources ? max_sources : EG_DEFAULT_MAX_SOURCES) / 16, 64);
 }
 
 #define SIZE(field) offsetof(struct eg_sizes, field)
 
 const struct eg_size_map eg_size_maps[] = {
-	{ SIZE(max_sources), "eg_sources", 1, 1 },
-	{ SIZE(max_bans), "eg_ban_exact", 1, 1 },
-	{ SIZE(max_bans), "eg_ban_cidr", 1, 0 },
+	{ SIZE(max_sources), "eg_sources", 1, 1, NULL },
+	{ SIZE(max_bans), "eg_ban_exact", 1, 1, NULL },
+	{ SIZE(max_bans), "eg_ban_cidr", 1, 0, NULL },
 	/* Most bans carry no reason; a note per exact and per CIDR ban at most. */
-	{ SIZE(max_bans), "eg_ban_notes", 2, 0 },
-	{ SIZE(max_autobans), "eg_autoban", 1, 1 },
-	{ SIZE(max_allows), "eg_allow", 1, 1 },
-	{ SIZE(max_flows), "eg_flows", 1, 1 },
+	{ SIZE(max_bans), "eg_ban_notes", 2, 0, NULL },
+	{ SIZE(max_autobans), "eg_autoban", 1, 1, NULL },
+	{ SIZE(max_allows), "eg_allow", 1, 1, NULL },
+	{ SIZE(max_flows), "eg_flows", 1, 1, NULL },
 	/* Only a source with a tracked flow has a count: no more than flows. */
-	{ SIZE(max_flows), "eg_conns", 1, 0 },
-	{ SIZE(max_verified), "eg_verified", 1, 1 },
+	{ SIZE(max_flows), "eg_conns", 1, 0, NULL },
+	{ SIZE(max_verified), "eg_verified", 1, 1, NULL },
+	/* The map holds buckets of EG_SEEN_WAYS records. */
+	{ SIZE(first_seen), "eg_seen", 1, EG_SEEN_WAYS, eg_seen_buckets },
+	{ SIZE(max_sources), "eg_tracked", 1, 0, eg_tracked_blocks },
 };
 const unsigned int eg_n_size_maps = sizeof(eg_size_maps) / sizeof(eg_size_maps[0]);
 

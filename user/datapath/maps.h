@@ -39,7 +39,10 @@
 	X(flows, eg_flows)                                                        \
 	X(conns, eg_conns)                                                        \
 	X(verified, eg_verified)                                                  \
-	X(budgets, eg_budgets)
+	X(budgets, eg_budgets)                                                    \
+	X(list_gen, eg_list_gen)       /* struct eg_list_gen, mmapable (lists.c) */ \
+	X(seen, eg_seen)               /* first-seen memory: eg_seen_bucket */    \
+	X(tracked, eg_tracked)         /* which sources have state (Bloom) */
 
 struct eg_maps {
 #define EG_MAP_FIELD(field, name) int field;
@@ -55,6 +58,7 @@ struct eg_sizes {
 	uint32_t max_flows;
 	uint32_t max_verified;
 	uint32_t max_autobans;
+	uint32_t first_seen; /* record slots of the first-seen memory (a power of two, >= 64) */
 };
 
 /* Replaces zero fields of s with the defaults from edgeguard.h: the one place they apply. */
@@ -69,10 +73,17 @@ struct eg_size_map {
 	size_t offset;    /* of the uint32_t in struct eg_sizes */
 	const char *name; /* map name */
 	uint32_t mult;
-	int read_back;    /* this map tells the size of pinned maps */
+	/* Non-zero: this map tells the size of pinned maps, max_entries times read_back. */
+	uint32_t read_back;
+	/* Non-NULL: the map's entries for a size, instead of size times mult. */
+	uint32_t (*rows)(uint32_t size);
 };
 extern const struct eg_size_map eg_size_maps[];
 extern const unsigned int eg_n_size_maps;
+
+/* Rows of eg_seen (from first_seen) and eg_tracked (from max_sources): powers of two. */
+uint32_t eg_seen_buckets(uint32_t first_seen);
+uint32_t eg_tracked_blocks(uint32_t max_sources);
 
 /* Every descriptor of m set to -1 (nothing open). */
 void eg_maps_init(struct eg_maps *m);

@@ -130,9 +130,13 @@ int eg_pinned_sizes(struct eg_sizes *out, struct eg_err *e)
 	for (unsigned int i = 0; i < eg_n_size_maps; i++) {
 		const struct eg_size_map *sm = &eg_size_maps[i];
 
-		if (sm->read_back &&
-		    max_entries_of(sm->name, (uint32_t *)((char *)out + sm->offset), e))
+		uint32_t *size = (uint32_t *)((char *)out + sm->offset);
+
+		if (!sm->read_back)
+			continue;
+		if (max_entries_of(sm->name, size, e))
 			return -1;
+		*size *= sm->read_back;
 	}
 	return 0;
 }

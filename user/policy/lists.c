@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include "addr.h"
 #include "lists.h"
@@ -83,7 +85,7 @@ int eg_ban_store(const struct eg_maps *m, const struct eg_lpm_key *k, const stru
 		return eg_fail(e, "unknown ban origin %u", ban->origin);
 	if (bpf_map_update_elem(fd, map_key(k, list), ban, BPF_ANY))
 		return map_full_or(e, list == EG_LIST_AUTOBAN ? "auto-ban list" : "ban list", k, errno);
-	eg_list_note_insert(m, list);
+	eg_list_note_insert(m, list, k);
 	return 0;
 }
 
@@ -280,7 +282,7 @@ int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 
 	if (bpf_map_update_elem(m->allow, k, &a, BPF_ANY))
 		return map_full_or(e, "allowlist", k, errno);
-	eg_list_note_insert(m, EG_LIST_ALLOW);
+	eg_list_note_insert(m, EG_LIST_ALLOW, k);
 	return 0;
 }
 
@@ -346,9 +348,127 @@ static bool list_is_empty(const struct eg_maps *m, enum eg_list list)
 	return bpf_map_get_next_key(list_fd(m, list), NULL, &first) && errno == ENOENT;
 }
 
-void eg_list_note_insert(const struct eg_maps *m, enum eg_list list)
+/* ---------------------------------------------------- list generation */
+
+/* The mmapped element of eg_list_gen (munmap page_len bytes when done), or NULL. */
+static struct eg_list_gen *gen_map(const struct eg_maps *m, size_t *page_len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	*page_len = pg > 0 ? (size_t)pg : 4096;
+	if (m->list_gen < 0)
+		return NULL;
+	p = mmap(NULL, *page_len, PROT_READ | PROT_WRITE, MAP_SHARED, m->list_gen, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void eg_lists_bump(const struct eg_maps *m)
+{
+	size_t len;
+	struct eg_list_gen *g = gen_map(m, &len), cur = { 0 };
+	uint32_t zero = 0;
+
+	if (g) {
+		/* 0 means "never cache": a wrapped counter skips it. */
+		if (__atomic_add_fetch(&g->gen, 1, __ATOMIC_SEQ_CST) == 0)
+			__atomic_add_fetch(&g->gen, 1, __ATOMIC_SEQ_CST);
+		munmap(g, len);
+		return;
+	}
+	/* No mapping (cannot happen on a kernel that loaded the map): "never cache" is always safe. */
+	if (!bpf_map_lookup_elem(m->list_gen, &zero, &cur)) {
+		cur.gen = 0;
+		bpf_map_update_elem(m->list_gen, &zero, &cur, BPF_ANY);
+	}
+}
+
+uint32_t eg_lists_gen(const struct eg_maps *m)
+{
+	struct eg_list_gen cur = { 0 };
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(m->list_gen, &zero, &cur);
+	return cur.gen;
+}
+
+void eg_lists_set_v6_deep(const struct eg_maps *m, uint32_t deep)
+{
+	size_t len;
+	struct eg_list_gen *g = gen_map(m, &len), cur = { 0 };
+	uint32_t zero = 0;
+
+	if (g) {
+		__atomic_store_n(&g->v6_deep, deep, __ATOMIC_SEQ_CST);
+		munmap(g, len);
+		return;
+	}
+	if (!bpf_map_lookup_elem(m->list_gen, &zero, &cur)) {
+		cur.v6_deep = deep;
+		bpf_map_update_elem(m->list_gen, &zero, &cur, BPF_ANY);
+	}
+}
+
+static uint32_t current_v6_prefix(const struct eg_maps *m)
+{
+	struct eg_config cfg = { 0 };
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &cfg) || !cfg.v6_prefix)
+		return EG_DEFAULT_V6_PREFIX;
+	return cfg.v6_prefix;
+}
+
+/* An IPv6 entry longer than the aggregate (k NULL: unknown, so maybe). */
+static bool deeper_than(const struct eg_lpm_key *k, uint32_t v6_prefix)
+{
+	if (!k)
+		return true;
+	return k->addr.family == EG_AF_INET6 && k->prefixlen > EG_FAMILY_BITS + v6_prefix;
+}
+
+void eg_list_note_insert(const struct eg_maps *m, enum eg_list list, const struct eg_lpm_key *k)
 {
 	list_mark(m, list, 0);
+	if (deeper_than(k, current_v6_prefix(m)))
+		eg_lists_set_v6_deep(m, 1);
+	/* Last: a source that sees the new generation sees the insert and the mark too. */
+	eg_lists_bump(m);
+}
+
+struct deep_walk {
+	uint32_t v6_prefix;
+	bool deep;
+};
+
+static int deep_ban(const struct eg_ban_entry *b, void *ctx)
+{
+	struct deep_walk *w = ctx;
+
+	w->deep = deeper_than(&b->key, w->v6_prefix);
+	return w->deep;
+}
+
+static int deep_allow(const struct eg_allow_entry *a, void *ctx)
+{
+	struct deep_walk *w = ctx;
+
+	w->deep = deeper_than(&a->key, w->v6_prefix);
+	return w->deep;
+}
+
+int eg_lists_v6_settle(const struct eg_maps *m, uint32_t v6_prefix, struct eg_err *e)
+{
+	struct deep_walk w = { .v6_prefix = v6_prefix };
+	int rc = eg_ban_foreach(m, deep_ban, &w, e);
+
+	if (rc < 0)
+		return -1;
+	if (!w.deep && eg_allow_foreach(m, deep_allow, &w, e) < 0)
+		return -1;
+	eg_lists_set_v6_deep(m, w.deep ? 1 : 0);
+	eg_lists_bump(m);
+	return 0;
 }
 
 /*
@@ -374,6 +494,11 @@ void eg_list_settle(const struct eg_maps *m, enum eg_list list)
 
 void eg_lists_settle(const struct eg_maps *m)
 {
+	struct eg_err e;
+
 	for (int l = 0; l < EG_LIST_MAX; l++)
 		eg_list_settle(m, (enum eg_list)l);
+	/* A new eg_list_gen holds 0, "never cache"; the walk moves it on. */
+	if (eg_lists_v6_settle(m, current_v6_prefix(m), &e))
+		eg_lists_set_v6_deep(m, 1);
 }

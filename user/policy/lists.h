@@ -80,11 +80,24 @@ int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e);
 
 /*
- * The datapath skips lists marked empty in eg_list_empty. Code that writes a
- * list map itself, not through the functions above, must call
- * eg_list_note_insert() after every insert.
+ * The datapath skips lists marked empty in eg_list_empty, and the lists
+ * altogether for a source found clean in the current list generation
+ * (struct eg_list_gen). Code that writes a list map itself, not through the
+ * functions above, must call eg_list_note_insert() after every insert, with
+ * the key inserted (NULL if unknown: then IPv6 sources stop skipping the
+ * lists until they are settled again).
  */
-void eg_list_note_insert(const struct eg_maps *m, enum eg_list list);
+void eg_list_note_insert(const struct eg_maps *m, enum eg_list list, const struct eg_lpm_key *k);
+/* Moves the list generation on: every cached "clean" verdict is looked at again. */
+void eg_lists_bump(const struct eg_maps *m);
+uint32_t eg_lists_gen(const struct eg_maps *m);
+/* Sets eg_list_gen.v6_deep (1: IPv6 sources look at the lists on every packet). */
+void eg_lists_set_v6_deep(const struct eg_maps *m, uint32_t deep);
+/*
+ * Recomputes eg_list_gen.v6_deep for an aggregation of v6_prefix (is any
+ * IPv6 allow or ban longer?) by walking the lists, then moves the generation.
+ */
+int eg_lists_v6_settle(const struct eg_maps *m, uint32_t v6_prefix, struct eg_err *e);
 /* Marks the list empty if it is; called after deletes and at load. */
 void eg_list_settle(const struct eg_maps *m, enum eg_list list);
 void eg_lists_settle(const struct eg_maps *m);

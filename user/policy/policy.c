@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "lists.h"
 #include "policy.h"
 
 void eg_policy_table_init(struct eg_policy_table *t)
@@ -47,9 +48,13 @@ static int check_spec(const struct eg_policy_spec *s, bool is_default, struct eg
 	if (check_rate(s, "syn", &s->syn, e) || check_rate(s, "packets", &s->pkt, e) ||
 	    check_rate(s, "new_source_budget", &s->new_source_budget, e))
 		return -1;
-	if (!is_default && s->l4 == EG_L4_UDP && (s->max_conns || s->new_source_budget.set))
-		return eg_fail(e, "%s: max_conns and new_source_budget need TCP connections, not udp",
+	if (!is_default && s->l4 == EG_L4_UDP &&
+	    (s->max_conns || s->new_source_budget.set || s->syn_retry_above))
+		return eg_fail(e, "%s: max_conns, new_source_budget and syn_retry_above need TCP connections, not udp",
 			       s->name);
+	if (s->syn_retry_above > EG_MAX_RATE)
+		return eg_fail(e, "%s.syn_retry_above: %u is above the maximum of %u per second",
+			       s->name, s->syn_retry_above, EG_MAX_RATE);
 	if (s->ban_after && !s->ban_window_s)
 		return eg_fail(e, "%s.ban_window: must be at least 1 second when ban_after is set",
 			       s->name);
@@ -117,6 +122,12 @@ int eg_policy_compile(const struct eg_policy_spec *s, struct eg_policy *out, str
 	compile_bucket(&s->syn, &out->syn);
 	compile_bucket(&s->pkt, &out->pkt);
 	compile_bucket(&s->new_source_budget, &out->new_source_budget);
+	if (s->syn_retry_above) {
+		struct eg_rate_spec meter = { .set = true, .rate = s->syn_retry_above,
+					      .burst = s->syn_retry_above };
+
+		compile_bucket(&meter, &out->syn_retry);
+	}
 	out->ban_after = s->ban_after;
 	out->ban_window_s = s->ban_window_s;
 	out->ban_ttl_s = s->ban_ttl_s;
@@ -191,7 +202,7 @@ static int write_names(const struct eg_maps *m, const struct eg_policy_table *t,
 int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, struct eg_err *e)
 {
 	struct eg_config cfg;
-	uint32_t zero = 0;
+	uint32_t zero = 0, old_prefix;
 
 	if (eg_policy_validate(t, e))
 		return -1;
@@ -200,12 +211,23 @@ int eg_policy_install(const struct eg_maps *m, const struct eg_policy_table *t, 
 	cfg.active_gen = !(cfg.active_gen & 1);
 	if (write_generation(m, t, cfg.active_gen, e))
 		return -1;
+	old_prefix = cfg.v6_prefix;
+	/*
+	 * A shorter aggregate may make list entries deeper than it: IPv6 sources
+	 * stop trusting cached verdicts before the switch, and the lists are
+	 * walked for the new prefix after it (struct eg_list_gen).
+	 */
+	if (t->v6_prefix != old_prefix)
+		eg_lists_set_v6_deep(m, 1);
 	cfg.v6_prefix = t->v6_prefix;
 	cfg.flow_idle_s = t->flow_idle_s;
 	cfg.verified_ttl_s = t->verified_ttl_s;
 	cfg.v6_autoban_floor = t->v6_autoban_floor;
 	cfg.escalate_after = t->escalate_after;
+	cfg.policy_slots = t->nrules + 1;
 	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
 		return eg_fail_errno(e, errno, "cannot switch to the new policy");
+	if (t->v6_prefix != old_prefix && eg_lists_v6_settle(m, t->v6_prefix, e))
+		return -1;
 	return write_names(m, t, e);
 }

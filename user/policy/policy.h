@@ -33,6 +33,12 @@ struct eg_policy_spec {
 	uint32_t max_conns;
 	unsigned int mode; /* enum eg_mode */
 	struct eg_rate_spec new_source_budget; /* SYNs/s from all unverified sources together */
+	/*
+	 * SYN flood mode above this many SYNs per second from sources without
+	 * state: a new source's first SYN is dropped, its retransmission let
+	 * in. 0 = never.
+	 */
+	uint32_t syn_retry_above;
 };
 
 struct eg_policy_table {

@@ -33,19 +33,19 @@ static const char *const top_fields[] = { "ipv6_prefix", "limits", "connections"
 					  "comment",     NULL };
 static const char *const limit_fields[] = { "max_sources", "max_bans",     "max_allows",
 					    "max_flows",   "max_verified", "max_autobans",
-					    "comment",     NULL };
+					    "first_seen",  "comment",      NULL };
 static const char *const autoban_fields[] = { "ipv6_escalate_to", "escalate_after", "comment",
 					      NULL };
 static const char *const connection_fields[] = { "idle_timeout", "verified_ttl", "comment", NULL };
 static const char *const default_fields[] = { "syn",        "packets", "max_conns",
 					      "ban_after",  "ban_window", "ban_ttl",
-					      "mode",       "new_source_budget", "comment",
-					      NULL };
+					      "mode",       "new_source_budget", "syn_retry_above",
+					      "comment",    NULL };
 static const char *const rule_fields[] = { "name",       "protocol", "port",
 					   "ports",      "syn",      "packets",
 					   "max_conns",  "ban_after", "ban_window",
 					   "ban_ttl",    "mode",     "new_source_budget",
-					   "comment",    NULL };
+					   "syn_retry_above", "comment", NULL };
 static const char *const rate_fields[] = { "rate", "burst", "comment", NULL };
 static const char *const ban_fields[] = { "cidr", "ttl", "reason", "comment", NULL };
 
@@ -316,7 +316,8 @@ static int parse_mode(struct pctx *c, const cJSON *obj, const char *path,
 static int parse_limits_of(struct pctx *c, const cJSON *obj, const char *path,
 			   struct eg_policy_spec *s)
 {
-	bool has_after, has_window, has_ttl, has_conns;
+	bool has_after, has_window, has_ttl, has_conns, has_retry;
+	char sub[PATH_LEN];
 
 	if (parse_rate(c, obj, "syn", path, &s->syn) ||
 	    parse_rate(c, obj, "packets", path, &s->pkt) ||
@@ -325,8 +326,14 @@ static int parse_limits_of(struct pctx *c, const cJSON *obj, const char *path,
 	    get_u32(c, obj, "ban_after", path, &s->ban_after, &has_after) ||
 	    get_u32(c, obj, "ban_window", path, &s->ban_window_s, &has_window) ||
 	    get_u32(c, obj, "ban_ttl", path, &s->ban_ttl_s, &has_ttl) ||
+	    get_u32(c, obj, "syn_retry_above", path, &s->syn_retry_above, &has_retry) ||
 	    parse_mode(c, obj, path, s))
 		return -1;
+	if (has_retry && (s->syn_retry_above < 1 || s->syn_retry_above > EG_MAX_RATE)) {
+		path_key(sub, path, "syn_retry_above");
+		return perr(c, sub, "%u is not between 1 and %u SYNs per second (omit it for never)",
+			    s->syn_retry_above, EG_MAX_RATE);
+	}
 	if (s->ban_after && !has_window)
 		s->ban_window_s = DEFAULT_BAN_WINDOW_S;
 	if (s->ban_after && !has_ttl)
@@ -398,6 +405,10 @@ static int parse_rule(struct pctx *c, const cJSON *obj, const char *path,
 		path_key(sub, path, "new_source_budget");
 		return perr(c, sub, "UDP has no connections");
 	}
+	if (s->l4 == EG_L4_UDP && s->syn_retry_above) {
+		path_key(sub, path, "syn_retry_above");
+		return perr(c, sub, "UDP has no SYNs");
+	}
 	return 0;
 }
 
@@ -440,6 +451,7 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 		{ "max_flows", &sz->max_flows },
 		{ "max_verified", &sz->max_verified },
 		{ "max_autobans", &sz->max_autobans },
+		{ "first_seen", &sz->first_seen },
 	};
 	char sub[PATH_LEN];
 	bool present;
@@ -458,6 +470,12 @@ static int parse_sizes(struct pctx *c, const cJSON *root, struct eg_sizes *sz)
 			path_key(sub, "limits", f[i].key);
 			return perr(c, sub, "%u is not between 1 and %u", *f[i].val,
 				    EG_POLICY_MAX_MAP_SIZE);
+		}
+		/* Whole buckets of a power-of-two table: anything else would be rounded silently. */
+		if (present && f[i].val == &sz->first_seen &&
+		    (*f[i].val < 64 || (*f[i].val & (*f[i].val - 1)))) {
+			path_key(sub, "limits", f[i].key);
+			return perr(c, sub, "%u is not a power of two of at least 64", *f[i].val);
 		}
 	}
 	return 0;

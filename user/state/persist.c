@@ -846,13 +846,13 @@ static void restore_allow(struct restore *r, const struct eg_lpm_key *k)
 
 	/* BPF_NOEXIST: an LPM lookup cannot tell an exact entry from a covering one. */
 	if (!bpf_map_update_elem(r->m->allow, k, &a, BPF_NOEXIST)) {
-		eg_list_note_insert(r->m, EG_LIST_ALLOW);
+		eg_list_note_insert(r->m, EG_LIST_ALLOW, k);
 		report(r, NULL, k, EG_RESTORE_ADDED, 0, NULL);
 		return;
 	}
 	err = errno;
 	if (err == EEXIST) {
-		eg_list_note_insert(r->m, EG_LIST_ALLOW);
+		eg_list_note_insert(r->m, EG_LIST_ALLOW, k);
 		report(r, NULL, k, EG_RESTORE_PRESENT, 0, NULL);
 		return;
 	}
