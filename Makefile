@@ -27,18 +27,18 @@ else
 $(error VARIANT=$(VARIANT): expected san, fuzz or nothing)
 endif
 CFLAGS  ?= -O2 -g
-# user/ is grouped by concern (core, datapath, policy, state, control, report);
+# user/ is grouped by concern (core, datapath, policy, state, control, report, fleet);
 # every group is on the include path, so a header is named by its file alone.
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
 CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS))
-LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd
+LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd -lhiredis -lpthread
 BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
-        libclang-rt-14-dev ethtool nftables gnuplot-nox
+        libclang-rt-14-dev ethtool nftables gnuplot-nox libhiredis-dev redis-server redis-sentinel
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
