@@ -72,7 +72,9 @@ static int parse_endpoint(const char *what, const char *text, size_t len, uint16
 		if (!*port || *end || errno || p == 0 || p > 65535 || port[0] == '-' || port[0] == '+')
 			return eg_fail(e, "%s: port '%s' must be 1..65535", what, q);
 	}
-	snprintf(ep->host, sizeof(ep->host), "%s", host);
+	if (strlen(host) >= sizeof(ep->host))
+		return eg_fail(e, "%s: host name longer than %zu characters", what, sizeof(ep->host) - 1);
+	memcpy(ep->host, host, strlen(host) + 1);
 	ep->port = (uint16_t)p;
 	return 0;
 }
@@ -359,7 +361,8 @@ int eg_fleet_config_finish(struct eg_fleet_config *c, struct eg_err *e)
 			return eg_fail_errno(e, errno, "cannot read the host name (give --fleet-host NAME)");
 		if (eg_fleet_check_host(name, &why))
 			return eg_fail(e, "%s: give --fleet-host NAME", why.msg);
-		snprintf(c->host, sizeof(c->host), "%s", name);
+		/* eg_fleet_check_host holds it under EG_FLEET_HOST_LEN. */
+		memcpy(c->host, name, strlen(name) + 1);
 	}
 	return 1;
 }
