@@ -14,7 +14,7 @@ set -u
 cd "$EG_TOP"
 
 RPORT=26401
-FLEET_PORT=18213
+FLEET_PORT=$(free_port) || exit 1
 FLEET_TMP=$(mktemp -d /tmp/egs-fleet.XXXXXX) || exit 1
 REDIS_URL=redis://127.0.0.1:$RPORT
 SERVER=

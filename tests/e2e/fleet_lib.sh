@@ -125,3 +125,24 @@ stop_redises() {
 	REDIS_PIDS=()
 	return 0
 }
+
+# start_sentinel PORT DIR MASTER-NAME MASTER-PORT: a redis-sentinel of our own on
+# 127.0.0.1:PORT watching MASTER-PORT (quorum 2, down after 1 s), waited for.
+start_sentinel() {
+	local port=$1 dir=$2
+	mkdir -p "$dir"
+	cat >"$dir/sentinel.conf" <<-CONF
+	port $port
+	bind 127.0.0.1
+	dir $dir
+	logfile $dir/sentinel.log
+	sentinel monitor $3 127.0.0.1 $4 2
+	sentinel down-after-milliseconds $3 1000
+	sentinel failover-timeout $3 10000
+	sentinel parallel-syncs $3 1
+	CONF
+	redis-sentinel "$dir/sentinel.conf" &
+	REDIS_LAST=$!
+	REDIS_PIDS+=("$REDIS_LAST")
+	wait_until 50 rcli "$port" PING
+}
