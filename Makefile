@@ -73,12 +73,12 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood demo vmlinux clean
+.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood bench-fleet demo vmlinux clean
 
 # The benchmarks (bench/): `make bench` (bench/datapath/) and `make bench-flood`
 # (bench/flood/), each with its own XDP programs, built into build/bench/.
 BENCH_BPF  := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bench/*/*.bpf.c))
-BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen
+BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen $(BUILD)/bench/fleet/fleet_bench
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -159,6 +159,10 @@ $(BUILD)/bench/flood/flood_gen: bench/flood/flood_gen.c $(BUILD)/bench/flood/flo
 		tests/tools/netaddr.h
 	$(CC) $(CFLAGS) -I$(BUILD)/bench/flood -Itests/tools $< -lbpf -lelf -lz -o $@
 
+$(BUILD)/bench/fleet/fleet_bench: bench/fleet/fleet_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
@@ -187,6 +191,11 @@ bench: deps
 bench-flood: deps
 	$(MAKE) all
 	timeout --kill-after=30 600 bench/flood/run.sh
+
+# Two daemons and a redis-server on loopback: propagation latency, 100k-ban resync.
+bench-fleet: deps
+	$(MAKE) all
+	timeout --kill-after=30 600 bench/fleet/run.sh
 
 demo: deps
 	$(MAKE) all

@@ -42,6 +42,7 @@
 #define EG_MAX_WATCHED_IFACES 64
 #define IFACE_CHECK_MS 5000 /* listing interfaces asks the kernel about each one */
 #define LOCK_FILE "edgeguardd.lock"
+#define HOUSEKEEPING_DEFER_MAX_MS 10000 /* longest a fleet resync puts off reaping and saving */
 #define FLEET_OPT_BASE 0x100 /* getopt values of the fleet options (fleet_config.h) */
 
 struct daemon {
@@ -70,6 +71,7 @@ struct daemon {
 	int nifaces;
 	uint64_t ifaces_checked_ms;
 	struct eg_fleet_config fleet; /* --redis ... and --config FILE */
+	uint64_t housekeeping_ms;     /* when the tick last reaped and saved */
 	const char *config_path;
 };
 
@@ -506,13 +508,25 @@ static bool tick(struct daemon *d)
 {
 	struct eg_err e = { 0 };
 
+	/*
+	 * A fleet resync applies many bans in a row; walking and saving the
+	 * whole list at every tick in between would cost more than the resync
+	 * itself. The datapath ignores expired bans and the maps hold the new
+	 * ones meanwhile: reap and save once it is done, or at least this often.
+	 */
+	bool defer = fleet_resyncing() && eg_mono_ms() - d->housekeeping_ms < HOUSEKEEPING_DEFER_MAX_MS;
+
 	consume_events(d);
-	reap_expired(d);
+	if (!defer)
+		reap_expired(d);
 	if (eg_sweeper_run(d->sweeper, &e))
 		emit_error("flow_sweep_error", e.msg);
 	if (eg_mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
 		watch_ifaces(d, false);
-	persist(d, false);
+	if (!defer) {
+		persist(d, false);
+		d->housekeeping_ms = eg_mono_ms();
+	}
 	return maps_still_pinned(d);
 }
 

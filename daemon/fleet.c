@@ -1160,6 +1160,11 @@ bool fleet_service(void)
 	return changed;
 }
 
+bool fleet_resyncing(void)
+{
+	return F.on && F.resyncing;
+}
+
 bool fleet_busy(void)
 {
 	return F.on && q_len(&F.in) > 0;

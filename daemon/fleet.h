@@ -68,6 +68,8 @@ void fleet_stop(void);
 int fleet_fd(void);
 /* Whether fleet_service has more waiting (the loop should not sleep). */
 bool fleet_busy(void);
+/* Whether a resync is being read and applied (saving the state can wait until it is done). */
+bool fleet_resyncing(void);
 /* Applies what came from Redis, a bounded batch; true when the maps changed. */
 bool fleet_service(void);
 
