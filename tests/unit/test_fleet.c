@@ -142,6 +142,8 @@ static void bad_messages_refused(void)
 	msg_refused("{\"v\":1,\"op\":\"ban\",\"host\":\"h\",\"address\":\"1.2.3\",\"ts\":1}", "\"address\"");
 	msg_refused(OK_BAN_HEAD "\"ttl\":-1,\"origin\":\"manual\"}", "\"ttl\" must be");
 	msg_refused(OK_BAN_HEAD "\"ttl\":1.5,\"origin\":\"manual\"}", "\"ttl\" must be");
+	msg_refused(OK_BAN_HEAD "\"ttl\":1e300,\"origin\":\"manual\"}", "\"ttl\" must be");
+	msg_refused("{\"v\":1,\"op\":\"unban\",\"host\":\"h\",\"address\":\"1.2.3.4\",\"ts\":-1e300}", "\"ts\" must be");
 	msg_refused(OK_BAN_HEAD "\"ttl\":1,\"origin\":\"fleet\"}", "\"origin\" must be");
 	msg_refused(OK_BAN_HEAD "\"ttl\":1,\"origin\":\"auto\",\"trigger\":\"nope\"}", "\"trigger\"");
 	msg_refused(OK_BAN_HEAD "\"ttl\":1,\"origin\":\"manual\",\"reason\":7}", "\"reason\" must be a string");

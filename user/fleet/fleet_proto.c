@@ -149,8 +149,9 @@ static int whole(const cJSON *o, const char *name, double min, double max, doubl
 
 	if (!v)
 		return eg_fail(e, "fleet message: \"%s\" is missing", name);
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-	    v->valuedouble < min || v->valuedouble > max)
+	/* The range first (NaN fails it too): only then is the cast to int64_t defined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max) ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
 		return eg_fail(e, "fleet message: \"%s\" must be a whole number from %.0f to %.0f", name,
 			       min, max);
 	*out = v->valuedouble;
