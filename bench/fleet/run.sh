@@ -39,17 +39,7 @@ while [ $# -gt 0 ]; do
 done
 RPORT=26451
 BENCH=$EG_TOP/$EDGEGUARD_BUILD/bench/fleet/fleet_bench
-FLEET_TMP=$(mktemp -d /tmp/egs-bench.XXXXXX) || exit 1
-FLEET_PORT=0
-
-cleanup() {
-	local x
-	for x in a c; do remove_host "$x"; done
-	stop_redises
-	rm -rf "$FLEET_TMP"
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM
+fleet_begin bench
 
 need_files "$EG" "$EGD" "$BENCH"
 need_commands redis-server redis-cli jq curl

@@ -14,20 +14,8 @@ set -u
 cd "$EG_TOP"
 
 RPORT=26401
-FLEET_PORT=$(free_port) || exit 1
-FLEET_TMP=$(mktemp -d /tmp/egs-fleet.XXXXXX) || exit 1
+fleet_begin fleet
 REDIS_URL=redis://127.0.0.1:$RPORT
-SERVER=
-
-cleanup() {
-	local x
-	for x in a b c; do remove_host "$x"; done
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-	stop_redises
-	rm -rf "$FLEET_TMP"
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM
 
 need_files "$EG" "$EGD" "$TOOLS/tcp_server" "$TOOLS/tcp_connect"
 need_commands redis-server redis-cli jq curl
@@ -36,9 +24,7 @@ need_commands redis-server redis-cli jq curl
 start_redis "$RPORT" "$FLEET_TMP/redis" || die setup "redis-server did not start on $RPORT"
 REDIS_PID=$REDIS_LAST
 fleet_host a 1 26421 && fleet_host b 2 26422 && fleet_host c 3 26423 || die setup "lab setup failed"
-"$TOOLS/tcp_server" --seconds 300 "0.0.0.0:$FLEET_PORT" >"$FLEET_TMP/server.log" 2>&1 &
-SERVER=$!
-wait_until 50 grep -qx listening "$FLEET_TMP/server.log" || die setup "tcp_server did not start"
+fleet_server || die setup "tcp_server did not start"
 
 A2=$(host_addr a 2) B2=$(host_addr b 2) B3=$(host_addr b 3) C2=$(host_addr c 2) C3=$(host_addr c 3)
 check clients_get_in_before_any_ban client_gets_in b

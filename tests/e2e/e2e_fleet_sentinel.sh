@@ -15,19 +15,7 @@ cd "$EG_TOP"
 
 MPORT=26431 RPORT=26432 SPORTS=(26441 26442 26443)
 MASTER=egs-fleet
-FLEET_PORT=$(free_port) || exit 1
-FLEET_TMP=$(mktemp -d /tmp/egs-sentinel.XXXXXX) || exit 1
-SERVER=
-
-cleanup() {
-	local x
-	for x in d e; do remove_host "$x"; done
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-	stop_redises
-	rm -rf "$FLEET_TMP"
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM
+fleet_begin sentinel
 
 need_files "$EG" "$EGD" "$TOOLS/tcp_server" "$TOOLS/tcp_connect"
 need_commands redis-server redis-sentinel redis-cli jq curl
@@ -49,9 +37,7 @@ SENTINELS=127.0.0.1:${SPORTS[0]},127.0.0.1:${SPORTS[1]},127.0.0.1:${SPORTS[2]}
 
 # ---- two edge hosts ----
 fleet_host d 4 26424 && fleet_host e 5 26425 || die setup "lab setup failed"
-"$TOOLS/tcp_server" --seconds 300 "0.0.0.0:$FLEET_PORT" >"$FLEET_TMP/server.log" 2>&1 &
-SERVER=$!
-wait_until 50 grep -qx listening "$FLEET_TMP/server.log" || die setup "tcp_server did not start"
+fleet_server || die setup "tcp_server did not start"
 D2=$(host_addr d 2) E2=$(host_addr e 2) E3=$(host_addr e 3)
 
 start_host d --redis-sentinel "$SENTINELS" --redis-master "$MASTER" || die setup "edgeguardd D did not start"

@@ -146,3 +146,29 @@ start_sentinel() {
 	REDIS_PIDS+=("$REDIS_LAST")
 	wait_until 50 rcli "$port" PING
 }
+
+# fleet_begin NAME: FLEET_TMP (/tmp/egs-NAME.*), FLEET_PORT, and the trap that
+# removes, even on failure, every host set up, the TCP server and Redis.
+fleet_begin() {
+	FLEET_TMP=$(mktemp -d "/tmp/egs-$1.XXXXXX") || exit 1
+	FLEET_PORT=$(free_port) || exit 1
+	FLEET_SERVER=
+	trap fleet_cleanup EXIT
+	trap "exit 1" INT TERM
+}
+fleet_cleanup() {
+	local x
+	for x in "${!H_IDX[@]}"; do remove_host "$x"; done
+	[ -n "$FLEET_SERVER" ] && kill "$FLEET_SERVER" 2>/dev/null && wait "$FLEET_SERVER" 2>/dev/null
+	stop_redises
+	rm -rf "$FLEET_TMP"
+}
+# fleet_server: the TCP server every host's client connects to (port FLEET_PORT),
+# waited for; fails naming what it said.
+fleet_server() {
+	"$TOOLS/tcp_server" --seconds 300 "0.0.0.0:$FLEET_PORT" >"$FLEET_TMP/server.log" 2>&1 &
+	FLEET_SERVER=$!
+	wait_until 100 grep -qx listening "$FLEET_TMP/server.log" && return 0
+	echo "# tcp_server on port $FLEET_PORT: $(head -c 300 "$FLEET_TMP/server.log")"
+	return 1
+}
