@@ -2,7 +2,8 @@
 # End to end: fleet-wide bans through a real redis-server. Three edge hosts on
 # this machine (fleet_lib.sh), each protecting its own veth with its own pins
 # and daemon: a ban on A holds on B and C against a real TCP client, an unban
-# lifts it everywhere, a TTL ends everywhere, C started late catches up, Redis
+# lifts it everywhere, a TTL ends everywhere, C started late (a canary that
+# publishes nothing) catches up, Redis
 # killed mid-run costs no local enforcement and everything comes back after
 # it returns (empty: the hosts put their own bans back), and bad input from
 # Redis is refused with an event and a counter.
@@ -55,11 +56,19 @@ check_eq no_bounce_back_to_a "$(count_on a '"event":"fleet_ban"')" 0
 on a "$EG" ban "$C2" --reason "before C started" >/dev/null
 wait_until 50 rcli "$RPORT" EXISTS "edgeguard:ban:$C2"
 check c_client_gets_in_before_its_daemon client_gets_in c
-start_host c --redis "$REDIS_URL" || die setup "edgeguardd C did not start"
+# C is a canary that only listens (--fleet-no-publish).
+start_host c --redis "$REDIS_URL" --fleet-no-publish || die setup "edgeguardd C did not start"
 check late_c_catches_up wait_until 50 has_ban c "$C2"
 check late_c_client_kept_out client_kept_out c
 check_eq late_c_ban_is_permanent "$(field_of c "$C2" expires_in)" null
 check late_c_logged_resync wait_until 20 seen_on c '"event":"fleet_resync"'
+on c "$EG" ban 192.0.2.77 --ttl 600 --reason "canary's own" >/dev/null
+check canary_enforces_own_ban has_ban c 192.0.2.77
+sleep 1
+check_why canary_publishes_nothing "its ban is in Redis" test "$(rget $RPORT EXISTS edgeguard:ban:192.0.2.77)" = 0
+check_why canary_ban_stays_off_a "A has it" no_ban a 192.0.2.77
+check_eq canary_reports_role "$(metric_of c 'edgeguard_fleet_role{role="publish"}')" 0
+check_eq canary_counts_nothing_published "$(metric_of c edgeguard_fleet_published_total)" 0
 
 # ---- unban on A lifts it everywhere ----
 on a "$EG" unban "$B2" >/dev/null
