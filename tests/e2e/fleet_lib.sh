@@ -92,12 +92,24 @@ metric_of() {
 		awk -v n="$2" '$1 == n { print $2 }'
 }
 
+# without_inherited_fds COMMAND...: execs COMMAND with only stdin, stdout and
+# stderr open, so a Redis outliving a script killed hard holds none of the
+# caller's descriptors (the lab lock flock(1) passes down).
+without_inherited_fds() {
+	local fd
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec "$@"
+}
+
 # start_redis PORT DIR [ARGS...]: a redis-server of our own on 127.0.0.1:PORT,
 # no persistence, its files in DIR (pid in REDIS_LAST); waited for until it answers.
 start_redis() {
 	local port=$1 dir=$2; shift 2
 	mkdir -p "$dir"
-	redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+	without_inherited_fds redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
 		--daemonize no --logfile "$dir/redis.log" "$@" &
 	REDIS_LAST=$!
 	REDIS_PIDS+=("$REDIS_LAST")
@@ -141,7 +153,7 @@ start_sentinel() {
 	sentinel failover-timeout $3 10000
 	sentinel parallel-syncs $3 1
 	CONF
-	redis-sentinel "$dir/sentinel.conf" &
+	without_inherited_fds redis-sentinel "$dir/sentinel.conf" &
 	REDIS_LAST=$!
 	REDIS_PIDS+=("$REDIS_LAST")
 	wait_until 50 rcli "$port" PING
