@@ -27,18 +27,18 @@ else
 $(error VARIANT=$(VARIANT): expected san, fuzz or nothing)
 endif
 CFLAGS  ?= -O2 -g
-# user/ is grouped by concern (core, datapath, policy, state, control, report);
+# user/ is grouped by concern (core, datapath, policy, state, control, report, fleet);
 # every group is on the include path, so a header is named by its file alone.
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
 CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS))
-LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd
+LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd -lhiredis -lpthread
 BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
-        libclang-rt-14-dev ethtool nftables gnuplot-nox
+        libclang-rt-14-dev ethtool nftables gnuplot-nox libhiredis-dev redis-server redis-sentinel
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -73,12 +73,12 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood demo vmlinux clean
+.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood bench-fleet demo vmlinux clean
 
 # The benchmarks (bench/): `make bench` (bench/datapath/) and `make bench-flood`
 # (bench/flood/), each with its own XDP programs, built into build/bench/.
 BENCH_BPF  := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bench/*/*.bpf.c))
-BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen
+BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen $(BUILD)/bench/fleet/fleet_bench
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -165,6 +165,10 @@ $(BUILD)/bench/flood/flood_gen: bench/flood/flood_gen.c $(BUILD)/bench/flood/flo
 		tests/tools/netaddr.h
 	$(CC) $(CFLAGS) -I$(BUILD)/bench/flood -Itests/tools $< -lbpf -lelf -lz -o $@
 
+$(BUILD)/bench/fleet/fleet_bench: bench/fleet/fleet_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
@@ -193,6 +197,11 @@ bench: deps
 bench-flood: deps
 	$(MAKE) all
 	timeout --kill-after=30 600 bench/flood/run.sh
+
+# Two daemons and a redis-server on loopback: propagation latency, 100k-ban resync.
+bench-fleet: deps
+	$(MAKE) all
+	timeout --kill-after=30 600 bench/fleet/run.sh
 
 demo: deps
 	$(MAKE) all

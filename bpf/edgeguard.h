@@ -165,10 +165,15 @@ struct eg_list_gen {
  * Why a ban was set, in a hash beside the ban maps keyed like the CIDR trie
  * (a host is its /128). Only user space reads or writes it; it is pinned
  * with the other maps so a reason outlives the daemon. Auto-bans have none.
+ * A fleet ban's note also names the host it came from.
  */
+/* Longest name of a host in a fleet (edgeguardd --fleet-host), NUL included. */
+#define EG_BAN_HOST_LEN 64
+
 struct eg_ban_note {
 	char reason[EG_BAN_REASON_LEN]; /* NUL-terminated */
 	__u64 created_unix;             /* wall-clock seconds when the reason was set */
+	char host[EG_BAN_HOST_LEN];     /* a fleet ban's originating host; "" for local bans */
 };
 
 /*

@@ -195,14 +195,17 @@ const struct cli_cmd cmd_unban = {
 static void print_ban_row(const cJSON *b)
 {
 	const cJSON *left = cJSON_GetObjectItemCaseSensitive(b, "expires_in");
+	const char *host = text_of(b, "host", NULL);
 	char when[32];
 
 	if (cJSON_IsNumber(left))
 		snprintf(when, sizeof(when), "%.0fs", left->valuedouble);
 	else
 		snprintf(when, sizeof(when), "never");
-	printf("%-40s %-12s %-8s %-18s %s\n", text_of(b, "address", "?"), when,
-	       text_of(b, "origin", "?"), text_of(b, "trigger", "-"), text_of(b, "reason", "-"));
+	/* A fleet ban names the host that banned in front of its reason. */
+	printf("%-40s %-12s %-8s %-18s %s%s%s%s\n", text_of(b, "address", "?"), when,
+	       text_of(b, "origin", "?"), text_of(b, "trigger", "-"), host ? "from " : "",
+	       host ? host : "", host ? ": " : "", text_of(b, "reason", "-"));
 }
 
 static int run_bans(const struct cli_cmd *cmd, int argc, char **argv)
@@ -237,7 +240,8 @@ const struct cli_cmd cmd_bans = {
 	.run = run_bans,
 	.usage = "bans [--json]",
 	.help = "Lists active bans: address, time left, origin (manual, auto, policy, fleet),\n"
-		"what triggered an auto-ban, and the reason given with the ban.\n",
+		"what triggered an auto-ban, and the reason given with the ban (for a fleet\n"
+		"ban, after the host that banned: \"from edge-7: ...\").\n",
 	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' }, { 0 } },
 };
 

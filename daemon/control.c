@@ -34,6 +34,7 @@
 #include "paths.h"
 #include "control.h"
 #include "events.h"
+#include "fleet.h"
 #include "lists.h"
 #include "pins.h"
 
@@ -244,6 +245,7 @@ static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg
 		cJSON_AddNullToObject(ev, "reason");
 	add_peer(ev, &cl->cred);
 	ev_emit(ev);
+	fleet_publish_ban(&r->key, r->ttl_s, r->reason, EG_ORIGIN_MANUAL, EG_R_MAX);
 	return reply_ok(r);
 }
 
@@ -260,6 +262,7 @@ static cJSON *do_unban(struct control *c, const struct client *cl, const struct 
 	cJSON_AddStringToObject(ev, "origin", eg_origin_name(EG_ORIGIN_MANUAL));
 	add_peer(ev, &cl->cred);
 	ev_emit(ev);
+	fleet_publish_unban(&r->key);
 	return reply_ok(r);
 }
 

@@ -28,9 +28,11 @@
 #include "apply.h"
 #include "control.h"
 #include "events.h"
+#include "fleet.h"
 #include "attach.h"
 #include "lists.h"
 #include "metrics.h"
+#include "paths.h"
 #include "persist.h"
 #include "pins.h"
 #include "sweep.h"
@@ -40,6 +42,8 @@
 #define EG_MAX_WATCHED_IFACES 64
 #define IFACE_CHECK_MS 5000 /* listing interfaces asks the kernel about each one */
 #define LOCK_FILE "edgeguardd.lock"
+#define HOUSEKEEPING_DEFER_MAX_MS 10000 /* longest a fleet resync puts off reaping and saving */
+#define FLEET_OPT_BASE 0x100 /* getopt values of the fleet options (fleet_config.h) */
 
 struct daemon {
 	const char *policy_path; /* NULL: the daemon leaves the policy alone */
@@ -66,17 +70,26 @@ struct daemon {
 	struct eg_iface ifaces[EG_MAX_WATCHED_IFACES];
 	int nifaces;
 	uint64_t ifaces_checked_ms;
+	struct eg_fleet_config fleet; /* --redis ... and --config FILE */
+	uint64_t housekeeping_ms;     /* when the tick last reaped and saved */
+	const char *config_path;
 };
 
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: edgeguardd [--policy FILE] [--state-dir DIR] [--events FILE] [--interval-ms N]\n"
 		    "                  [--group NAME]   (who besides root may use " EG_CTL_SOCK_NAME ")\n"
+		    "                  [--pin-dir DIR] [--config FILE]\n"
+		    "                  [--redis redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]]\n"
+		    "                  [--redis-sentinel HOST:PORT,... --redis-master NAME]\n"
+		    "                  [--redis-prefix PREFIX] [--fleet-host NAME]\n"
+		    "                  [--fleet-no-publish | --fleet-no-apply]\n"
 		    "Runs in the foreground next to an attached edgeguard (run 'edgeguard attach IFNAME'\n"
 		    "first). Writes one JSON event per line (default stdout), removes expired bans,\n"
 		    "keeps bans and allows in DIR/" EG_STATE_FILE " (default " STATE_DIR_DEFAULT ").\n"
 		    "SIGHUP re-reads --policy FILE; SIGTERM/SIGINT save the state and exit.\n"
-		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen ADDR:PORT|off).\n");
+		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen ADDR:PORT|off).\n"
+		    "--redis or --redis-sentinel shares bans with every edgeguardd on that Redis (a fleet).\n");
 }
 
 static void emit_error(const char *event, const char *msg)
@@ -148,6 +161,13 @@ static int on_ring_event(void *ctx, void *data, size_t len)
 	cJSON_AddNumberToObject(o, "window_drops", ev->window_drops);
 	add_limit(o, &d->maps, ev->policy, ev->trigger);
 	ev_emit(o);
+	if (ev->type == EG_EV_AUTOBAN || ev->type == EG_EV_ESCALATE) {
+		char reason[EG_BAN_REASON_LEN];
+
+		snprintf(reason, sizeof(reason), "auto-ban: %s in policy %u",
+			 eg_reason_name(ev->trigger), ev->policy);
+		fleet_publish_ban(&k, ev->ttl_s, reason, EG_ORIGIN_AUTO, ev->trigger);
+	}
 	return 0;
 }
 
@@ -488,13 +508,25 @@ static bool tick(struct daemon *d)
 {
 	struct eg_err e = { 0 };
 
+	/*
+	 * A fleet resync applies many bans in a row; walking and saving the
+	 * whole list at every tick in between would cost more than the resync
+	 * itself. The datapath ignores expired bans and the maps hold the new
+	 * ones meanwhile: reap and save once it is done, or at least this often.
+	 */
+	bool defer = fleet_resyncing() && eg_mono_ms() - d->housekeeping_ms < HOUSEKEEPING_DEFER_MAX_MS;
+
 	consume_events(d);
-	reap_expired(d);
+	if (!defer)
+		reap_expired(d);
 	if (eg_sweeper_run(d->sweeper, &e))
 		emit_error("flow_sweep_error", e.msg);
 	if (eg_mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
 		watch_ifaces(d, false);
-	persist(d, false);
+	if (!defer) {
+		persist(d, false);
+		d->housekeeping_ms = eg_mono_ms();
+	}
 	return maps_still_pinned(d);
 }
 
@@ -504,10 +536,11 @@ enum stop_cause { STOP_SIGNAL, STOP_DETACHED, STOP_ERROR };
 static enum stop_cause run(struct daemon *d)
 {
 	uint64_t next = eg_mono_ms() + d->interval_ms;
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN },
 		{ .fd = control_fd(d->ctl), .events = POLLIN },
+		{ .fd = fleet_fd(), .events = POLLIN }, /* -1 without a fleet: poll skips it */
 	};
 	struct signalfd_siginfo si;
 	uint64_t now;
@@ -525,7 +558,9 @@ static enum stop_cause run(struct daemon *d)
 		ctl = control_timeout_ms(d->ctl);
 		if (ctl >= 0 && ctl < timeout)
 			timeout = ctl;
-		n = poll(pfd, 3, timeout);
+		if (fleet_busy())
+			timeout = 0; /* more from the fleet waits: serve it between everything else */
+		n = poll(pfd, 4, timeout);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "edgeguardd: poll: %s\n", strerror(errno));
 			return STOP_ERROR;
@@ -533,6 +568,8 @@ static enum stop_cause run(struct daemon *d)
 		/* Serves what is ready and drops clients past their deadline; never blocks. */
 		if (control_service(d->ctl))
 			persist(d, false); /* a change made through the socket is saved at once */
+		/* A bounded batch from the fleet; saved at the next tick (a resync is many). */
+		fleet_service();
 		if (n <= 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
@@ -557,14 +594,41 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "config", required_argument, NULL, 'c' },
+#define FLEET_OPT(id, name, arg) { name, arg ? required_argument : no_argument, NULL, \
+				   FLEET_OPT_BASE + EG_FLEET_OPT_##id },
+		EG_FLEET_OPTIONS(FLEET_OPT)
+#undef FLEET_OPT
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct eg_err e = { 0 };
 	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c >= FLEET_OPT_BASE && c < FLEET_OPT_BASE + EG_FLEET_OPT_MAX) {
+			if (eg_fleet_config_set(&d->fleet, (enum eg_fleet_option)(c - FLEET_OPT_BASE),
+						optarg, true, &e)) {
+				fprintf(stderr, "edgeguardd: %s\n", e.msg);
+				return 2;
+			}
+			continue;
+		}
 		switch (c) {
+		case 'P':
+			if (!*optarg || optarg[0] != '/') {
+				fprintf(stderr, "edgeguardd: --pin-dir must be an absolute path on bpffs, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			/* Where every part of the daemon and the library looks (paths.h). */
+			setenv(EG_PIN_DIR_ENV, optarg, 1);
+			break;
+		case 'c':
+			d->config_path = optarg;
+			break;
 		case 'p':
 			d->policy_path = optarg;
 			break;
@@ -601,6 +665,15 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 	}
 	if (optind != argc) {
 		fprintf(stderr, "edgeguardd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	/* The config file fills what the command line left; then the whole is checked. */
+	if (d->config_path && eg_fleet_config_load(d->config_path, &d->fleet, &e)) {
+		fprintf(stderr, "edgeguardd: %s\n", e.msg);
+		return 2;
+	}
+	if (eg_fleet_config_finish(&d->fleet, &e) < 0) {
+		fprintf(stderr, "edgeguardd: %s\n", e.msg);
 		return 2;
 	}
 	return 0;
@@ -710,6 +783,7 @@ static int setup(struct daemon *d, const char *events_path)
 static void daemon_free(struct daemon *d)
 {
 	metrics_stop();
+	fleet_stop();
 	control_close(d->ctl);
 	d->ctl = NULL;
 	eg_sweeper_close(d->sweeper);
@@ -748,6 +822,7 @@ int main(int argc, char **argv)
 	cJSON *o;
 	int rc;
 
+	eg_fleet_config_init(&d.fleet);
 	rc = parse_args(&d, argc, argv, &events_path);
 	if (rc)
 		return rc;
@@ -777,6 +852,12 @@ int main(int argc, char **argv)
 		daemon_free(&d);
 		return 1;
 	}
+	/* After the restore and the policy, so the fleet's bans meet the lists as they are. */
+	if (eg_fleet_config_finish(&d.fleet, &e) > 0 && fleet_start(&d.fleet, &d.maps)) {
+		daemon_free(&d);
+		return 1;
+	}
+	memset(d.fleet.password, 0, sizeof(d.fleet.password));
 	cause = tick(&d) ? run(&d) : STOP_DETACHED;
 	detached = cause == STOP_DETACHED;
 

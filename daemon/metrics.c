@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 #include "attach.h"
+#include "fleet.h"
 #include "metrics.h"
 #include "report.h"
 
@@ -374,6 +375,58 @@ static void put_daemon(struct buf *b)
 	put(b, "edgeguard_build_info{version=\"%s\"} 1\n", EDGEGUARD_VERSION);
 }
 
+/* The fleet's counters (daemon/fleet.h); nothing when it is off. */
+static void put_fleet(struct buf *b)
+{
+	struct fleet_stats f;
+
+	fleet_stats_read(&f);
+	if (!f.enabled)
+		return;
+	family(b, "edgeguard_fleet_connected", "gauge", "1 while connected to the fleet's Redis.");
+	put(b, "edgeguard_fleet_connected %d\n", f.connected ? 1 : 0);
+	family(b, "edgeguard_fleet_role", "gauge", "What this host does in the fleet (1 = on; 0 = opted out).");
+	put(b, "edgeguard_fleet_role{role=\"publish\"} %d\n", f.publish ? 1 : 0);
+	put(b, "edgeguard_fleet_role{role=\"apply\"} %d\n", f.apply ? 1 : 0);
+	family(b, "edgeguard_fleet_reconnects_total", "counter",
+	       "Connections to Redis made again after one was lost.");
+	put(b, "edgeguard_fleet_reconnects_total %llu\n", (unsigned long long)f.reconnects);
+	family(b, "edgeguard_fleet_connect_failures_total", "counter",
+	       "Attempts to connect to Redis (or find its master) that failed.");
+	put(b, "edgeguard_fleet_connect_failures_total %llu\n", (unsigned long long)f.connect_failures);
+	family(b, "edgeguard_fleet_published_total", "counter", "Bans and unbans this host published.");
+	put(b, "edgeguard_fleet_published_total %llu\n", (unsigned long long)f.published);
+	family(b, "edgeguard_fleet_publish_failures_total", "counter",
+	       "Publications Redis refused, or that could not be queued (queue full).");
+	put(b, "edgeguard_fleet_publish_failures_total{why=\"refused\"} %llu\n",
+	    (unsigned long long)f.publish_failures);
+	put(b, "edgeguard_fleet_publish_failures_total{why=\"queue_full\"} %llu\n",
+	    (unsigned long long)f.publish_dropped);
+	family(b, "edgeguard_fleet_publish_queue", "gauge",
+	       "Publications waiting for Redis (sent when it is back).");
+	put(b, "edgeguard_fleet_publish_queue %llu\n", (unsigned long long)f.queued);
+	family(b, "edgeguard_fleet_applied_total", "counter", "Bans and unbans from other hosts applied here.");
+	put(b, "edgeguard_fleet_applied_total{op=\"ban\"} %llu\n", (unsigned long long)f.applied_bans);
+	put(b, "edgeguard_fleet_applied_total{op=\"unban\"} %llu\n", (unsigned long long)f.applied_unbans);
+	family(b, "edgeguard_fleet_apply_failures_total", "counter",
+	       "Bans from other hosts that could not be stored (a full list) or queued.");
+	put(b, "edgeguard_fleet_apply_failures_total %llu\n", (unsigned long long)f.apply_failures);
+	family(b, "edgeguard_fleet_rejected_total", "counter",
+	       "Input from Redis refused, by why: key, message, mismatch, every_address, this_host, allowlisted.");
+	for (int i = 0; i < FLEET_REJECT_MAX; i++)
+		put(b, "edgeguard_fleet_rejected_total{why=\"%s\"} %llu\n", fleet_reject_names[i],
+		    (unsigned long long)f.rejected[i]);
+	family(b, "edgeguard_fleet_lag_seconds", "gauge",
+	       "From publication on another host to application here, of the last message (both hosts' clocks).");
+	put(b, "edgeguard_fleet_lag_seconds %.6f\n", f.lag_s);
+	family(b, "edgeguard_fleet_resyncs_total", "counter", "Full reads of the store (at every connect).");
+	put(b, "edgeguard_fleet_resyncs_total %llu\n", (unsigned long long)f.resyncs);
+	family(b, "edgeguard_fleet_resync_seconds", "gauge", "How long the last resync took, reading and applying.");
+	put(b, "edgeguard_fleet_resync_seconds %.6f\n", f.resync_s);
+	family(b, "edgeguard_fleet_store_bans", "gauge", "Ban keys in the fleet's store at the last resync.");
+	put(b, "edgeguard_fleet_store_bans %llu\n", (unsigned long long)f.store_bans);
+}
+
 /* The whole exposition, or NULL (out of memory, or the counters cannot be read). */
 static char *render(size_t *len)
 {
@@ -398,6 +451,7 @@ static char *render(size_t *len)
 	put_policies(&b);
 	put_scan(&b, &s);
 	put_daemon(&b);
+	put_fleet(&b);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

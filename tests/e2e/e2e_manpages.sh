@@ -89,8 +89,13 @@ for o in $opts; do
 	fi
 done
 
-# Every long option of the daemon is an entry in edgeguardd(8)'s OPTIONS.
-opts=$(long_options daemon/edgeguardd.c)
+# Every long option of the daemon is an entry in edgeguardd(8)'s OPTIONS: its own
+# getopt_long table and the fleet options' table (X(ID, "name", arg) in fleet_config.h).
+fleet_options() {
+	grep -ohE '^\s*X\([A-Z_]+, *"[a-z][a-z0-9-]*"' user/fleet/fleet_config.h | sed 's/.*"\([^"]*\)".*/\1/'
+}
+[ -n "$(fleet_options)" ] || fail fleet_options_found "no X(ID, \"name\", arg) options in user/fleet/fleet_config.h"
+opts=$( (long_options daemon/edgeguardd.c; fleet_options) | sort -u)
 [ -n "$opts" ] || fail daemon_options_found "no getopt_long table in daemon/edgeguardd.c"
 section "$WORK/edgeguardd.txt" OPTIONS >"$WORK/options.txt"
 for o in $opts; do

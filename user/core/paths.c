@@ -11,7 +11,7 @@ static const char *from_env(const char *name, const char *fallback)
 
 const char *eg_pin_dir(void)
 {
-	return from_env(EG_PIN_DIR_ENV, EG_PIN_DIR_DEFAULT);
+	return from_env(EG_PIN_DIR_ENV, from_env(EG_PIN_DIR_ENV_ALIAS, EG_PIN_DIR_DEFAULT));
 }
 
 const char *eg_run_dir(void)

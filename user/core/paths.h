@@ -10,10 +10,11 @@
 
 #define EG_PIN_DIR_DEFAULT "/sys/fs/bpf/edgeguard"
 #define EG_PIN_DIR_ENV "EDGEGUARD_BPF_DIR"
+#define EG_PIN_DIR_ENV_ALIAS "EDGEGUARD_PIN_DIR" /* read when EDGEGUARD_BPF_DIR is not set */
 #define EG_RUN_DIR_DEFAULT "/run/edgeguard"
 #define EG_RUN_DIR_ENV "EDGEGUARD_RUN_DIR"
 
-/* $EDGEGUARD_BPF_DIR, or /sys/fs/bpf/edgeguard. */
+/* $EDGEGUARD_BPF_DIR, else $EDGEGUARD_PIN_DIR, else /sys/fs/bpf/edgeguard. */
 const char *eg_pin_dir(void);
 /* $EDGEGUARD_RUN_DIR, or /run/edgeguard. */
 const char *eg_run_dir(void);

@@ -23,34 +23,57 @@ static int map_full_or(struct eg_err *e, const char *what, const struct eg_lpm_k
 	return eg_fail_errno(e, err, "cannot update the %s for %s", what, cidr);
 }
 
-int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
-		    int64_t created_unix, struct eg_err *e)
+/* The note of k: reason and host; both NULL or "" removes it. */
+static int note_store(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
+		      const char *host, int64_t created_unix, struct eg_err *e)
 {
 	struct eg_ban_note note = { .created_unix = created_unix > 0 ? (uint64_t)created_unix : 0 };
 	char cidr[EG_CIDR_STRLEN];
 
-	if (!reason || !*reason) {
+	if (!reason)
+		reason = "";
+	if (!host)
+		host = "";
+	if (!*reason && !*host) {
 		if (!bpf_map_delete_elem(m->ban_notes, k) || errno == ENOENT)
 			return 0;
 		eg_format_cidr(k, cidr, sizeof(cidr));
 		return eg_fail_errno(e, errno, "cannot remove the ban reason of %s", cidr);
 	}
-	if (eg_text_check_field("the ban reason", reason, EG_BAN_REASON_LEN, e))
+	if (*reason && eg_text_check_field("the ban reason", reason, EG_BAN_REASON_LEN, e))
+		return -1;
+	if (*host && eg_text_check_field("the ban's host", host, EG_BAN_HOST_LEN, e))
 		return -1;
 	memcpy(note.reason, reason, strlen(reason) + 1);
+	memcpy(note.host, host, strlen(host) + 1);
 	if (bpf_map_update_elem(m->ban_notes, k, &note, BPF_ANY))
 		return map_full_or(e, "ban reasons", k, errno);
 	return 0;
+}
+
+int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
+		    int64_t created_unix, struct eg_err *e)
+{
+	return note_store(m, k, reason, NULL, created_unix, e);
+}
+
+int eg_ban_note_read(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_ban_note *out)
+{
+	if (bpf_map_lookup_elem(m->ban_notes, k, out)) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	/* Whoever wrote it, never read past the end. */
+	out->reason[EG_BAN_REASON_LEN - 1] = '\0';
+	out->host[EG_BAN_HOST_LEN - 1] = '\0';
+	return 1;
 }
 
 int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out)
 {
 	struct eg_ban_note note;
 
-	out[0] = '\0';
-	if (bpf_map_lookup_elem(m->ban_notes, k, &note))
-		return 0;
-	note.reason[EG_BAN_REASON_LEN - 1] = '\0'; /* whoever wrote it, never read past the end */
+	eg_ban_note_read(m, k, &note);
 	memcpy(out, note.reason, strlen(note.reason) + 1);
 	return out[0] != '\0';
 }
@@ -89,8 +112,8 @@ int eg_ban_store(const struct eg_maps *m, const struct eg_lpm_key *k, const stru
 	return 0;
 }
 
-int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
-	       unsigned int origin, const char *reason, struct eg_err *e)
+static int ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
+		   unsigned int origin, const char *reason, const char *host, struct eg_err *e)
 {
 	uint64_t now = eg_now_ns();
 	struct eg_ban ban = {
@@ -108,12 +131,24 @@ int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl
 	 * The note goes first: if it cannot be stored nothing has changed, and
 	 * a reader never sees the new ban with the old ban's reason for long.
 	 */
-	if (eg_ban_note_set(m, k, reason, (int64_t)time(NULL), e))
+	if (note_store(m, k, reason, host, (int64_t)time(NULL), e))
 		return -1;
 	if (!eg_ban_store(m, k, &ban, e))
 		return 0;
 	bpf_map_delete_elem(m->ban_notes, k); /* it failed: the key had no ban, so no reason */
 	return -1;
+}
+
+int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
+	       unsigned int origin, const char *reason, struct eg_err *e)
+{
+	return ban_add(m, k, ttl_s, origin, reason, NULL, e);
+}
+
+int eg_ban_add_fleet(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
+		     const char *reason, const char *host, struct eg_err *e)
+{
+	return ban_add(m, k, ttl_s, EG_ORIGIN_FLEET, reason, host, e);
 }
 
 int eg_ban_get(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
@@ -220,11 +255,14 @@ int eg_ban_covering(const struct eg_maps *m, const struct eg_addr *a, uint64_t n
 static void fill_reason(const struct eg_maps *m, struct eg_ban_entry *ent)
 {
 	int saved = errno;
+	struct eg_ban_note note;
 
-	if (ent->ban.origin == EG_ORIGIN_AUTO)
-		ent->reason[0] = '\0';
-	else
-		eg_ban_note_get(m, &ent->key, ent->reason);
+	ent->reason[0] = ent->host[0] = '\0';
+	if (ent->ban.origin != EG_ORIGIN_AUTO && eg_ban_note_read(m, &ent->key, &note)) {
+		memcpy(ent->reason, note.reason, sizeof(ent->reason));
+		if (ent->ban.origin == EG_ORIGIN_FLEET)
+			memcpy(ent->host, note.host, sizeof(ent->host));
+	}
 	errno = saved;
 }
 

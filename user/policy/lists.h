@@ -16,6 +16,7 @@ struct eg_ban_entry {
 	enum eg_list list; /* the map it is in: EG_LIST_BAN_EXACT, _BAN_CIDR or _AUTOBAN */
 	/* From the ban's note; empty when it has none (always for an auto-ban). */
 	char reason[EG_BAN_REASON_LEN];
+	char host[EG_BAN_HOST_LEN]; /* a fleet ban's originating host, from the note; else "" */
 };
 
 struct eg_allow_entry {
@@ -30,6 +31,12 @@ struct eg_allow_entry {
  */
 int eg_ban_add(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
 	       unsigned int origin, const char *reason, struct eg_err *e);
+/*
+ * eg_ban_add for a ban learned from another host: origin fleet, and the
+ * note also names that host (a printable line shorter than EG_BAN_HOST_LEN).
+ */
+int eg_ban_add_fleet(const struct eg_maps *m, const struct eg_lpm_key *k, uint32_t ttl_s,
+		     const char *reason, const char *host, struct eg_err *e);
 /*
  * Stores a complete ban value on exactly k, in the map of its origin (no
  * note); for restoring saved state.
@@ -53,6 +60,8 @@ int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const c
 		    int64_t created_unix, struct eg_err *e);
 /* The reason stored for exactly k into out (EG_BAN_REASON_LEN bytes): 1 found, 0 none. */
 int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out);
+/* The whole note of exactly k, strings terminated whoever wrote them: 1 found, 0 none. */
+int eg_ban_note_read(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_ban_note *out);
 /*
  * Looks up the ban on exactly this key (not covering CIDRs) in the map of
  * that origin (auto, or any operator origin). 1 found, 0 absent.

@@ -51,6 +51,13 @@ static int add_ban(const struct eg_ban_entry *b, void *ctx)
 	} else {
 		cJSON_AddNullToObject(o, "reason");
 	}
+	if (b->ban.origin == EG_ORIGIN_FLEET) {
+		/* The host whose ban this is; null when not known (restored from the state file). */
+		if (b->host[0])
+			cJSON_AddStringToObject(o, "host", b->host);
+		else
+			cJSON_AddNullToObject(o, "host");
+	}
 	return 0;
 }
 

@@ -17,8 +17,9 @@
  * The bans in force at now (CLOCK_BOOTTIME ns), one object each:
  *   address, expires_in (seconds, rounded up; null when permanent),
  *   permanent, origin, reason (null when none; "auto: TRIGGER" for the
- *   datapath's own), and for auto-bans trigger, policy (slot) and
- *   policy_name. *out is a new array.
+ *   datapath's own), for auto-bans trigger, policy (slot) and
+ *   policy_name, for fleet bans host (the host that banned; null when not
+ *   known). *out is a new array.
  */
 int eg_report_bans(const struct eg_maps *m, uint64_t now, cJSON **out, struct eg_err *e);
 /* The allowlist: an array of CIDR strings. */
