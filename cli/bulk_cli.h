@@ -29,6 +29,8 @@ struct cli_bulk {
 	const char *reason;   /* ban: for lines without a reason of their own; NULL none */
 	bool force;           /* ban: the lock-out guards do not apply */
 	bool partial;         /* apply the good lines of a file with bad ones */
+	bool quiet;           /* print nothing but the rejections (import prints its own report) */
+	char *summary_out;    /* when not NULL: the summary line, EG_CTL_SUMMARY_LEN bytes */
 };
 
 /* Reads path ("-": stdin), parses it, applies it: an exit status (messages printed). */

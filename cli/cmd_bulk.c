@@ -64,6 +64,10 @@ static void print_result(const struct cli_bulk *b, const struct eg_list_file *f,
 {
 	cJSON *o, *rej;
 
+	if (b->summary_out)
+		snprintf(b->summary_out, EG_CTL_SUMMARY_LEN, "%s", summary);
+	if (b->quiet)
+		return;
 	if (!cli_json) {
 		printf("%s\n", summary);
 		return;
@@ -101,7 +105,8 @@ int cli_bulk_lines(const struct cli_bulk *b, struct eg_list_file *f)
 
 	if ((rc = guard_lines(b, f)))
 		return rc;
-	qsort(f->rejects, f->nrejects, sizeof(*f->rejects), cmp_reject);
+	if (f->nrejects) /* rejects is NULL when there are none (import --apply) */
+		qsort(f->rejects, f->nrejects, sizeof(*f->rejects), cmp_reject);
 	for (size_t i = 0; i < f->nrejects; i++)
 		fprintf(stderr, "edgeguard: %s:%u: %s\n", b->name, f->rejects[i].line,
 			f->rejects[i].msg);
