@@ -38,7 +38,7 @@ BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf 
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
-        libclang-rt-14-dev ethtool nftables gnuplot-nox
+        libclang-rt-14-dev ethtool nftables gnuplot-nox ipset fail2ban
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
