@@ -164,6 +164,21 @@ const struct eg_import_limit *eg_import_limit_overlap(const struct eg_import *im
 	return NULL;
 }
 
+bool eg_import_next_line(const char **p, const char *end, const char **s, size_t *len)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return false;
+	nl = memchr(*p, '\n', (size_t)(end - *p));
+	*s = *p;
+	*len = (size_t)((nl ? nl : end) - *p);
+	if (*len && (*s)[*len - 1] == '\r')
+		(*len)--;
+	*p = nl ? nl + 1 : end;
+	return true;
+}
+
 int eg_import_words(const char *s, size_t len, char words[][EG_IMPORT_TEXT_LEN], int max)
 {
 	const char *end = s + len;

@@ -93,6 +93,9 @@ struct eg_import_limit *eg_import_limit_for(struct eg_import *im, unsigned int l
 const struct eg_import_limit *eg_import_limit_overlap(const struct eg_import *im, unsigned int l4,
 						      uint16_t lo, uint16_t hi);
 
+/* The next line of [*p, end) into *s, *len (no newline, no CR before it); false at the end. */
+bool eg_import_next_line(const char **p, const char *end, const char **s, size_t *len);
+
 /*
  * Splits a line into words the way a shell would for iptables-save and ipset
  * save: blanks separate, "..." quotes (with \" and \\ inside). At most max

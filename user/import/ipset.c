@@ -32,7 +32,7 @@ int eg_import_ipset(const char *text, size_t len, struct eg_import *im, struct e
 {
 	static char w[MAX_WORDS][EG_IMPORT_TEXT_LEN];
 	static struct set sets[MAX_SETS];
-	const char *p = text, *end = text + len, *s, *nl;
+	const char *p = text, *end = text + len, *s;
 	char reason[EG_BAN_REASON_LEN];
 	struct eg_err why = { 0 };
 	struct eg_lpm_key k;
@@ -42,14 +42,8 @@ int eg_import_ipset(const char *text, size_t len, struct eg_import *im, struct e
 
 	memset(im, 0, sizeof(*im));
 	im->format = "ipset";
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		s = p;
-		n = (size_t)((nl ? nl : end) - p);
-		p = nl ? nl + 1 : end;
+	while (eg_import_next_line(&p, end, &s, &n)) {
 		line++;
-		if (n && s[n - 1] == '\r')
-			n--;
 		while (n && (*s == ' ' || *s == '\t')) {
 			s++;
 			n--;

@@ -476,22 +476,6 @@ static int translate(struct ctx *c, const struct table *t, const char *chain, co
 	return translate_ban(c, t, chain, r);
 }
 
-/* The next line of [*p, end): its text without the newline. */
-static bool next_line(const char **p, const char *end, const char **s, size_t *len)
-{
-	const char *nl;
-
-	if (*p >= end)
-		return false;
-	nl = memchr(*p, '\n', (size_t)(end - *p));
-	*s = *p;
-	*len = (size_t)((nl ? nl : end) - *p);
-	if (*len && (*s)[*len - 1] == '\r')
-		(*len)--;
-	*p = nl ? nl + 1 : end;
-	return true;
-}
-
 static bool recent_partner(const char *text, size_t len, const char *name)
 {
 	static char w[MAX_WORDS][EG_IMPORT_TEXT_LEN];
@@ -499,7 +483,7 @@ static bool recent_partner(const char *text, size_t len, const char *name)
 	size_t n;
 	struct rule r;
 
-	while (next_line(&p, end, &s, &n)) {
+	while (eg_import_next_line(&p, end, &s, &n)) {
 		int nw;
 
 		if (n < 3 || strncmp(s, "-A ", 3) || !memmem(s, n, "--hitcount", 10))
@@ -527,7 +511,7 @@ static void find_scope(const char *text, size_t len, struct table *tables, int *
 		size_t n;
 
 		grew = false;
-		while (next_line(&p, end, &s, &n)) {
+		while (eg_import_next_line(&p, end, &s, &n)) {
 			if (n > 1 && *s == '*') {
 				char name[16];
 
@@ -567,7 +551,7 @@ int eg_import_iptables(const char *text, size_t len, struct eg_import *im, struc
 	memset(im, 0, sizeof(*im));
 	im->format = "iptables-save";
 	find_scope(text, len, tables, &ntables);
-	while (next_line(&p, end, &s, &n)) {
+	while (eg_import_next_line(&p, end, &s, &n)) {
 		c.line++;
 		c.text = s;
 		c.len = n;
