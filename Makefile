@@ -38,7 +38,8 @@ BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf 
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
-        libclang-rt-14-dev ethtool nftables gnuplot-nox libhiredis-dev redis-server redis-sentinel
+        libclang-rt-14-dev ethtool nftables gnuplot-nox libhiredis-dev redis-server redis-sentinel \
+        ipset fail2ban
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -73,12 +74,13 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood bench-fleet demo vmlinux clean
+.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-bulk bench-flood bench-fleet demo vmlinux clean
 
 # The benchmarks (bench/): `make bench` (bench/datapath/) and `make bench-flood`
 # (bench/flood/), each with its own XDP programs, built into build/bench/.
 BENCH_BPF  := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bench/*/*.bpf.c))
-BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen $(BUILD)/bench/fleet/fleet_bench
+BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen $(BUILD)/bench/fleet/fleet_bench \
+              $(BUILD)/bench/bulk/bulk
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -161,6 +163,10 @@ $(BUILD)/bench/datapath/bench: bench/datapath/bench.c $(BUILD)/bench/datapath/ba
 		$(wildcard tests/unit/*.h) $(LIB) $(SKELS)
 	$(CC) $(CFLAGS) -I$(BUILD)/bench/datapath -Itests/unit $< $(LIB) $(LDLIBS) -o $@
 
+$(BUILD)/bench/bulk/bulk: bench/bulk/bulk.c $(LIB) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(BUILD)/bench/flood/flood_gen: bench/flood/flood_gen.c $(BUILD)/bench/flood/flood_gen.skel.h \
 		tests/tools/netaddr.h
 	$(CC) $(CFLAGS) -I$(BUILD)/bench/flood -Itests/tools $< -lbpf -lelf -lz -o $@
@@ -192,6 +198,12 @@ fuzz: deps
 bench: deps
 	$(MAKE) all
 	$(BUILD)/bench/datapath/bench
+	$(BUILD)/bench/bulk/bulk
+
+# 100k bans from a file, parsed and applied with batched map updates (seconds).
+bench-bulk: deps
+	$(MAKE) all
+	$(BUILD)/bench/bulk/bulk
 
 # Bounded by the script itself (about 4 minutes); the timeout is a last resort.
 bench-flood: deps

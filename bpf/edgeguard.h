@@ -91,11 +91,13 @@ enum eg_ban_origin {
 	EG_ORIGIN_AUTO = 1,   /* set by the datapath itself */
 	EG_ORIGIN_POLICY = 2, /* a static ban from the policy file */
 	EG_ORIGIN_FLEET = 3,  /* learned from another host */
+	EG_ORIGIN_IMPORT = 4, /* from another tool: edgeguard import --apply, ban files, fail2ban */
+	EG_ORIGIN_CROWDSEC = 5, /* a CrowdSec Local API decision (edgeguardd --crowdsec-lapi) */
 	EG_ORIGIN_MAX,
 };
 
 /*
- * Value of every ban map. Operator bans (manual, policy, fleet) live in the
+ * Value of every ban map. Operator bans (every origin but auto) live in the
  * exact-address hash and the CIDR trie, which only user space writes, so
  * they always fit; the datapath's own bans go to eg_autoban, a trie with its
  * own capacity.

@@ -35,7 +35,7 @@ struct cli_cmd {
 
 /* The commands, in the order --help lists them. */
 extern const struct cli_cmd cmd_attach, cmd_detach, cmd_status, cmd_stats, cmd_ban, cmd_unban,
-	cmd_bans, cmd_allow, cmd_policy, cmd_top;
+	cmd_bans, cmd_allow, cmd_policy, cmd_top, cmd_import;
 
 /* cli_next_opt's answer when the command must return *rc at once. */
 #define CLI_DONE (-2)

@@ -9,20 +9,29 @@
 #include <stdio.h>
 #include <string.h>
 #include "addr.h"
+#include "bulk_cli.h"
 #include "cli.h"
 #include "control_client.h"
 #include "guard.h"
 #include "lists.h"
 #include "pins.h"
 #include "report.h"
+#include "text.h"
 
 static int change_on_maps(const struct eg_maps *m, const struct eg_ctl_request *c,
 			  struct eg_err *e)
 {
 	switch (c->cmd) {
-	case EG_CTL_BAN:
+	case EG_CTL_BAN: {
+		const char *outcome;
+
+		if (c->origin != EG_ORIGIN_MANUAL) /* an importer's ban never shortens one (bulk.h) */
+			return eg_ban_merge(m, &c->key, c->ttl_s, c->origin, c->reason, &outcome, e);
 		return eg_ban_add(m, &c->key, c->ttl_s, EG_ORIGIN_MANUAL, c->reason, e);
+	}
 	case EG_CTL_UNBAN:
+		if (c->has_origin)
+			return eg_ban_del_origin(m, &c->key, c->origin, e);
 		return eg_ban_del(m, &c->key, e);
 	case EG_CTL_ALLOW_ADD:
 		return eg_allow_add(m, &c->key, e);
@@ -91,25 +100,40 @@ static int only_options(const struct cli_cmd *cmd, int argc, char **argv)
 	return -1;
 }
 
-/* The lock-out guards (user/policy/guard.h), seen from this shell: its host, its SSH client. */
-static int guard_ban(const struct eg_lpm_key *k, struct eg_err *e)
+/* --origin NAME: an origin an operator's command may claim (manual, import); -1 after a usage error. */
+static int origin_opt(const struct cli_cmd *cmd, const char *val)
 {
-	static struct eg_guard g;
+	int o = eg_origin_claimable(val);
 
-	if (eg_guard_load(&g, e))
-		return -1;
-	return eg_guard_check(&g, k, e);
+	if (o < 0)
+		cli_usage_error(cmd, "--origin must be manual or import, not '%s'", val);
+	return o;
+}
+
+/* The file form of a list command: no operand beside --from-file. */
+static int from_file(const struct cli_cmd *cmd, int argc, char **argv, struct cli_bulk *b,
+		     const char *path, int operands)
+{
+	char what[256];
+
+	if (cli_operands(cmd, argc, argv, operands, "no address with --from-file"))
+		return EXIT_USAGE;
+	snprintf(what, sizeof(what), "%s --from-file %s", b->what, path);
+	b->what = what;
+	b->name = strcmp(path, "-") ? path : "stdin";
+	return cli_bulk_file(b, path);
 }
 
 static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct eg_ctl_request ch = { .cmd = EG_CTL_BAN };
-	const char *reason = NULL;
+	struct cli_bulk b = { .op = EG_BULK_BAN, .what = "ban" };
+	const char *reason = NULL, *file = NULL;
 	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 	long long ttl = 0;
 	bool force = false;
-	int c, rc;
+	int c, rc, origin = EG_ORIGIN_MANUAL;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
 		if (c == CLI_DONE)
@@ -118,16 +142,34 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 			reason = optarg;
 		if (c == 'f')
 			force = true;
+		if (c == 'F')
+			file = optarg;
+		if (c == 'P')
+			b.partial = true;
+		if (c == 'o' && (origin = origin_opt(cmd, optarg)) < 0)
+			return EXIT_USAGE;
 		if (c == 't' && (ttl = cli_parse_duration(cmd, "--ttl", optarg)) < 0)
 			return EXIT_USAGE;
 	}
+	if (reason && eg_text_check_field("the ban reason", reason, EG_BAN_REASON_LEN, &e))
+		return cli_fail(&e);
+	if (file) {
+		b.origin = (unsigned int)origin;
+		b.ttl_s = (uint32_t)ttl;
+		b.reason = reason;
+		b.force = force;
+		return from_file(cmd, argc, argv, &b, file, 0);
+	}
+	if (b.partial)
+		return cli_usage_error(cmd, "--partial goes with --from-file");
 	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
 		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
 		return cli_fail(&e);
-	if (!force && guard_ban(&ch.key, &e))
+	if (!force && cli_guard_check(&ch.key, &e))
 		return cli_fail(&e);
 	ch.ttl_s = (uint32_t)ttl;
+	ch.origin = (uint16_t)origin;
 	if (reason && strlen(reason) >= sizeof(ch.reason)) {
 		eg_fail(&e, "the ban reason is longer than %zu characters", sizeof(ch.reason) - 1);
 		return cli_fail(&e);
@@ -150,17 +192,26 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_ban = {
 	.name = "ban",
 	.run = run_ban,
-	.usage = "ban <ip|cidr> [--ttl DURATION] [--reason TEXT] [--force]   (600, 10m, 4h, 7d, permanent)",
+	.usage = "ban <ip|cidr> [--ttl DURATION] [--reason TEXT] [--origin manual|import] [--force]\n"
+		 "       edgeguard ban --from-file FILE|- [--ttl D] [--reason T] [--origin O] [--partial] [--force]",
 	.help = "Drops all traffic from the address or network in XDP. --ttl permanent (or 0,\n"
 		"the default) never expires; otherwise the kernel lifts the ban after the\n"
 		"duration by itself: seconds (600) or 90s, 10m, 4h, 7d, up to ten years.\n"
 		"--reason (up to 127 characters, one printable line) is shown by 'edgeguard bans'.\n"
 		"A ban covering every address (/0), an address of this host or the client of the\n"
-		"SSH session it runs in (SSH_CONNECTION, SSH_CLIENT) is refused without --force.\n",
+		"SSH session it runs in (SSH_CONNECTION, SSH_CLIENT) is refused without --force.\n"
+		"--origin import (fail2ban, other tools): the ban never shortens one already there.\n"
+		"--from-file: one address or CIDR per line, then optionally a TTL ('-': --ttl) and\n"
+		"a reason; '#' comments. Bans merge (added, extended, unchanged: never shortened).\n"
+		"Any bad line changes nothing (every one is reported with its line number);\n"
+		"--partial applies the good lines and exits 1.\n",
 	.opts = (const struct option[]){
 		{ "ttl", required_argument, NULL, 't' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "from-file", required_argument, NULL, 'F' },
+		{ "partial", no_argument, NULL, 'P' },
 		{ 0 },
 	},
 };
@@ -168,12 +219,31 @@ const struct cli_cmd cmd_ban = {
 static int run_unban(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct eg_ctl_request ch = { .cmd = EG_CTL_UNBAN };
+	struct cli_bulk b = { .op = EG_BULK_UNBAN, .what = "unban", .origin = EG_BULK_ANY_ORIGIN };
 	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
-	int rc = only_options(cmd, argc, argv);
+	const char *file = NULL;
+	int c, rc, origin;
 
-	if (rc >= 0)
-		return rc;
+	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
+		if (c == CLI_DONE)
+			return rc;
+		if (c == 'F')
+			file = optarg;
+		if (c == 'P')
+			b.partial = true;
+		if (c == 'o') {
+			if ((origin = origin_opt(cmd, optarg)) < 0)
+				return EXIT_USAGE;
+			b.origin = (unsigned int)origin;
+			ch.origin = (uint16_t)origin;
+			ch.has_origin = true;
+		}
+	}
+	if (file)
+		return from_file(cmd, argc, argv, &b, file, 0);
+	if (b.partial)
+		return cli_usage_error(cmd, "--partial goes with --from-file");
 	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
 		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
@@ -188,8 +258,17 @@ static int run_unban(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_unban = {
 	.name = "unban",
 	.run = run_unban,
-	.usage = "unban <ip|cidr>",
-	.help = "Removes exactly that ban entry: the operator's and the datapath's own.\n",
+	.usage = "unban <ip|cidr> [--origin manual|import]   unban --from-file FILE|- [--origin O] [--partial]",
+	.help = "Removes exactly that ban entry: the operator's and the datapath's own.\n"
+		"--origin: only a ban of that origin (a ban of another origin is left in place).\n"
+		"--from-file: the addresses of a ban file (other columns ignored); what is not\n"
+		"banned is counted, not an error.\n",
+	.opts = (const struct option[]){
+		{ "origin", required_argument, NULL, 'o' },
+		{ "from-file", required_argument, NULL, 'F' },
+		{ "partial", no_argument, NULL, 'P' },
+		{ 0 },
+	},
 };
 
 static void print_ban_row(const cJSON *b)
@@ -239,9 +318,9 @@ const struct cli_cmd cmd_bans = {
 	.name = "bans",
 	.run = run_bans,
 	.usage = "bans [--json]",
-	.help = "Lists active bans: address, time left, origin (manual, auto, policy, fleet),\n"
-		"what triggered an auto-ban, and the reason given with the ban (for a fleet\n"
-		"ban, after the host that banned: \"from edge-7: ...\").\n",
+	.help = "Lists active bans: address, time left, origin (manual, auto, policy, fleet,\n"
+		"import, crowdsec), what triggered an auto-ban, and the reason given with the\n"
+		"ban (for a fleet ban, after the host that banned: \"from edge-7: ...\").\n",
 	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' }, { 0 } },
 };
 
@@ -266,16 +345,32 @@ static int list_allows(void)
 static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct eg_ctl_request ch = { 0 };
+	struct cli_bulk b = { 0 };
 	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
-	const char *verb;
-	int rc = only_options(cmd, argc, argv);
+	const char *verb, *file = NULL;
+	int c, rc;
 
-	if (rc >= 0)
-		return rc;
+	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
+		if (c == CLI_DONE)
+			return rc;
+		if (c == 'F')
+			file = optarg;
+		if (c == 'P')
+			b.partial = true;
+	}
 	if (optind >= argc)
 		return cli_usage_error(cmd, "expected add, del or list");
 	verb = argv[optind];
+	if ((file || b.partial) && strcmp(verb, "add") && strcmp(verb, "del"))
+		return cli_usage_error(cmd, "--from-file and --partial go with add or del");
+	if (file) {
+		b.op = verb[0] == 'a' ? EG_BULK_ALLOW_ADD : EG_BULK_ALLOW_DEL;
+		b.what = verb[0] == 'a' ? "allow add" : "allow del";
+		return from_file(cmd, argc, argv, &b, file, 1);
+	}
+	if (b.partial)
+		return cli_usage_error(cmd, "--partial goes with --from-file");
 	if (!strcmp(verb, "list"))
 		return cli_operands(cmd, argc, argv, 1, "nothing after list") ? EXIT_USAGE :
 										  list_allows();
@@ -296,7 +391,13 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_allow = {
 	.name = "allow",
 	.run = run_allow,
-	.usage = "allow add|del <ip|cidr>   allow list [--json]",
-	.help = "An allowlisted source is never dropped: not by bans, not by limits.\n",
-	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' }, { 0 } },
+	.usage = "allow add|del <ip|cidr>   allow add|del --from-file FILE|- [--partial]   allow list [--json]",
+	.help = "An allowlisted source is never dropped: not by bans, not by limits.\n"
+		"--from-file: the addresses of a list file, as for 'ban --from-file'.\n",
+	.opts = (const struct option[]){
+		{ "json", no_argument, NULL, 'j' },
+		{ "from-file", required_argument, NULL, 'F' },
+		{ "partial", no_argument, NULL, 'P' },
+		{ 0 },
+	},
 };

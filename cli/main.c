@@ -13,7 +13,7 @@
 
 static const struct cli_cmd *const commands[] = {
 	&cmd_attach, &cmd_detach, &cmd_status, &cmd_stats, &cmd_ban,
-	&cmd_unban,  &cmd_bans,   &cmd_allow,  &cmd_policy, &cmd_top,
+	&cmd_unban,  &cmd_bans,   &cmd_allow,  &cmd_policy, &cmd_top, &cmd_import,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

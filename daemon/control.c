@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "addr.h"
+#include "bulk.h"
 #include "paths.h"
 #include "control.h"
 #include "events.h"
@@ -229,15 +230,21 @@ static cJSON *reply_err(const struct eg_ctl_request *r, const char *msg)
 
 static cJSON *do_ban(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
 {
+	const char *outcome = NULL;
 	struct eg_err e = { 0 };
 	cJSON *ev;
 
-	if (eg_ban_add(c->maps, &r->key, r->ttl_s, EG_ORIGIN_MANUAL, r->reason, &e))
+	/* An importer's ban merges: it never shortens a ban that is there (bulk.h). */
+	if (r->origin == EG_ORIGIN_MANUAL ?
+		    eg_ban_add(c->maps, &r->key, r->ttl_s, EG_ORIGIN_MANUAL, r->reason, &e) :
+		    eg_ban_merge(c->maps, &r->key, r->ttl_s, r->origin, r->reason, &outcome, &e))
 		return reply_err(r, e.msg);
 	c->changed = true;
 	ev = ev_new("ban");
 	ev_add_source(ev, &r->key);
-	cJSON_AddStringToObject(ev, "origin", eg_origin_name(EG_ORIGIN_MANUAL));
+	cJSON_AddStringToObject(ev, "origin", eg_origin_name(r->origin));
+	if (outcome)
+		cJSON_AddStringToObject(ev, "outcome", outcome);
 	cJSON_AddNumberToObject(ev, "ttl", r->ttl_s);
 	if (r->reason[0])
 		cJSON_AddStringToObject(ev, "reason", r->reason);
@@ -254,12 +261,13 @@ static cJSON *do_unban(struct control *c, const struct client *cl, const struct 
 	struct eg_err e = { 0 };
 	cJSON *ev;
 
-	if (eg_ban_del(c->maps, &r->key, &e))
+	if (r->has_origin ? eg_ban_del_origin(c->maps, &r->key, r->origin, &e) :
+			    eg_ban_del(c->maps, &r->key, &e))
 		return reply_err(r, e.msg);
 	c->changed = true;
 	ev = ev_new("unban");
 	ev_add_source(ev, &r->key);
-	cJSON_AddStringToObject(ev, "origin", eg_origin_name(EG_ORIGIN_MANUAL));
+	cJSON_AddStringToObject(ev, "origin", eg_origin_name(r->origin));
 	add_peer(ev, &cl->cred);
 	ev_emit(ev);
 	fleet_publish_unban(&r->key);
@@ -277,6 +285,18 @@ static cJSON *do_allow(struct control *c, const struct client *cl, const struct 
 	c->changed = true;
 	ev = ev_new(eg_ctl_cmd_name(r->cmd));
 	ev_add_source(ev, &r->key);
+	add_peer(ev, &cl->cred);
+	ev_emit(ev);
+	return reply_ok(r);
+}
+
+/* The CLI changed many entries on the maps itself: log it and save at once. */
+static cJSON *do_bulk(struct control *c, const struct client *cl, const struct eg_ctl_request *r)
+{
+	cJSON *ev = ev_new("bulk");
+
+	c->changed = true;
+	cJSON_AddStringToObject(ev, "summary", r->summary);
 	add_peer(ev, &cl->cred);
 	ev_emit(ev);
 	return reply_ok(r);
@@ -327,6 +347,9 @@ static cJSON *handle(struct control *c, const struct client *cl, const char *lin
 	case EG_CTL_ALLOW_ADD:
 	case EG_CTL_ALLOW_DEL:
 		reply = do_allow(c, cl, &r);
+		break;
+	case EG_CTL_BULK:
+		reply = do_bulk(c, cl, &r);
 		break;
 	default:
 		reply = do_status(&r);

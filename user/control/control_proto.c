@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include "addr.h"
+#include "bulk.h"
 #include "control_proto.h"
 #include "text.h"
 
@@ -16,13 +17,15 @@ static const char *const cmd_names[EG_CTL_CMD_MAX] = {
 	[EG_CTL_ALLOW_DEL] = "allow_del",
 	[EG_CTL_STATUS] = "status",
 	[EG_CTL_PING] = "ping",
+	[EG_CTL_BULK] = "bulk",
 };
 
 /* Fields each command takes besides "cmd" and "id". */
-enum { F_CIDR = 1, F_TTL = 2, F_REASON = 4 };
+enum { F_CIDR = 1, F_TTL = 2, F_REASON = 4, F_ORIGIN = 8, F_SUMMARY = 16 };
 static const unsigned int cmd_fields[EG_CTL_CMD_MAX] = {
-	[EG_CTL_BAN] = F_CIDR | F_TTL | F_REASON,
-	[EG_CTL_UNBAN] = F_CIDR,
+	[EG_CTL_BAN] = F_CIDR | F_TTL | F_REASON | F_ORIGIN,
+	[EG_CTL_UNBAN] = F_CIDR | F_ORIGIN,
+	[EG_CTL_BULK] = F_SUMMARY,
 	[EG_CTL_ALLOW_ADD] = F_CIDR,
 	[EG_CTL_ALLOW_DEL] = F_CIDR,
 };
@@ -59,6 +62,11 @@ int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
 		return eg_fail(e, "unknown command");
 	if (r->id[0] && !eg_ctl_id_valid(r->id))
 		return eg_fail(e, "\"id\" must be 1 to %d of A-Z a-z 0-9 _ -", EG_CTL_ID_LEN);
+	if (r->cmd == EG_CTL_BULK)
+		return eg_text_check_field("the summary", r->summary, EG_CTL_SUMMARY_LEN, e);
+	if ((r->cmd == EG_CTL_BAN || r->cmd == EG_CTL_UNBAN) &&
+	    eg_origin_claimable(eg_origin_name(r->origin)) < 0)
+		return eg_fail(e, "\"origin\" must be manual or import");
 	if (r->cmd != EG_CTL_BAN)
 		return 0;
 	if (r->ttl_s > EG_CTL_MAX_TTL)
@@ -75,6 +83,10 @@ static unsigned int field_bit(const char *key)
 		return F_TTL;
 	if (!strcmp(key, EG_CTL_F_REASON))
 		return F_REASON;
+	if (!strcmp(key, EG_CTL_F_ORIGIN))
+		return F_ORIGIN;
+	if (!strcmp(key, EG_CTL_F_SUMMARY))
+		return F_SUMMARY;
 	return 0;
 }
 
@@ -90,7 +102,7 @@ static int parse_cmd(const cJSON *req, struct eg_ctl_request *out, struct eg_err
 			return 0;
 		}
 	}
-	return eg_fail(e, "unknown \"cmd\" (ban, unban, allow_add, allow_del, status, ping)");
+	return eg_fail(e, "unknown \"cmd\" (ban, unban, allow_add, allow_del, status, ping, bulk)");
 }
 
 /* Every key known to the command, none twice. */
@@ -126,6 +138,9 @@ static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_
 	const cJSON *cidr = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_CIDR);
 	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_TTL);
 	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_REASON);
+	const cJSON *origin = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_ORIGIN);
+	const cJSON *summary = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_SUMMARY);
+	int o;
 
 	if (cidr) {
 		if (!cJSON_IsString(cidr))
@@ -148,6 +163,21 @@ static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_
 			return -1;
 		memcpy(out->reason, reason->valuestring, strlen(reason->valuestring) + 1);
 	}
+	if (origin) {
+		if (!cJSON_IsString(origin) || (o = eg_origin_claimable(origin->valuestring)) < 0)
+			return eg_fail(e, "\"origin\" must be manual or import");
+		out->origin = (uint16_t)o;
+		out->has_origin = true;
+	}
+	if (summary) {
+		if (!cJSON_IsString(summary))
+			return eg_fail(e, "\"summary\" must be a string");
+		if (eg_text_check_field("the summary", summary->valuestring, EG_CTL_SUMMARY_LEN, e))
+			return -1;
+		memcpy(out->summary, summary->valuestring, strlen(summary->valuestring) + 1);
+	}
+	if (out->cmd == EG_CTL_BULK && !summary)
+		return eg_fail(e, "\"summary\" is missing");
 	return 0;
 }
 
@@ -203,6 +233,10 @@ char *eg_ctl_format_request(const struct eg_ctl_request *r)
 		eg_format_cidr(&r->key, cidr, sizeof(cidr));
 		cJSON_AddStringToObject(o, EG_CTL_F_CIDR, cidr);
 	}
+	if ((r->cmd == EG_CTL_BAN || r->cmd == EG_CTL_UNBAN) && (r->has_origin || r->origin))
+		cJSON_AddStringToObject(o, EG_CTL_F_ORIGIN, eg_origin_name(r->origin));
+	if (r->cmd == EG_CTL_BULK)
+		cJSON_AddStringToObject(o, EG_CTL_F_SUMMARY, r->summary);
 	if (r->cmd == EG_CTL_BAN) {
 		cJSON_AddNumberToObject(o, EG_CTL_F_TTL, r->ttl_s);
 		if (r->reason[0])
@@ -232,6 +266,9 @@ uint64_t eg_ctl_request_hash(const struct eg_ctl_request *r)
 	h = fnv1a(h, &cmd, sizeof(cmd));
 	h = fnv1a(h, &r->key, sizeof(r->key)); /* parsers zero it first: no stray padding */
 	h = fnv1a(h, &r->ttl_s, sizeof(r->ttl_s));
+	h = fnv1a(h, &r->origin, sizeof(r->origin));
+	h = fnv1a(h, &r->has_origin, sizeof(r->has_origin));
+	h = fnv1a(h, r->summary, strlen(r->summary));
 	return fnv1a(h, r->reason, strlen(r->reason));
 }
 

@@ -13,6 +13,17 @@
  *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8"}   {"cmd":"allow_del",...}
  *   {"cmd":"status"} or {"cmd":"ping"} -> "pid", "maps"
  *
+ * "ban" and "unban" take an optional "origin": "manual" (the default) or
+ * "import" (fail2ban, other tools). A ban of origin import merges (it never
+ * shortens a ban that is there, user/policy/bulk.h); an unban with an origin
+ * lifts only a ban of that origin.
+ *
+ *   {"cmd":"bulk","summary":"ban --from-file bans.txt: 100000 added, ..."}
+ *
+ * tells the daemon that the CLI changed many entries on the maps itself
+ * (ban|unban|allow --from-file, import --apply: too many for a request
+ * line); it logs a "bulk" event with the summary and saves the lists at once.
+ *
  * Unknown fields, a field a command does not take, and text that is not one
  * printable line of UTF-8 (or holds a NUL) are refused.
  *
@@ -79,6 +90,10 @@
 #define EG_CTL_F_REFUSED "refused"
 #define EG_CTL_F_BUSY "busy"
 #define EG_CTL_F_REPLAYED "replayed"
+#define EG_CTL_F_ORIGIN "origin"
+#define EG_CTL_F_SUMMARY "summary"
+/* Longest "summary" of a bulk change, NUL included. */
+#define EG_CTL_SUMMARY_LEN 512
 
 enum eg_ctl_cmd {
 	EG_CTL_BAN,
@@ -87,6 +102,7 @@ enum eg_ctl_cmd {
 	EG_CTL_ALLOW_DEL,
 	EG_CTL_STATUS,
 	EG_CTL_PING,
+	EG_CTL_BULK,
 	EG_CTL_CMD_MAX,
 };
 
@@ -96,6 +112,9 @@ struct eg_ctl_request {
 	struct eg_lpm_key key;      /* ban, unban, allow_add, allow_del */
 	uint32_t ttl_s;             /* ban: 0 = permanent */
 	char reason[EG_BAN_REASON_LEN]; /* ban: "" = none */
+	uint16_t origin;                /* ban, unban: EG_ORIGIN_MANUAL or EG_ORIGIN_IMPORT */
+	bool has_origin;                /* unban: only bans of that origin */
+	char summary[EG_CTL_SUMMARY_LEN]; /* bulk */
 };
 
 const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd);

@@ -47,6 +47,8 @@ static const char *const origin_names[EG_ORIGIN_MAX] = {
 	[EG_ORIGIN_AUTO] = "auto",
 	[EG_ORIGIN_POLICY] = "policy",
 	[EG_ORIGIN_FLEET] = "fleet",
+	[EG_ORIGIN_IMPORT] = "import",
+	[EG_ORIGIN_CROWDSEC] = "crowdsec",
 };
 
 const char *eg_reason_name(unsigned int reason)
