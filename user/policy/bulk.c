@@ -254,6 +254,22 @@ static int room(int fd, long have, size_t want, const char *what, struct eg_err 
 			    what, have, cap, want);
 }
 
+/*
+ * The one key eg_list_note_insert() needs for a batch: the longest IPv6
+ * prefix written if any (it alone decides whether IPv6 sources must look at
+ * the lists again), else any key written.
+ */
+static const struct eg_lpm_key *deepest(const struct eg_lpm_key *have, const struct eg_lpm_key *k)
+{
+	if (!have)
+		return k;
+	if (k->addr.family != EG_AF_INET6)
+		return have;
+	if (have->addr.family != EG_AF_INET6 || k->prefixlen > have->prefixlen)
+		return k;
+	return have;
+}
+
 /* Writes the plans that change something: reasons first, then the bans of one map. */
 static int write_bans(const struct eg_maps *m, struct plan *p, size_t n, bool exact,
 		      int64_t unix_now, struct eg_err *e)
@@ -263,6 +279,7 @@ static int write_bans(const struct eg_maps *m, struct plan *p, size_t n, bool ex
 	char *keys = malloc(n * sizeof(struct eg_lpm_key) + 1), *nkeys;
 	struct eg_ban *vals = malloc(n * sizeof(*vals) + 1);
 	struct eg_ban_note *notes = malloc(n * sizeof(*notes) + 1);
+	const struct eg_lpm_key *deep = NULL;
 	int err = 0;
 
 	nkeys = malloc(n * sizeof(struct eg_lpm_key) + 1);
@@ -275,6 +292,7 @@ static int write_bans(const struct eg_maps *m, struct plan *p, size_t n, bool ex
 			continue;
 		memcpy(keys + k * key_size, ban_key(&p[i].it->key), key_size);
 		vals[k++] = p[i].ban;
+		deep = deepest(deep, &p[i].it->key);
 		if (p[i].write_note) {
 			memcpy(nkeys + nk * sizeof(struct eg_lpm_key), &p[i].it->key,
 			       sizeof(struct eg_lpm_key));
@@ -295,7 +313,7 @@ static int write_bans(const struct eg_maps *m, struct plan *p, size_t n, bool ex
 		goto out;
 	}
 	if (k)
-		eg_list_note_insert(m, exact ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR);
+		eg_list_note_insert(m, exact ? EG_LIST_BAN_EXACT : EG_LIST_BAN_CIDR, deep);
 out:
 	free(keys);
 	free(nkeys);
@@ -497,8 +515,14 @@ static int bulk_allow(const struct eg_maps *m, bool add, const struct eg_bulk_it
 			err = -errno;
 		}
 	}
-	if (add && r->added)
-		eg_list_note_insert(m, EG_LIST_ALLOW);
+	if (add && r->added) {
+		const struct eg_lpm_key *deep = NULL;
+
+		for (size_t i = 0; i < n; i++)
+			if (fresh[i])
+				deep = deepest(deep, &items[i].key);
+		eg_list_note_insert(m, EG_LIST_ALLOW, deep);
+	}
 	if (err && add) {
 		for (size_t i = 0; i < n; i++)
 			if (fresh[i])
