@@ -18,6 +18,7 @@
  */
 #include "datapath_fixture.h"
 #include "apply.h"
+#include "bulk.h"
 #include "persist.h"
 #include "sources.h"
 #include "baselines.skel.h"
@@ -259,6 +260,35 @@ FX_CASE(ipv6_entries_longer_than_the_aggregate_stop_caching)
 	fx_install(f, &t);
 	CHECK(bpf_map_lookup_elem(f->m.list_gen, &zero, &lg) == 0 && lg.v6_deep == 1, "deep again");
 	expect_frame(f, SYN_TO("2001:db8:5::1", 80), XDP_DROP, EG_R_BANNED);
+}
+
+/* A bulk file goes in as one batch: cached sources of both families see it at once. */
+FX_CASE(bulk_bans_reach_cached_sources)
+{
+	struct eg_policy_table t = table();
+	struct eg_bulk_item it[3] = { { .reason = "v4" }, { .reason = "v6 /128" },
+				      { .reason = "v4 net" } };
+	struct eg_bulk_result r;
+	struct eg_list_gen lg;
+	uint32_t zero = 0;
+	size_t n = 3;
+
+	t.def.syn = fx_rate(100, 100);
+	fx_install(f, &t);
+	make_known(f, "203.0.113.50", 80);
+	make_known(f, "2001:db8:6::2", 80);
+	expect_frame(f, SYN_TO("2001:db8:6::1", 80), XDP_PASS, EG_R_PASSED);
+	it[0].key = fx_key("203.0.113.50");
+	it[1].key = fx_key("2001:db8:6::1");
+	it[2].key = fx_key("198.51.100.0/24");
+	CHECK(eg_bulk_apply(&f->m, EG_BULK_BAN, EG_ORIGIN_IMPORT, it, &n, &r, &f->err) == 0, "%s",
+	      f->err.msg);
+	CHECK(bpf_map_lookup_elem(f->m.list_gen, &zero, &lg) == 0 && lg.v6_deep == 1,
+	      "a bulk /128 ban under /64 aggregation is deep");
+	expect_frame(f, SYN_TO("203.0.113.50", 80), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SYN_TO("2001:db8:6::1", 80), XDP_DROP, EG_R_BANNED);
+	expect_frame(f, SYN_TO("2001:db8:6::2", 80), XDP_PASS, EG_R_PASSED);
+	expect_frame(f, SYN_TO("198.51.100.9", 80), XDP_DROP, EG_R_BANNED_CIDR);
 }
 
 /* --------------------------------------------------------- first-seen memory */
@@ -621,6 +651,7 @@ int main(void)
 	RUN(autoban_clears_the_cache_in_every_policy);
 	RUN(escalation_moves_the_generation);
 	RUN(ipv6_entries_longer_than_the_aggregate_stop_caching);
+	RUN(bulk_bans_reach_cached_sources);
 	RUN(first_packet_makes_no_state);
 	RUN(promotion_charges_the_remembered_packet);
 	RUN(remembered_packet_charged_only_to_its_policy);
