@@ -41,14 +41,22 @@ int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const c
 	return 0;
 }
 
+int eg_ban_note_lookup(const struct eg_maps *m, const struct eg_lpm_key *k,
+		       struct eg_ban_note *out)
+{
+	if (bpf_map_lookup_elem(m->ban_notes, k, out))
+		return 0;
+	out->reason[EG_BAN_REASON_LEN - 1] = '\0'; /* whoever wrote it, never read past the end */
+	return 1;
+}
+
 int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out)
 {
 	struct eg_ban_note note;
 
 	out[0] = '\0';
-	if (bpf_map_lookup_elem(m->ban_notes, k, &note))
+	if (!eg_ban_note_lookup(m, k, &note))
 		return 0;
-	note.reason[EG_BAN_REASON_LEN - 1] = '\0'; /* whoever wrote it, never read past the end */
 	memcpy(out, note.reason, strlen(note.reason) + 1);
 	return out[0] != '\0';
 }
@@ -274,14 +282,20 @@ int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_e
 	return rc;
 }
 
+int eg_allow_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_allow *a,
+		   struct eg_err *e)
+{
+	if (bpf_map_update_elem(m->allow, k, a, BPF_ANY))
+		return map_full_or(e, "allowlist", k, errno);
+	eg_list_note_insert(m, EG_LIST_ALLOW);
+	return 0;
+}
+
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
 {
 	struct eg_allow a = { .created_ns = eg_now_ns() };
 
-	if (bpf_map_update_elem(m->allow, k, &a, BPF_ANY))
-		return map_full_or(e, "allowlist", k, errno);
-	eg_list_note_insert(m, EG_LIST_ALLOW);
-	return 0;
+	return eg_allow_store(m, k, &a, e);
 }
 
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)

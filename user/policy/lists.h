@@ -51,6 +51,9 @@ int eg_ban_remove(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned 
  */
 int eg_ban_note_set(const struct eg_maps *m, const struct eg_lpm_key *k, const char *reason,
 		    int64_t created_unix, struct eg_err *e);
+/* The note (reason and when it was set) stored for exactly k: 1 found, 0 none. */
+int eg_ban_note_lookup(const struct eg_maps *m, const struct eg_lpm_key *k,
+		       struct eg_ban_note *out);
 /* The reason stored for exactly k into out (EG_BAN_REASON_LEN bytes): 1 found, 0 none. */
 int eg_ban_note_get(const struct eg_maps *m, const struct eg_lpm_key *k, char *out);
 /*
@@ -76,6 +79,9 @@ typedef int (*eg_allow_cb)(const struct eg_allow_entry *a, void *ctx);
 int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e);
 
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
+/* Stores exactly this allow value (an undo puts the old one back). */
+int eg_allow_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_allow *a,
+		   struct eg_err *e);
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e);
 
