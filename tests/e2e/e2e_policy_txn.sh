@@ -159,6 +159,15 @@ guard_case() { # NAME WANT-TEXT [ENV...]
 guard_case all 'every IPv4 address' SSH_CLIENT= SSH_CONNECTION=
 guard_case self 'address of this host' SSH_CLIENT= SSH_CONNECTION=
 guard_case ssh 'client of this SSH session' SSH_CLIENT="$C5 50022 22" SSH_CONNECTION=
+# An allowlisted source is never dropped, not even under a forced ban of everything.
+echo "{ \"policies\": [ { \"name\": \"web\", \"port\": $P_WEB } ], \"allow\": [ \"$C1\" ],
+  \"bans\": [ { \"cidr\": \"0.0.0.0/0\" } ] }" >"$WORK/allow_all.json"
+$EG policy load --force "$WORK/allow_all.json" >/dev/null 2>&1
+check allowlisted_source_passes_a_ban_of_everything connects "$H4:$P_WEB" "$C1"
+check others_dropped_by_the_ban_of_everything refused "$H4:$P_WEB" "$C2"
+$EG policy load "$WORK/v2.json" >/dev/null 2>&1
+check ban_of_everything_gone_with_the_file connects "$H4:$P_WEB" "$C2"
+check allow_gone_with_the_file test -z "$(allows)"
 # A default packet rate of 1/s: policy check warns it cuts off SSH and health checks.
 echo '{ "default": { "packets": { "rate": 1, "burst": 2 } } }' >"$WORK/low.json"
 $EG policy check "$WORK/low.json" >/dev/null 2>"$WORK/low.warn"
@@ -189,6 +198,24 @@ check daemon_guard_refused test $? -eq 1
 check daemon_guard_reject_logged wait_for '"event":"policy_reject","via":"control"'
 check daemon_guard_said_why grep -q 'refusing to ban 0.0.0.0/0' "$WORK/dall.err"
 check daemon_guard_changes_nothing test "$(policy_hash)" = "$hash_v2"
+
+# No answer after the request went out: reported, not applied a second time on the maps.
+control_loads() { grep -c '"event":"policy_load","via":"control"' "$EVENTS"; }
+loads0=$(control_loads)
+kill -STOP "$DAEMON_PID"
+out=$($EG policy load "$WORK/v1.json" 2>&1)
+rc=$?
+check_why stopped_daemon_load_exit_1 "rc $rc: $out" test "$rc" -eq 1
+check_why stopped_daemon_load_says_maybe "$out" \
+	grep -q "did not answer.*may or may not have been made.*edgeguard status" <<<"$out"
+check stopped_daemon_load_not_done_on_the_maps test "$(policy_hash)" = "$hash_v2"
+kill -CONT "$DAEMON_PID"
+more_control_loads() { [ "$(control_loads)" -gt "$loads0" ]; }
+wait_until 100 more_control_loads
+check queued_load_done_by_the_daemon_once test "$(control_loads)" -eq $((loads0 + 1))
+check queued_load_in_force test "$(policy_hash)" = "$hash_v1"
+$EG policy load "$WORK/v2.json" >/dev/null 2>&1
+check back_to_v2 test "$(policy_hash)" = "$hash_v2"
 
 stop_daemon || fail daemon_stops "edgeguardd did not stop"
 start_daemon --policy "$WORK/v1.json" || die daemon "edgeguardd did not restart"
