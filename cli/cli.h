@@ -37,6 +37,16 @@ struct cli_cmd {
 extern const struct cli_cmd cmd_attach, cmd_detach, cmd_status, cmd_stats, cmd_ban, cmd_unban,
 	cmd_bans, cmd_allow, cmd_policy, cmd_top, cmd_import;
 
+/*
+ * cmd_policy.c, for attach too: f put in force on the pinned maps
+ * (EXIT_OK, or EXIT_FAIL printed), and what a load did, printed from its
+ * report (eg_apply_report_json): warnings on stderr, a summary or the JSON.
+ */
+struct eg_policy_file;
+struct eg_apply_opts;
+int cli_policy_apply(const struct eg_policy_file *f, const struct eg_apply_opts *o);
+void cli_policy_print(const cJSON *report);
+
 /* cli_next_opt's answer when the command must return *rc at once. */
 #define CLI_DONE (-2)
 

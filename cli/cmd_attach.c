@@ -1,25 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* attach, detach, policy: putting the datapath and its policy in place. */
+/* attach, detach: putting the datapath in place (policy files: cmd_policy.c). */
 #include <stdio.h>
 #include <string.h>
 #include "apply.h"
 #include "attach.h"
+#include "guard.h"
 #include "cli.h"
 #include "pins.h"
 
+/* attach --policy: straight to the maps just attached, with the same guards as policy load. */
 static int load_and_apply(const struct eg_policy_file *f)
 {
-	struct eg_maps m;
+	struct eg_guard g;
 	struct eg_err e = { 0 };
-	int rc;
 
-	if (eg_maps_open_pinned(&m, &e))
+	if (eg_guard_load(&g, &e))
 		return cli_fail(&e);
-	rc = eg_apply_policy_file(&m, f, &e);
-	eg_maps_close(&m);
-	if (rc || eg_policy_meta_write(f, &e))
-		return cli_fail(&e);
-	return EXIT_OK;
+	return cli_policy_apply(f, &(struct eg_apply_opts){ .origin = EG_POLICY_BY_ATTACH,
+							    .guard = &g });
 }
 
 static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
@@ -52,11 +50,8 @@ static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	printf(rc == 1 ? "edgeguard already attached to %s\n" : "attached to %s\n", ifname);
 	rc = EXIT_OK;
-	if (policy) {
+	if (policy)
 		rc = load_and_apply(&pf);
-		if (rc == EXIT_OK)
-			printf("policy %s (hash %s) in force\n", pf.path, pf.hash);
-	}
 	eg_policy_file_free(&pf);
 	return rc;
 }
@@ -113,45 +108,4 @@ const struct cli_cmd cmd_detach = {
 		"interface is left, the pinned maps (bans, counters, state) are removed too.\n"
 		"An interface deleted while attached (see 'edgeguard status') is detached by\n"
 		"its old name: what it left behind is cleaned up.\n",
-};
-
-static int run_policy(const struct cli_cmd *cmd, int argc, char **argv)
-{
-	struct eg_policy_file pf;
-	struct eg_err e = { 0 };
-	const char *verb;
-	int c, rc;
-
-	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1)
-		if (c == CLI_DONE)
-			return rc;
-	if (cli_operands(cmd, argc, argv, 2, "check or load, and one FILE"))
-		return EXIT_USAGE;
-	verb = argv[optind];
-	if (strcmp(verb, "check") && strcmp(verb, "load"))
-		return cli_usage_error(cmd, "unknown subcommand '%s' (check or load)", verb);
-	memset(&pf, 0, sizeof(pf));
-	if (eg_policy_file_load(argv[optind + 1], &pf, &e))
-		return cli_fail(&e);
-	if (!strcmp(verb, "check")) {
-		printf("%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)\n",
-		       argv[optind + 1], pf.table.nrules, pf.nallow, pf.nbans, pf.hash);
-		eg_policy_file_free(&pf);
-		return EXIT_OK;
-	}
-	rc = load_and_apply(&pf);
-	if (rc == EXIT_OK)
-		printf("policy %s (hash %s) in force\n", pf.path, pf.hash);
-	eg_policy_file_free(&pf);
-	return rc;
-}
-
-const struct cli_cmd cmd_policy = {
-	.name = "policy",
-	.run = run_policy,
-	.usage = "policy check|load FILE",
-	.help = "check validates FILE and touches nothing; load validates it, then switches\n"
-		"the datapath to it atomically. Errors name the file, the JSON path and the\n"
-		"reason. An invalid file changes nothing; a valid one keeps per-source state\n"
-		"and bans. Schema: docs/policy.md.\n",
 };

@@ -130,6 +130,7 @@ static void print_status_json(const struct status *s)
 		cJSON_AddStringToObject(p, "file", s->meta.path);
 		cJSON_AddStringToObject(p, "hash", s->meta.hash);
 		cJSON_AddNumberToObject(p, "loaded_at", (double)s->meta.loaded_at);
+		cJSON_AddStringToObject(p, "origin", eg_policy_origin_name(s->meta.origin));
 	} else {
 		cJSON_AddNullToObject(o, "policy");
 	}
@@ -164,7 +165,8 @@ static void print_status_text(const struct status *s)
 		time_t t = (time_t)s->meta.loaded_at;
 
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-		printf("policy:     %s (hash %s, loaded %s)\n", s->meta.path, s->meta.hash, when);
+		printf("policy:     %s (hash %s, loaded %s by %s)\n", s->meta.path, s->meta.hash, when,
+		       eg_policy_origin_name(s->meta.origin));
 	} else {
 		printf("policy:     none loaded (no limits; lists still apply)\n");
 	}

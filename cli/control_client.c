@@ -27,6 +27,8 @@
 
 struct attempt {
 	const char *path;
+	int pass_fd; /* sent with the request (SCM_RIGHTS); -1: none */
+	const char *check; /* how to see whether a change that may have been made was */
 	uint64_t deadline_ms;
 	bool sent;       /* the request went out at least once */
 	bool connected;  /* a daemon accepted a connection at least once */
@@ -96,8 +98,8 @@ static enum conn connect_daemon(struct attempt *a, int *fdp, struct eg_err *e)
 		return CONN_FAILED;
 	}
 	if (a->sent) {
-		eg_fail(e, "the daemon on %s went away after the request was sent (%s); the change may or may not have been made: check with 'edgeguard bans' or 'edgeguard allow list'",
-			a->path, strerror(err));
+		eg_fail(e, "the daemon on %s went away after the request was sent (%s); the change may or may not have been made: check with %s",
+			a->path, strerror(err), a->check);
 		return CONN_FAILED;
 	}
 	say_fallback(a->path, strerror(err));
@@ -116,13 +118,35 @@ static int wait_fd(const struct attempt *a, int fd, short events)
 	return n > 0;
 }
 
+/* The first bytes of a request, with the descriptor to pass riding on them. */
+static ssize_t send_with_fd(int fd, const char *buf, size_t len, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	memset(&ctl, 0, sizeof(ctl));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 /* 0 sent; -1 the connection broke (errno); -2 out of time. */
 static int send_all(const struct attempt *a, int fd, const char *buf, size_t len)
 {
+	bool first = true;
 	ssize_t n;
 
 	while (len) {
-		n = send(fd, buf, len, MSG_NOSIGNAL);
+		n = first && a->pass_fd >= 0 ? send_with_fd(fd, buf, len, a->pass_fd) :
+					       send(fd, buf, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
@@ -132,6 +156,7 @@ static int send_all(const struct attempt *a, int fd, const char *buf, size_t len
 		}
 		if (n <= 0)
 			return -1;
+		first = false;
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -257,8 +282,19 @@ static enum ctl_result judge(const cJSON *resp, const char *id, const char *path
 
 enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
 {
+	return ctl_do_fd(r, -1, NULL, e);
+}
+
+enum ctl_result ctl_do_fd(struct eg_ctl_request *r, int pass_fd, cJSON **reply, struct eg_err *e)
+{
 	char path[4200];
-	struct attempt a = { .path = path, .deadline_ms = eg_mono_ms() + EG_CTL_CLIENT_MS };
+	struct attempt a = {
+		.path = path,
+		.pass_fd = pass_fd,
+		.check = r->cmd == EG_CTL_POLICY_LOAD ? "'edgeguard status'" :
+							"'edgeguard bans' or 'edgeguard allow list'",
+		.deadline_ms = eg_mono_ms() + EG_CTL_CLIENT_MS,
+	};
 	unsigned int backoff = BACKOFF_FIRST_MS;
 	enum ctl_result res = CTL_FAILED;
 	cJSON *resp = NULL;
@@ -298,6 +334,10 @@ enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
 		}
 		if (ans == ANS_DONE) {
 			res = judge(resp, r->id, path, e);
+			if (res == CTL_DONE && reply) {
+				*reply = resp;
+				resp = NULL;
+			}
 			goto out;
 		}
 		if (ans == ANS_FAILED)
@@ -308,8 +348,8 @@ enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e)
 		}
 		if (ans == ANS_TIMEOUT || !ms_left(&a)) {
 			if (a.sent)
-				eg_fail(e, "the daemon on %s did not answer within %d s; the change may or may not have been made (request id %s): check with 'edgeguard bans' or 'edgeguard allow list'",
-					path, EG_CTL_CLIENT_MS / 1000, r->id[0] ? r->id : "none");
+				eg_fail(e, "the daemon on %s did not answer within %d s; the change may or may not have been made (request id %s): check with %s",
+					path, EG_CTL_CLIENT_MS / 1000, r->id[0] ? r->id : "none", a.check);
 			else
 				eg_fail(e, "the daemon on %s stayed busy for %d s; nothing was changed: try again",
 					path, EG_CTL_CLIENT_MS / 1000);

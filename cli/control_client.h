@@ -6,6 +6,7 @@
 #ifndef EG_CONTROL_CLIENT_H
 #define EG_CONTROL_CLIENT_H
 
+#include <cjson/cJSON.h>
 #include "control_proto.h"
 #include "error.h"
 
@@ -28,5 +29,11 @@ enum ctl_result {
  * then have been made, and making it on the maps too would apply it twice.
  */
 enum ctl_result ctl_do(struct eg_ctl_request *r, struct eg_err *e);
+
+/*
+ * The same, passing the descriptor pass_fd (>= 0) with the request, and on
+ * CTL_DONE the daemon's whole reply in *reply (when not NULL; free it).
+ */
+enum ctl_result ctl_do_fd(struct eg_ctl_request *r, int pass_fd, cJSON **reply, struct eg_err *e);
 
 #endif

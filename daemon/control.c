@@ -53,6 +53,7 @@ struct client {
 	uint32_t watching;    /* the epoll events registered */
 	char *out;            /* the reply being sent, with its newline; NULL: none */
 	size_t out_len, out_off;
+	int passed_fd; /* a descriptor that came with the input (SCM_RIGHTS); -1: none */
 	size_t in_len;
 	char in[EG_CTL_MAX_REQUEST + 1];
 };
@@ -67,6 +68,7 @@ struct memo {
 
 struct control {
 	const struct eg_maps *maps;
+	struct control_hooks hooks;
 	int listen_fd;
 	int epfd;
 	bool has_group;
@@ -101,10 +103,13 @@ static void drop_client(struct control *c, struct client *cl, const char *why)
 	}
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
+	if (cl->passed_fd >= 0)
+		close(cl->passed_fd);
 	c->queued -= cl->out_len;
 	free(cl->out);
 	memset(cl, 0, offsetof(struct client, in));
 	cl->fd = -1;
+	cl->passed_fd = -1;
 }
 
 static void watch(struct control *c, struct client *cl, uint32_t events)
@@ -324,19 +329,52 @@ static cJSON *replay(const struct memo *m, const struct eg_ctl_request *r)
 	return reply;
 }
 
-static cJSON *handle(struct control *c, const struct client *cl, const char *line, size_t len)
+/* The descriptor that came with the request, now the caller's; -1 when none did. */
+static int take_fd(struct client *cl)
+{
+	int fd = cl->passed_fd;
+
+	cl->passed_fd = -1;
+	return fd;
+}
+
+static cJSON *do_policy_load(struct control *c, struct client *cl, const struct eg_ctl_request *r)
+{
+	bool changed = false;
+	int fd = take_fd(cl);
+	cJSON *reply;
+
+	if (fd < 0)
+		return reply_err(r, "policy_load needs the policy file's descriptor, passed with the request (SCM_RIGHTS)");
+	if (!c->hooks.policy_load) {
+		close(fd);
+		return reply_err(r, "this daemon does not load policies");
+	}
+	reply = c->hooks.policy_load(c->hooks.ctx, r, fd, &cl->cred, &changed);
+	c->changed = c->changed || changed;
+	return reply;
+}
+
+static cJSON *handle(struct control *c, struct client *cl, const char *line, size_t len)
 {
 	struct eg_ctl_request r;
 	struct eg_err e = { 0 };
 	const struct memo *m;
 	cJSON *reply;
 	bool remember;
+	int fd;
 
 	if (eg_ctl_parse_request(line, len, &r, &e))
 		return reply_err(&r, e.msg);
+	/* A descriptor is for a policy_load only, and only for the one it came with. */
+	if (r.cmd != EG_CTL_POLICY_LOAD && (fd = take_fd(cl)) >= 0)
+		close(fd);
 	remember = eg_ctl_cmd_changes(r.cmd) && r.id[0];
-	if (remember && (m = memo_find(c, cl->cred.uid, r.id)))
+	if (remember && (m = memo_find(c, cl->cred.uid, r.id))) {
+		if ((fd = take_fd(cl)) >= 0)
+			close(fd);
 		return replay(m, &r);
+	}
 	switch (r.cmd) {
 	case EG_CTL_BAN:
 		reply = do_ban(c, cl, &r);
@@ -350,6 +388,9 @@ static cJSON *handle(struct control *c, const struct client *cl, const char *lin
 		break;
 	case EG_CTL_BULK:
 		reply = do_bulk(c, cl, &r);
+		break;
+	case EG_CTL_POLICY_LOAD:
+		reply = do_policy_load(c, cl, &r);
 		break;
 	default:
 		reply = do_status(&r);
@@ -415,6 +456,46 @@ static void pump(struct control *c, struct client *cl, uint64_t now)
 	}
 }
 
+/*
+ * recv that also takes the descriptors passed with the bytes: the first is
+ * kept for the request (replacing one kept before), the rest closed.
+ */
+static ssize_t recv_fds(struct client *cl, char *buf, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(cl->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t nfds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (i == 0 && fd >= 0) {
+				if (cl->passed_fd >= 0)
+					close(cl->passed_fd);
+				cl->passed_fd = fd;
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+	}
+	return n;
+}
+
 static void read_client(struct control *c, struct client *cl, uint64_t now)
 {
 	ssize_t n;
@@ -423,7 +504,7 @@ static void read_client(struct control *c, struct client *cl, uint64_t now)
 		pump(c, cl, now); /* woken for output */
 		return;
 	}
-	n = recv(cl->fd, cl->in + cl->in_len, EG_CTL_MAX_REQUEST - cl->in_len, MSG_DONTWAIT);
+	n = recv_fds(cl, cl->in + cl->in_len, EG_CTL_MAX_REQUEST - cl->in_len);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n < 0) {
@@ -559,6 +640,7 @@ static void accept_one(struct control *c, int fd, uint64_t now)
 	}
 	cl = &c->clients[i];
 	memset(cl, 0, offsetof(struct client, in));
+	cl->passed_fd = -1;
 	cl->fd = fd;
 	cl->cred = cred;
 	cl->connected_ms = now;
@@ -699,7 +781,8 @@ static int make_listener(struct control *c)
 	return 0;
 }
 
-struct control *control_open(const struct eg_maps *maps, const char *group)
+struct control *control_open(const struct eg_maps *maps, const char *group,
+			     const struct control_hooks *hooks)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = LISTENER_ID };
 	struct control *c = calloc(1, sizeof(*c));
@@ -710,10 +793,12 @@ struct control *control_open(const struct eg_maps *maps, const char *group)
 		return NULL;
 	}
 	c->maps = maps;
+	if (hooks)
+		c->hooks = *hooks;
 	c->listen_fd = -1;
 	c->epfd = -1;
 	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++)
-		c->clients[i].fd = -1;
+		c->clients[i].fd = c->clients[i].passed_fd = -1;
 	if (group && resolve_group(group, &c->gid))
 		goto fail;
 	c->has_group = group != NULL;
@@ -742,6 +827,8 @@ void control_close(struct control *c)
 	for (int i = 0; i < EG_CTL_MAX_CLIENTS; i++) {
 		if (c->clients[i].fd >= 0)
 			close(c->clients[i].fd);
+		if (c->clients[i].passed_fd >= 0)
+			close(c->clients[i].passed_fd);
 		free(c->clients[i].out);
 	}
 	for (int i = 0; i < EG_CTL_REMEMBERED; i++)

@@ -18,6 +18,19 @@
 
 struct eg_maps;
 struct control;
+struct ucred;
+
+/*
+ * What the socket hands to the rest of the daemon. policy_load gets a
+ * parsed policy_load request, the policy file's descriptor (its own to
+ * close) and who asked; it answers with the reply (eg_ctl_reply_new and
+ * more) and says in *changed whether the lists changed.
+ */
+struct control_hooks {
+	cJSON *(*policy_load)(void *ctx, const struct eg_ctl_request *r, int fd,
+			      const struct ucred *peer, bool *changed);
+	void *ctx;
+};
 
 /*
  * Creates the socket (replacing a stale one left by a crash; the caller
@@ -26,7 +39,8 @@ struct control;
  * directory 0711), or NULL (mode 0600, root only). Returns NULL with a
  * message on stderr on failure.
  */
-struct control *control_open(const struct eg_maps *maps, const char *group);
+struct control *control_open(const struct eg_maps *maps, const char *group,
+			     const struct control_hooks *hooks);
 
 /* One descriptor to poll for input: the listener and every client behind it. */
 int control_fd(const struct control *c);
@@ -37,7 +51,8 @@ int control_timeout_ms(const struct control *c);
 /*
  * Serves whatever is ready and drops clients past their deadlines, without
  * blocking. Returns true when a request changed the bans or allows (time to
- * save).
+ * save). A descriptor a client passes (SCM_RIGHTS) waits for its request;
+ * only policy_load takes one, and one at a time: others are closed.
  */
 bool control_service(struct control *c);
 

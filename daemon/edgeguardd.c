@@ -29,6 +29,7 @@
 #include "control.h"
 #include "events.h"
 #include "fleet.h"
+#include "in_force.h"
 #include "attach.h"
 #include "lists.h"
 #include "metrics.h"
@@ -61,8 +62,7 @@ struct daemon {
 	/* Entries a restore could not put back: saved with every state, retried at the next start. */
 	struct eg_state pending;
 	bool pending_changed;
-	struct eg_policy_file pf; /* the policy in force, for its static bans' reasons */
-	bool have_pf;
+	struct in_force policy; /* the policy in force: start, SIGHUP, `edgeguard policy load` */
 	const char *control_group; /* --group: who besides root may use the control socket */
 	struct control *ctl;
 	struct eg_sweeper *sweeper; /* ends idle flows whose kernel timer could not be armed */
@@ -90,15 +90,6 @@ static void usage(FILE *fp)
 		    "SIGHUP re-reads --policy FILE; SIGTERM/SIGINT save the state and exit.\n"
 		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen ADDR:PORT|off).\n"
 		    "--redis or --redis-sentinel shares bans with every edgeguardd on that Redis (a fleet).\n");
-}
-
-static void emit_error(const char *event, const char *msg)
-{
-	cJSON *o = ev_new(event);
-
-	cJSON_AddStringToObject(o, "error", msg);
-	ev_emit(o);
-	fprintf(stderr, "edgeguardd: %s\n", msg);
 }
 
 /* ---- datapath events ---- */
@@ -273,21 +264,12 @@ static void reap_expired(struct daemon *d)
 
 /* ---- persistence ---- */
 
-static const char *policy_reason(const struct daemon *d, const struct eg_lpm_key *k)
-{
-	if (!d->have_pf)
-		return NULL;
-	for (size_t i = 0; i < d->pf.nbans; i++)
-		if (!memcmp(&d->pf.bans[i].key, k, sizeof(*k)))
-			return d->pf.bans[i].reason;
-	return NULL;
-}
-
 /* Maps hold no text, so reasons come from the policy file, the last save, or the trigger. */
 static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
 {
 	const struct eg_saved_ban *old = eg_state_find_ban(&d->saved, &b->key, b->origin);
-	const char *r = b->origin == EG_ORIGIN_POLICY ? policy_reason(d, &b->key) : NULL;
+	const char *r = b->origin == EG_ORIGIN_POLICY ? in_force_ban_reason(&d->policy, &b->key) :
+							 NULL;
 
 	if (b->reason[0])
 		return; /* the ban's own note in the maps knows best */
@@ -391,7 +373,7 @@ static void restore_state(struct daemon *d)
 				 aside);
 		else
 			snprintf(msg, sizeof(msg), "%s (starting without it; %s)", e.msg, ae.msg);
-		emit_error("state_error", msg);
+		ev_error("state_error", msg);
 		return;
 	}
 	same = !eg_maps_origin_read(&d->maps, &here, NULL) &&
@@ -413,7 +395,7 @@ static void restore_state(struct daemon *d)
 		/* Only pending entries were tried: the file holds them already. */
 		snprintf(msg, sizeof(msg), "%zu pending entries still could not be restored; they stay in %s under \"pending\"",
 			 failed, d->state_path);
-		emit_error("state_error", msg);
+		ev_error("state_error", msg);
 		return;
 	}
 	/* The file as it was, before the first save makes it match the maps. */
@@ -423,53 +405,7 @@ static void restore_state(struct daemon *d)
 	else
 		snprintf(msg, sizeof(msg), "%zu saved entries could not be restored; they stay in %s under \"pending\", and the file as it was is kept as %s",
 			 failed, d->state_path, aside);
-	emit_error("state_error", msg);
-}
-
-/* ---- policy ---- */
-
-/*
- * Validated in full before anything is touched: an invalid file leaves the
- * running policy exactly as it was.
- */
-static int load_policy(struct daemon *d, struct eg_err *e)
-{
-	struct eg_policy_file pf;
-	cJSON *o;
-
-	memset(&pf, 0, sizeof(pf));
-	if (eg_policy_file_load(d->policy_path, &pf, e))
-		return -1;
-	if (eg_apply_policy_file(&d->maps, &pf, e) || eg_policy_meta_write(&pf, e)) {
-		eg_policy_file_free(&pf);
-		return -1;
-	}
-	if (d->have_pf)
-		eg_policy_file_free(&d->pf);
-	d->pf = pf;
-	d->have_pf = true;
-	o = ev_new("policy_load");
-	cJSON_AddStringToObject(o, "file", pf.path);
-	cJSON_AddStringToObject(o, "hash", pf.hash);
-	cJSON_AddNumberToObject(o, "policies", pf.table.nrules);
-	ev_emit(o);
-	return 0;
-}
-
-static void reload_policy(struct daemon *d)
-{
-	struct eg_err e = { 0 };
-	int rc;
-
-	if (!d->policy_path) {
-		metrics_count_policy_reload(false);
-		emit_error("policy_reject", "SIGHUP without --policy FILE: nothing to reload");
-		return;
-	}
-	rc = load_policy(d, &e);
-	metrics_count_policy_reload(rc == 0);
-	if (rc)
-		emit_error("policy_reject", e.msg);
+	ev_error("state_error", msg);
 }
 
 /* ---- main loop ---- */
@@ -520,7 +456,7 @@ static bool tick(struct daemon *d)
 	if (!defer)
 		reap_expired(d);
 	if (eg_sweeper_run(d->sweeper, &e))
-		emit_error("flow_sweep_error", e.msg);
+		ev_error("flow_sweep_error", e.msg);
 	if (eg_mono_ms() - d->ifaces_checked_ms >= IFACE_CHECK_MS)
 		watch_ifaces(d, false);
 	if (!defer) {
@@ -579,7 +515,7 @@ static enum stop_cause run(struct daemon *d)
 		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP)
-			reload_policy(d);
+			in_force_reload(&d->policy);
 		else
 			return STOP_SIGNAL;
 	}
@@ -741,11 +677,12 @@ static int setup(struct daemon *d, const char *events_path)
 		return daemon_fail(1, "%s", e.msg);
 	d->maps_open = true;
 	if (d->policy_path) {
+		struct eg_policy_file pf;
+
 		/* Checked before anything is touched: a bad file at start is the operator's to fix. */
-		memset(&d->pf, 0, sizeof(d->pf));
-		if (eg_policy_file_load(d->policy_path, &d->pf, &e))
+		if (eg_policy_file_load(d->policy_path, &pf, &e))
 			return daemon_fail(1, "%s", e.msg);
-		eg_policy_file_free(&d->pf);
+		eg_policy_file_free(&pf);
 	}
 	if (snprintf(d->state_path, sizeof(d->state_path), "%s/%s", d->state_dir, EG_STATE_FILE) >=
 	    (int)sizeof(d->state_path))
@@ -775,7 +712,10 @@ static int setup(struct daemon *d, const char *events_path)
 	d->sweeper = eg_sweeper_open(&e);
 	if (!d->sweeper)
 		return daemon_fail(1, "%s", e.msg);
-	d->ctl = control_open(&d->maps, d->control_group);
+	in_force_init(&d->policy, &d->maps, d->policy_path, d->state_dir);
+	d->ctl = control_open(&d->maps, d->control_group,
+			      &(struct control_hooks){ .policy_load = in_force_control_load,
+						       .ctx = &d->policy });
 	return d->ctl ? 0 : 1;
 }
 
@@ -798,9 +738,7 @@ static void daemon_free(struct daemon *d)
 	d->maps_open = false;
 	eg_state_free(&d->saved);
 	eg_state_free(&d->pending);
-	if (d->have_pf)
-		eg_policy_file_free(&d->pf);
-	d->have_pf = false;
+	in_force_free(&d->policy);
 	if (d->events_fp) {
 		ev_set_output(NULL);
 		fclose(d->events_fp);
@@ -847,8 +785,7 @@ int main(int argc, char **argv)
 	ev_emit(o);
 
 	restore_state(&d);
-	if (d.policy_path && load_policy(&d, &e)) {
-		emit_error("policy_reject", e.msg);
+	if (in_force_start(&d.policy)) {
 		daemon_free(&d);
 		return 1;
 	}

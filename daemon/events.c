@@ -93,3 +93,12 @@ int daemon_fail(int rc, const char *fmt, ...)
 	fputc('\n', stderr);
 	return rc;
 }
+
+void ev_error(const char *event, const char *msg)
+{
+	cJSON *o = ev_new(event);
+
+	cJSON_AddStringToObject(o, "error", msg);
+	ev_emit(o);
+	fprintf(stderr, "edgeguardd: %s\n", msg);
+}

@@ -27,4 +27,7 @@ void ev_add_source(cJSON *o, const struct eg_lpm_key *k);
 /* Writes the event as one line, flushes, frees it. */
 void ev_emit(cJSON *o);
 
+/* An event {"event": event, "error": msg}, and the message on stderr. */
+void ev_error(const char *event, const char *msg);
+
 #endif

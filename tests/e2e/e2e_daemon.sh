@@ -106,7 +106,8 @@ check load_event_carries_the_hash grep -q "\"event\":\"policy_load\".*\"$new_has
 stop_daemon; rc=$?
 check sigterm_exits_zero test "$rc" -eq 0
 check stop_event_written grep -q '"event":"stop"' "$EVENTS"
-check no_temporary_state_files test "$(ls -A "$STATE")" = state.json
+# The state and the record of the policy in force, nothing half-written beside them.
+check no_temporary_state_files test "$(ls -A "$STATE" | tr '\n' ' ')" = "policy state.json "
 
 # Every event line is one JSON object with a timestamp.
 bad_lines=$(grep -cv '^{"ts":"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:.]*Z","event":"[a-z_]*".*}$' "$EVENTS")

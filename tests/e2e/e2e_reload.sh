@@ -53,12 +53,13 @@ veth_pair --no-ipv6 "$HOST_IF" "$CLI_IF" "$NS" 29 "$H4" "${TRIAL_SRCS[@]}" "$BAN
 	die lab "cannot set up $HOST_IF/$CLI_IF"
 start_server 100 --seconds 55 "$H4:$PORT"
 
-# A: 1 SYN/s per source, burst 3. B: same port (same policy slot), burst 5.
+# A: 1 SYN/s per source, burst 3. B: the same policy (same name, so the same
+# slot and per-source state), burst 5.
 cat >"$WORK/a.json" <<EOF
 { "policies": [ { "name": "a", "port": $PORT, "syn": { "rate": 1, "burst": 3 } } ] }
 EOF
 cat >"$WORK/b.json" <<EOF
-{ "policies": [ { "name": "b", "port": $PORT, "syn": { "rate": 1, "burst": 5 } } ] }
+{ "policies": [ { "name": "a", "port": $PORT, "syn": { "rate": 1, "burst": 5 } } ] }
 EOF
 echo "{ \"policies\": [ { \"port\": $PORT, \"syn\": { \"rate\": 0 } } ] }" >"$WORK/bad.json"
 HASH_A=$(file_hash "$WORK/a.json")
@@ -81,7 +82,7 @@ check banned_before_reload refused "$H4:$PORT" "$BANNED"
 #      after the third); the fourth at t4 passes only if TAT - t4 <= 2 s,
 #      i.e. t4 >= t1 + 1 s, so within 1 s of the first it is dropped. A
 #      dropped SYN does not charge the bucket: TAT stays t1 + 3 s.
-#   load B: the per-source state (key: source + policy slot, same port ->
+#   load B: the per-source state (key: source + policy slot, same name ->
 #      same slot) is kept, only the tolerance grows to (5 - 1) T = 4 s.
 #      Fifth SYN: TAT - now <= 3 s <= 4 s, passes, TAT = t1 + 4 s. Sixth:
 #      <= 4 s, passes, TAT = t1 + 5 s. Seventh: passes only if now >= t1 + 1 s.

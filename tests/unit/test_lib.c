@@ -341,29 +341,48 @@ static int open_fds(void)
 	return n;
 }
 
+/* The record of a policy in force, staged and put in place (record.h). */
+static int write_record(const char *dir, struct eg_err *e)
+{
+	char text[] = "{}";
+	struct eg_policy_record r = { .path = "/etc/edgeguard/policy.json",
+				      .hash = "0123456789abcdef",
+				      .origin = EG_POLICY_BY_LOAD,
+				      .text = text,
+				      .text_len = 2 };
+	struct eg_staged_file s;
+
+	if (eg_policy_record_stage(dir, &r, &s, e))
+		return -1;
+	return eg_file_commit(&s, e);
+}
+
 /* A record of the policy in force that cannot be written: an error, and no descriptor left open. */
 static void failed_policy_record_closes_its_file(void)
 {
 	char dir[] = "/tmp/eg-test-meta.XXXXXX";
-	struct eg_policy_file f = { .hash = "0123456789abcdef" };
+	struct eg_policy_meta meta;
 	struct rlimit small, old;
 	struct eg_err e = { 0 };
 	int before, rc;
 
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	setenv("EDGEGUARD_RUN_DIR", dir, 1);
-	snprintf(f.path, sizeof(f.path), "/etc/edgeguard/policy.json");
 	signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails (EFBIG) instead of killing us */
 	getrlimit(RLIMIT_FSIZE, &old);
 	small = (struct rlimit){ .rlim_cur = 1, .rlim_max = old.rlim_max };
 	before = open_fds();
 	setrlimit(RLIMIT_FSIZE, &small);
-	rc = eg_policy_meta_write(&f, &e);
+	rc = write_record(dir, &e);
 	setrlimit(RLIMIT_FSIZE, &old);
 	CHECK(rc == -1, "a record past the file size limit was written");
 	CHECK_EQ(e.code, EFBIG, "errno of the failed write");
 	CHECK_EQ(open_fds(), before, "open descriptors after the failure");
-	CHECK(eg_policy_meta_write(&f, &e) == 0, "a record within the limit: %s", e.msg);
+	CHECK(eg_policy_meta_read(&meta) == -1, "a failed write left a record behind");
+	CHECK(write_record(dir, &e) == 0, "a record within the limit: %s", e.msg);
+	CHECK(eg_policy_meta_read(&meta) == 0, "the record cannot be read back");
+	CHECK(!strcmp(meta.hash, "0123456789abcdef") && meta.origin == EG_POLICY_BY_LOAD,
+	      "read back: hash %s, origin %d", meta.hash, meta.origin);
 	unsetenv("EDGEGUARD_RUN_DIR");
 	{
 		char p[128];

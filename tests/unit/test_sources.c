@@ -16,6 +16,7 @@
  *  - SYN flood mode: first SYNs dropped and remembered, retransmissions
  *    admitted, verified sources untouched, the mode ends after its hold.
  */
+#include <unistd.h>
 #include "datapath_fixture.h"
 #include "apply.h"
 #include "bulk.h"
@@ -107,6 +108,8 @@ FX_CASE(gen_moves_on_policy_files_and_restore)
 {
 	const char *json = "{ \"allow\": [\"10.0.0.0/8\"],"
 			   "  \"bans\": [ { \"cidr\": \"198.18.0.0/15\" }, { \"cidr\": \"192.0.2.9\" } ] }";
+	char run_dir[] = "/tmp/eg-test-sources.XXXXXX", record[300];
+	struct eg_apply_report rep;
 	struct eg_policy_file pf;
 	struct eg_state st;
 	struct eg_lpm_key k = fx_key("203.0.113.50");
@@ -115,7 +118,15 @@ FX_CASE(gen_moves_on_policy_files_and_restore)
 	CHECK(eg_policy_file_parse(json, strlen(json), "t.json", &pf, &f->err) == 0, "parse: %s",
 	      f->err.msg);
 	g = eg_lists_gen(&f->m);
-	CHECK(eg_apply_policy_file(&f->m, &pf, &f->err) == 0, "apply: %s", f->err.msg);
+	CHECK(mkdtemp(run_dir) != NULL, "mkdtemp");
+	setenv("EDGEGUARD_RUN_DIR", run_dir, 1); /* the record of the policy in force goes there */
+	setenv("EDGEGUARD_BPF_DIR", "/sys/fs/bpf/eg-test-sources-none", 1); /* no pins: no lock */
+	CHECK(eg_apply_policy_file(&f->m, &pf, &(struct eg_apply_opts){ .origin = EG_POLICY_BY_LOAD },
+				   &rep, &f->err) == 0,
+	      "apply: %s", f->err.msg);
+	snprintf(record, sizeof(record), "%s/%s", run_dir, EG_POLICY_RECORD_NAME);
+	unlink(record);
+	rmdir(run_dir);
 	CHECK(eg_lists_gen(&f->m) >= g + 3, "policy file: generation %u -> %u for 3 inserts", g,
 	      eg_lists_gen(&f->m));
 	eg_policy_file_free(&pf);

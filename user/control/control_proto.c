@@ -18,17 +18,41 @@ static const char *const cmd_names[EG_CTL_CMD_MAX] = {
 	[EG_CTL_STATUS] = "status",
 	[EG_CTL_PING] = "ping",
 	[EG_CTL_BULK] = "bulk",
+	[EG_CTL_POLICY_LOAD] = "policy_load",
 };
 
 /* Fields each command takes besides "cmd" and "id". */
-enum { F_CIDR = 1, F_TTL = 2, F_REASON = 4, F_ORIGIN = 8, F_SUMMARY = 16 };
+enum {
+	F_CIDR = 1,
+	F_TTL = 2,
+	F_REASON = 4,
+	F_PATH = 8,
+	F_HASH = 16,
+	F_FORCE = 32,
+	F_SSH = 64,
+	F_ORIGIN = 128,
+	F_SUMMARY = 256,
+};
 static const unsigned int cmd_fields[EG_CTL_CMD_MAX] = {
 	[EG_CTL_BAN] = F_CIDR | F_TTL | F_REASON | F_ORIGIN,
 	[EG_CTL_UNBAN] = F_CIDR | F_ORIGIN,
 	[EG_CTL_BULK] = F_SUMMARY,
 	[EG_CTL_ALLOW_ADD] = F_CIDR,
 	[EG_CTL_ALLOW_DEL] = F_CIDR,
+	[EG_CTL_POLICY_LOAD] = F_PATH | F_HASH | F_FORCE | F_SSH,
 };
+/* Fields a command cannot do without. */
+static const unsigned int cmd_required[EG_CTL_CMD_MAX] = {
+	[EG_CTL_BAN] = F_CIDR,
+	[EG_CTL_UNBAN] = F_CIDR,
+	[EG_CTL_ALLOW_ADD] = F_CIDR,
+	[EG_CTL_ALLOW_DEL] = F_CIDR,
+	[EG_CTL_POLICY_LOAD] = F_PATH | F_HASH,
+};
+/* Indexed by bit: field_names[i] is the field 1 << i. */
+static const char *const field_names[] = { EG_CTL_F_CIDR,  EG_CTL_F_TTL,   EG_CTL_F_REASON,
+					    EG_CTL_F_PATH,  EG_CTL_F_HASH,  EG_CTL_F_FORCE,
+					    EG_CTL_F_SSH,   EG_CTL_F_ORIGIN, EG_CTL_F_SUMMARY };
 
 const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd)
 {
@@ -37,7 +61,7 @@ const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd)
 
 bool eg_ctl_cmd_changes(enum eg_ctl_cmd cmd)
 {
-	return (unsigned int)cmd < EG_CTL_CMD_MAX && (cmd_fields[cmd] & F_CIDR);
+	return (unsigned int)cmd < EG_CTL_CMD_MAX && cmd_required[cmd];
 }
 
 bool eg_ctl_id_valid(const char *id)
@@ -56,6 +80,27 @@ bool eg_ctl_id_valid(const char *id)
 	return true;
 }
 
+static bool hash_valid(const char *h)
+{
+	if (strlen(h) != 16)
+		return false;
+	for (const char *p = h; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+static int check_policy_load(const struct eg_ctl_request *r, struct eg_err *e)
+{
+	if (eg_text_check_field("\"path\"", r->path, sizeof(r->path), e))
+		return -1;
+	if (r->path[0] != '/')
+		return eg_fail(e, "\"path\" must be absolute");
+	if (!hash_valid(r->hash))
+		return eg_fail(e, "\"hash\" must be 16 lowercase hex digits");
+	return 0;
+}
+
 int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
 {
 	if ((unsigned int)r->cmd >= EG_CTL_CMD_MAX)
@@ -67,6 +112,8 @@ int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
 	if ((r->cmd == EG_CTL_BAN || r->cmd == EG_CTL_UNBAN) &&
 	    eg_origin_claimable(eg_origin_name(r->origin)) < 0)
 		return eg_fail(e, "\"origin\" must be manual or import");
+	if (r->cmd == EG_CTL_POLICY_LOAD)
+		return check_policy_load(r, e);
 	if (r->cmd != EG_CTL_BAN)
 		return 0;
 	if (r->ttl_s > EG_CTL_MAX_TTL)
@@ -77,16 +124,9 @@ int eg_ctl_check_request(const struct eg_ctl_request *r, struct eg_err *e)
 /* The field of the command's set that key names, or 0 (cmd and id are handled apart). */
 static unsigned int field_bit(const char *key)
 {
-	if (!strcmp(key, EG_CTL_F_CIDR))
-		return F_CIDR;
-	if (!strcmp(key, EG_CTL_F_TTL))
-		return F_TTL;
-	if (!strcmp(key, EG_CTL_F_REASON))
-		return F_REASON;
-	if (!strcmp(key, EG_CTL_F_ORIGIN))
-		return F_ORIGIN;
-	if (!strcmp(key, EG_CTL_F_SUMMARY))
-		return F_SUMMARY;
+	for (unsigned int i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
+		if (!strcmp(key, field_names[i]))
+			return 1U << i;
 	return 0;
 }
 
@@ -102,7 +142,8 @@ static int parse_cmd(const cJSON *req, struct eg_ctl_request *out, struct eg_err
 			return 0;
 		}
 	}
-	return eg_fail(e, "unknown \"cmd\" (ban, unban, allow_add, allow_del, status, ping, bulk)");
+	return eg_fail(e, "unknown \"cmd\" (ban, unban, allow_add, allow_del, status, ping, bulk, "
+		      "policy_load)");
 }
 
 /* Every key known to the command, none twice. */
@@ -128,9 +169,45 @@ static int check_fields(const cJSON *req, enum eg_ctl_cmd cmd, struct eg_err *e)
 			return eg_fail(e, "\"%s\" given twice", it->string);
 		seen |= bit;
 	}
-	if ((cmd_fields[cmd] & F_CIDR) && !(seen & F_CIDR))
-		return eg_fail(e, "\"cidr\" is missing");
+	for (unsigned int i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
+		if ((cmd_required[cmd] & (1U << i)) && !(seen & (1U << i)))
+			return eg_fail(e, "\"%s\" is missing", field_names[i]);
 	return 0;
+}
+
+/* A string field into out (size bytes); absent: untouched. */
+static int get_text(const cJSON *req, const char *name, char *out, size_t size, struct eg_err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v))
+		return eg_fail(e, "\"%s\" must be a string", name);
+	if (strlen(v->valuestring) >= size)
+		return eg_fail(e, "\"%s\" is longer than %zu bytes", name, size - 1);
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+static int parse_policy_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_err *e)
+{
+	const cJSON *force = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_FORCE);
+	char ssh[EG_CIDR_STRLEN] = "";
+
+	if (get_text(req, EG_CTL_F_PATH, out->path, sizeof(out->path), e) ||
+	    get_text(req, EG_CTL_F_HASH, out->hash, sizeof(out->hash), e) ||
+	    get_text(req, EG_CTL_F_SSH, ssh, sizeof(ssh), e))
+		return -1;
+	if (force && !cJSON_IsBool(force))
+		return eg_fail(e, "\"force\" must be true or false");
+	out->force = cJSON_IsTrue(force);
+	if (ssh[0]) {
+		if (eg_parse_addr(ssh, &out->ssh, e))
+			return -1;
+		out->has_ssh = true;
+	}
+	return out->cmd == EG_CTL_POLICY_LOAD ? check_policy_load(out, e) : 0;
 }
 
 static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_err *e)
@@ -156,6 +233,8 @@ static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_
 			return eg_fail(e, "\"ttl\" must be a whole number of seconds, 0 to ten years");
 		out->ttl_s = (uint32_t)ttl->valuedouble;
 	}
+	if (parse_policy_fields(req, out, e))
+		return -1;
 	if (reason && !cJSON_IsNull(reason)) {
 		if (!cJSON_IsString(reason))
 			return eg_fail(e, "\"reason\" must be a string");
@@ -229,7 +308,7 @@ char *eg_ctl_format_request(const struct eg_ctl_request *r)
 	cJSON_AddStringToObject(o, EG_CTL_F_CMD, eg_ctl_cmd_name(r->cmd));
 	if (r->id[0])
 		cJSON_AddStringToObject(o, EG_CTL_F_ID, r->id);
-	if (eg_ctl_cmd_changes(r->cmd)) {
+	if ((unsigned int)r->cmd < EG_CTL_CMD_MAX && (cmd_fields[r->cmd] & F_CIDR)) {
 		eg_format_cidr(&r->key, cidr, sizeof(cidr));
 		cJSON_AddStringToObject(o, EG_CTL_F_CIDR, cidr);
 	}
@@ -241,6 +320,15 @@ char *eg_ctl_format_request(const struct eg_ctl_request *r)
 		cJSON_AddNumberToObject(o, EG_CTL_F_TTL, r->ttl_s);
 		if (r->reason[0])
 			cJSON_AddStringToObject(o, EG_CTL_F_REASON, r->reason);
+	}
+	if (r->cmd == EG_CTL_POLICY_LOAD) {
+		cJSON_AddStringToObject(o, EG_CTL_F_PATH, r->path);
+		cJSON_AddStringToObject(o, EG_CTL_F_HASH, r->hash);
+		cJSON_AddBoolToObject(o, EG_CTL_F_FORCE, r->force);
+		if (r->has_ssh) {
+			eg_format_addr(&r->ssh, cidr, sizeof(cidr));
+			cJSON_AddStringToObject(o, EG_CTL_F_SSH, cidr);
+		}
 	}
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -268,8 +356,13 @@ uint64_t eg_ctl_request_hash(const struct eg_ctl_request *r)
 	h = fnv1a(h, &r->ttl_s, sizeof(r->ttl_s));
 	h = fnv1a(h, &r->origin, sizeof(r->origin));
 	h = fnv1a(h, &r->has_origin, sizeof(r->has_origin));
-	h = fnv1a(h, r->summary, strlen(r->summary));
-	return fnv1a(h, r->reason, strlen(r->reason));
+	h = fnv1a(h, r->summary, strlen(r->summary) + 1);
+	h = fnv1a(h, r->reason, strlen(r->reason) + 1);
+	h = fnv1a(h, r->path, strlen(r->path) + 1);
+	h = fnv1a(h, r->hash, strlen(r->hash) + 1);
+	h = fnv1a(h, &r->force, sizeof(r->force));
+	h = fnv1a(h, &r->has_ssh, sizeof(r->has_ssh));
+	return fnv1a(h, &r->ssh, sizeof(r->ssh));
 }
 
 int eg_ctl_new_id(char out[EG_CTL_ID_LEN + 1], struct eg_err *e)

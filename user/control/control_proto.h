@@ -12,6 +12,22 @@
  *   {"cmd":"unban","id":ID,"cidr":"192.0.2.7"}
  *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8"}   {"cmd":"allow_del",...}
  *   {"cmd":"status"} or {"cmd":"ping"} -> "pid", "maps"
+ *   {"cmd":"policy_load","id":ID,"path":"/etc/edgeguard/incident.json",
+ *    "hash":"0123456789abcdef","force":false,"ssh":"198.51.100.7"}
+ *      -> "policy": what the load did (eg_apply_report_json)
+ *
+ * A policy_load carries the policy file itself as an open descriptor
+ * (SCM_RIGHTS, sent with the request line), not its text and not only its
+ * name: a file can be far larger than a request line, the daemon may not
+ * share the CLI's working directory or see the same files (a private /tmp,
+ * a protected home), and it must not read, with its own rights, a file the
+ * client could not (a group member naming /etc/shadow). The CLI validates
+ * the file first; the daemon reads the same open file from its start and
+ * refuses it unless its bytes still have "hash" (eg_policy_hash), so what
+ * goes into force is exactly what was checked. "path" (absolute, at most
+ * EG_CTL_PATH_LEN - 1 bytes) only names the file in the record, events and
+ * status. "force" overrides the lock-out guards; "ssh" is the client of
+ * the SSH session the CLI runs in, which they protect too.
  *
  * "ban" and "unban" take an optional "origin": "manual" (the default) or
  * "import" (fail2ban, other tools). A ban of origin import merges (it never
@@ -60,6 +76,8 @@
 #define EG_CTL_MAX_TTL EG_DURATION_MAX_S
 /* Request ids: 1 to this many characters of [A-Za-z0-9_-]. */
 #define EG_CTL_ID_LEN 64
+/* Longest "path" of a policy_load, with its NUL: far below a request line, escapes included. */
+#define EG_CTL_PATH_LEN 1024
 /* Changes whose replies the daemon remembers, for repeated ids. */
 #define EG_CTL_REMEMBERED 256
 
@@ -85,6 +103,10 @@
 #define EG_CTL_F_CIDR "cidr"
 #define EG_CTL_F_TTL "ttl"
 #define EG_CTL_F_REASON "reason"
+#define EG_CTL_F_PATH "path"
+#define EG_CTL_F_HASH "hash"
+#define EG_CTL_F_FORCE "force"
+#define EG_CTL_F_SSH "ssh"
 #define EG_CTL_F_OK "ok"
 #define EG_CTL_F_ERROR "error"
 #define EG_CTL_F_REFUSED "refused"
@@ -103,6 +125,7 @@ enum eg_ctl_cmd {
 	EG_CTL_STATUS,
 	EG_CTL_PING,
 	EG_CTL_BULK,
+	EG_CTL_POLICY_LOAD,
 	EG_CTL_CMD_MAX,
 };
 
@@ -115,10 +138,15 @@ struct eg_ctl_request {
 	uint16_t origin;                /* ban, unban: EG_ORIGIN_MANUAL or EG_ORIGIN_IMPORT */
 	bool has_origin;                /* unban: only bans of that origin */
 	char summary[EG_CTL_SUMMARY_LEN]; /* bulk */
+	char path[EG_CTL_PATH_LEN];     /* policy_load: absolute */
+	char hash[17];                  /* policy_load: 16 lowercase hex digits */
+	bool force;                     /* policy_load */
+	bool has_ssh;                   /* policy_load: ssh is set */
+	struct eg_addr ssh;
 };
 
 const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd);
-/* The commands that change the lists (and so carry an id from the CLI). */
+/* The commands that change the lists or the policy (and so carry an id from the CLI). */
 bool eg_ctl_cmd_changes(enum eg_ctl_cmd cmd);
 /* Whether text is a well-formed request id. */
 bool eg_ctl_id_valid(const char *id);

@@ -193,30 +193,41 @@ int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[
 	return 0;
 }
 
-int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_err *e)
+/* Zeroes key's per-CPU value of size bytes per CPU. */
+static int percpu_zero(int fd, uint32_t key, size_t size, struct eg_err *e)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *zeros;
+	void *zeros;
+	int rc = 0;
 
-	if (slot >= EG_MAX_IFACES)
-		return eg_fail(e, "interface slot %u out of range", slot);
 	if (ncpu <= 0)
 		return eg_fail_errno(e, -ncpu, "cannot count CPUs");
-	zeros = calloc((size_t)ncpu, sizeof(*zeros));
+	/* The kernel copies a per-CPU value in 8-byte rounded slots. */
+	zeros = calloc((size_t)ncpu, (size + 7) & ~(size_t)7);
 	if (!zeros)
 		return eg_fail(e, "out of memory");
-	for (uint32_t r = 0; r < EG_R_VERDICTS; r++) {
-		uint32_t key = slot * EG_R_VERDICTS + r;
-
-		if (bpf_map_update_elem(m->iface_counters, &key, zeros, BPF_ANY)) {
-			eg_fail_errno(e, errno, "cannot reset the counters of interface slot %u",
-				      slot);
-			free(zeros);
-			return -1;
-		}
-	}
+	if (bpf_map_update_elem(fd, &key, zeros, BPF_ANY))
+		rc = eg_fail_errno(e, errno, "cannot reset per-CPU entry %u", key);
 	free(zeros);
+	return rc;
+}
+
+int eg_reset_iface_counters(const struct eg_maps *m, uint32_t slot, struct eg_err *e)
+{
+	if (slot >= EG_MAX_IFACES)
+		return eg_fail(e, "interface slot %u out of range", slot);
+	for (uint32_t r = 0; r < EG_R_VERDICTS; r++)
+		if (percpu_zero(m->iface_counters, slot * EG_R_VERDICTS + r, sizeof(uint64_t), e))
+			return eg_fail(e, "cannot reset the counters of interface slot %u: %s", slot,
+				       e->msg);
 	return 0;
+}
+
+int eg_reset_policy_counters(const struct eg_maps *m, uint32_t slot, struct eg_err *e)
+{
+	if (slot >= EG_MAX_POLICIES)
+		return eg_fail(e, "policy slot %u out of range", slot);
+	return percpu_zero(m->policy_counters, slot, sizeof(struct eg_policy_counters), e);
 }
 
 int eg_read_ifaces(const struct eg_maps *m, struct eg_iface_slot out[EG_MAX_IFACES],

@@ -94,6 +94,9 @@ int eg_read_counters(const struct eg_maps *m, uint64_t out[EG_R_MAX], struct eg_
 int eg_read_policy_counters(const struct eg_maps *m, uint32_t slot,
 			    struct eg_policy_counters *out, struct eg_err *e);
 
+/* Zeroes one policy slot's counters on every CPU. */
+int eg_reset_policy_counters(const struct eg_maps *m, uint32_t slot, struct eg_err *e);
+
 /* Verdict counters of one interface slot, summed over CPUs. */
 int eg_read_iface_counters(const struct eg_maps *m, uint32_t slot, uint64_t out[EG_R_VERDICTS],
 			   struct eg_err *e);

@@ -314,14 +314,20 @@ int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_e
 	return rc;
 }
 
+int eg_allow_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_allow *a,
+		   struct eg_err *e)
+{
+	if (bpf_map_update_elem(m->allow, k, a, BPF_ANY))
+		return map_full_or(e, "allowlist", k, errno);
+	eg_list_note_insert(m, EG_LIST_ALLOW, k);
+	return 0;
+}
+
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
 {
 	struct eg_allow a = { .created_ns = eg_now_ns() };
 
-	if (bpf_map_update_elem(m->allow, k, &a, BPF_ANY))
-		return map_full_or(e, "allowlist", k, errno);
-	eg_list_note_insert(m, EG_LIST_ALLOW, k);
-	return 0;
+	return eg_allow_store(m, k, &a, e);
 }
 
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)

@@ -85,6 +85,9 @@ typedef int (*eg_allow_cb)(const struct eg_allow_entry *a, void *ctx);
 int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e);
 
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
+/* Stores exactly this allow value (an undo puts the old one back). */
+int eg_allow_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_allow *a,
+		   struct eg_err *e);
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e);
 

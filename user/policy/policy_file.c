@@ -624,9 +624,15 @@ static int parse_bans(struct pctx *c, const cJSON *root, struct eg_policy_file *
 	return check_duplicates(c, "bans", f->bans, f->nbans, sizeof(*f->bans));
 }
 
-/* The lists must fit the maps they are loaded into, or loading fails half-way. */
+/*
+ * A file that sizes the maps must fit the maps it sizes. Whether it fits
+ * the maps in place is for the load to tell (apply.c): their sizes were
+ * fixed at attach, whatever this file says.
+ */
 static int check_fit(struct pctx *c, const struct eg_policy_file *f)
 {
+	if (!f->has_limits)
+		return 0;
 	if (f->nallow > f->sizes.max_allows)
 		return perr(c, "allow", "%zu entries do not fit in limits.max_allows (%u)",
 			    f->nallow, f->sizes.max_allows);
@@ -680,6 +686,7 @@ static int parse_root(struct pctx *c, const cJSON *root, struct eg_policy_file *
 	if (!cJSON_IsObject(root))
 		return perr(c, NULL, "the top level must be a JSON object, got %s",
 			    type_name(root));
+	f->has_limits = cJSON_GetObjectItemCaseSensitive(root, "limits") != NULL;
 	if (check_fields(c, root, "", top_fields) || parse_comment(c, root, "") ||
 	    get_u32(c, root, "ipv6_prefix", "", &f->table.v6_prefix, &present) ||
 	    parse_sizes(c, root, &f->sizes) || parse_connections(c, root, &f->table) ||
@@ -729,7 +736,7 @@ static int syntax_error(struct pctx *c, const char *text, size_t len, const char
 	return perr(c, NULL, "line %u: JSON syntax error near '%s'", line_of(text, off), near);
 }
 
-static void fnv1a64_hex(const char *p, size_t len, char out[17])
+void eg_policy_hash(const char *p, size_t len, char out[EG_POLICY_HASH_LEN + 1])
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -755,7 +762,7 @@ int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for
 	eg_policy_table_init(&out->table);
 	snprintf(out->table.def.label, sizeof(out->table.def.label), "default");
 	copy_str(out->path, sizeof(out->path), c.file);
-	fnv1a64_hex(json_text, len, out->hash);
+	eg_policy_hash(json_text, len, out->hash);
 
 	for (i = 0; i < len; i++)
 		if (!strchr(" \t\r\n", json_text[i]) || !json_text[i])
@@ -786,53 +793,67 @@ int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for
 	}
 	rc = parse_root(&c, root, out);
 	cJSON_Delete(root);
-	free(buf);
-	if (rc)
+	if (rc) {
+		free(buf);
 		eg_policy_file_free(out);
-	return rc;
+		return rc;
+	}
+	out->text = buf;
+	out->text_len = len;
+	return 0;
 }
 
-int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_err *e)
+int eg_policy_file_load_fd(int fd, const char *name, struct eg_policy_file *out, struct eg_err *e)
 {
 	size_t cap = 64 * 1024, len = 0;
 	char *buf = NULL, *nb;
 	ssize_t r;
-	int fd, rc;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return eg_fail_errno(e, errno, "%s", path);
 	for (;;) {
 		if (len == cap || !buf) {
 			if (buf)
 				cap *= 2;
 			nb = realloc(buf, cap);
 			if (!nb) {
-				rc = eg_fail(e, "%s: out of memory", path);
+				rc = eg_fail(e, "%s: out of memory", name);
 				goto out;
 			}
 			buf = nb;
 		}
-		r = read(fd, buf + len, cap - len);
+		/* From the start, whatever the descriptor's offset: it may be another process's. */
+		r = pread(fd, buf + len, cap - len, (off_t)len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			rc = eg_fail_errno(e, errno, "%s", path);
+			rc = eg_fail_errno(e, errno, "%s", name);
 			goto out;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 		if (len > EG_POLICY_FILE_MAX_BYTES) {
-			rc = eg_fail(e, "%s: larger than %u MiB; not a policy file?", path,
+			rc = eg_fail(e, "%s: larger than %u MiB; not a policy file?", name,
 				     EG_POLICY_FILE_MAX_BYTES >> 20);
 			goto out;
 		}
 	}
-	rc = eg_policy_file_parse(buf, len, path, out, e);
+	rc = eg_policy_file_parse(buf, len, name, out, e);
 out:
 	free(buf);
+	return rc;
+}
+
+int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_err *e)
+{
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return eg_fail_errno(e, errno, "%s", path);
+	rc = eg_policy_file_load_fd(fd, path, out, e);
 	close(fd);
 	return rc;
 }
@@ -841,8 +862,11 @@ void eg_policy_file_free(struct eg_policy_file *f)
 {
 	free(f->allow);
 	free(f->bans);
+	free(f->text);
 	f->allow = NULL;
 	f->bans = NULL;
+	f->text = NULL;
+	f->text_len = 0;
 	f->nallow = 0;
 	f->nbans = 0;
 }

@@ -8,6 +8,7 @@
 #define EG_POLICY_FILE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "policy.h" /* edgeguard.h: EG_BAN_REASON_LEN */
@@ -16,6 +17,10 @@
 #define EG_POLICY_FILE_MAX_BYTES (64U << 20)
 /* Upper bound of every "limits" entry. */
 #define EG_POLICY_MAX_MAP_SIZE (1U << 24)
+
+/* FNV-1a 64 of a file's bytes as 16 lowercase hex digits: which version is in force. */
+#define EG_POLICY_HASH_LEN 16
+void eg_policy_hash(const char *p, size_t len, char out[EG_POLICY_HASH_LEN + 1]);
 
 struct eg_static_ban {
 	struct eg_lpm_key key;
@@ -30,9 +35,12 @@ struct eg_policy_file {
 	size_t nallow;
 	struct eg_static_ban *bans;
 	size_t nbans;
+	bool has_limits;              /* the file has a "limits" section (sizes at attach) */
 	char path[PATH_MAX]; /* the name errors use */
-	/* FNV-1a 64 of the file's bytes as 16 lowercase hex digits, for `status`. */
-	char hash[17];
+	char hash[EG_POLICY_HASH_LEN + 1]; /* eg_policy_hash of the file's bytes */
+	/* The file's bytes (NUL-terminated past text_len), kept for the record of what is in force. */
+	char *text;
+	size_t text_len;
 };
 
 /*
@@ -40,6 +48,12 @@ struct eg_policy_file {
  * "PATH: JSON.PATH: reason" (or "PATH: strerror" when it cannot be read).
  */
 int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_err *e);
+
+/*
+ * Same, from an open descriptor, read from its start whatever its offset;
+ * name stands for the file in every message.
+ */
+int eg_policy_file_load_fd(int fd, const char *name, struct eg_policy_file *out, struct eg_err *e);
 
 /* Same, from memory; name_for_errors prefixes every message. text need not be NUL-terminated. */
 int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for_errors,

@@ -7,7 +7,6 @@
 #define _GNU_SOURCE /* mkostemp, renameat2 */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -20,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
 #include "addr.h"
+#include "file.h"
 #include "lists.h"
 #include "persist.h"
 #include "text.h"
@@ -629,79 +629,18 @@ out:
 	return text;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A rename is only durable once the directory entry itself reaches the disk. */
-static int fsync_dir_of(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, rc;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int eg_state_save(const char *path, const struct eg_state *s, struct eg_err *e)
 {
-	const char *slash = strrchr(path, '/');
-	char tmp[PATH_MAX];
-	char *text;
-	int fd, err;
+	char *text = eg_state_format(s);
+	int rc;
 
-	/* Same directory as path, so the rename cannot cross filesystems. */
-	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", slash ? (int)(slash - path + 1) : 0, path,
-		     slash ? slash + 1 : path) >= (int)sizeof(tmp))
-		return eg_fail(e, "%s: path too long", path);
-	text = eg_state_format(s);
 	if (!text)
 		return eg_fail(e, "%s: out of memory", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		free(text);
-		return eg_fail_errno(e, err, "cannot create a temporary file next to %s", path);
-	}
-	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) || fchmod(fd, 0600) ||
-	    fsync(fd)) {
-		err = errno;
-		close(fd);
-		goto fail;
-	}
-	if (close(fd)) {
-		err = errno;
-		goto fail;
-	}
-	if (rename(tmp, path)) {
-		err = errno;
-		goto fail;
-	}
+	rc = eg_file_replace(path,
+			     (const struct eg_file_part[]){ { text, strlen(text) }, { "\n", 1 } }, 2,
+			     e);
 	free(text);
-	if (fsync_dir_of(path))
-		return eg_fail_errno(e, errno, "%s: written, but syncing its directory failed", path);
-	return 0;
-fail:
-	unlink(tmp);
-	free(text);
-	return eg_fail_errno(e, err, "cannot write %s", path);
+	return rc;
 }
 
 /* ---- maps ---- */
@@ -930,7 +869,7 @@ int eg_file_set_aside(const char *path, const char *tag, bool keep_original, cha
 			return eg_fail(e, "%s: path too long to set it aside", path);
 		rc = keep_original ? link(path, out) : rename_noreplace(path, out);
 		if (!rc)
-			return fsync_dir_of(path) ? eg_fail_errno(e, errno, "%s: syncing its directory failed",
+			return eg_file_sync_dir_of(path) ? eg_fail_errno(e, errno, "%s: syncing its directory failed",
 							     path) : 0;
 		if (errno != EEXIST)
 			return eg_fail_errno(e, errno, "cannot %s %s to %s", keep_original ? "copy" : "move",
