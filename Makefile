@@ -27,12 +27,22 @@ else
 $(error VARIANT=$(VARIANT): expected san, fuzz or nothing)
 endif
 CFLAGS  ?= -O2 -g
+# The version, once: the top entry of debian/changelog (the package's own).
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+# Warnings are errors in `make check` (and so in CI), which passes WERROR=1;
+# a user's or a packager's build with a newer compiler only warns.
+WERROR  ?=
+WERROR_FLAG := $(if $(filter 1 yes,$(WERROR)),-Werror)
+# The libraries' flags from pkg-config, never hard-coded.
+PKGS    := libxdp libbpf libcjson libmicrohttpd zlib libelf
+PKG_CONFIG ?= pkg-config
 # user/ is grouped by concern (core, datapath, policy, state, control, report);
 # every group is on the include path, so a header is named by its file alone.
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
-CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS))
-LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd
-BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
+CFLAGS  += -Wall -Wextra $(WERROR_FLAG) -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS)) \
+           $(shell $(PKG_CONFIG) --cflags $(PKGS)) -DEDGEGUARD_VERSION='"$(VERSION)"'
+LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS))
+BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall $(WERROR_FLAG)
 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
@@ -141,7 +151,7 @@ ifeq ($(VARIANT),fuzz)
 fuzzers: $(FUZZERS)
 else
 fuzzers:
-	$(MAKE) VARIANT=fuzz fuzzers
+	$(MAKE) VARIANT=fuzz WERROR=$(WERROR) fuzzers
 endif
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
@@ -165,13 +175,13 @@ $(BUILD):
 # The normal suite, a short run of every fuzzer, then the suite again under
 # ASan+UBSan; one "N passed, N failed" line for all three.
 check: deps
-	$(MAKE) all
-	$(MAKE) fuzzers
-	$(MAKE) VARIANT=san all
+	$(MAKE) WERROR=1 all
+	$(MAKE) WERROR=1 fuzzers
+	$(MAKE) WERROR=1 VARIANT=san all
 	tests/run.sh --build build --fuzz build-fuzz --build build-san
 
 check-sanitize: deps
-	$(MAKE) VARIANT=san all
+	$(MAKE) WERROR=1 VARIANT=san all
 	tests/run.sh --build build-san
 
 # Each fuzzer for FUZZ_SECONDS; crashes are kept in build-fuzz/crashes/NAME/.

@@ -22,12 +22,33 @@ static int load_and_apply(const struct eg_policy_file *f)
 	return EXIT_OK;
 }
 
+/* The policy a command put in force or checked, for -j. */
+static void add_policy_json(cJSON *o, const struct eg_policy_file *pf)
+{
+	cJSON *p = cJSON_AddObjectToObject(o, "policy");
+
+	cJSON_AddStringToObject(p, "file", pf->path);
+	cJSON_AddStringToObject(p, "hash", pf->hash);
+	cJSON_AddNumberToObject(p, "port_policies", pf->table.nrules);
+	cJSON_AddNumberToObject(p, "allows", (double)pf->nallow);
+	cJSON_AddNumberToObject(p, "static_bans", (double)pf->nbans);
+}
+
+/* FILE, or the standard input for "-". */
+static int read_policy(const char *file, struct eg_policy_file *pf, struct eg_err *e)
+{
+	if (!strcmp(file, "-"))
+		return eg_policy_file_read(0, "<stdin>", pf, e);
+	return eg_policy_file_load(file, pf, e);
+}
+
 static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct eg_policy_file pf;
 	struct eg_err e = { 0 };
 	enum eg_xdp_mode mode = EG_XDP_AUTO;
 	const char *policy = NULL, *ifname;
+	bool already;
 	int c, rc;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
@@ -50,12 +71,22 @@ static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
 		eg_policy_file_free(&pf);
 		return cli_fail(&e);
 	}
-	printf(rc == 1 ? "edgeguard already attached to %s\n" : "attached to %s\n", ifname);
-	rc = EXIT_OK;
-	if (policy) {
-		rc = load_and_apply(&pf);
-		if (rc == EXIT_OK)
-			printf("policy %s (hash %s) in force\n", pf.path, pf.hash);
+	already = rc == 1;
+	rc = policy ? load_and_apply(&pf) : EXIT_OK;
+	if (rc == EXIT_OK) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "interface", ifname);
+		cJSON_AddBoolToObject(o, "already_attached", already);
+		if (policy)
+			add_policy_json(o, &pf);
+		if (policy)
+			cli_result(o, "%s %s\npolicy %s (hash %s) in force",
+				   already ? "edgeguard already attached to" : "attached to", ifname,
+				   pf.path, pf.hash);
+		else
+			cli_result(o, "%s %s",
+				   already ? "edgeguard already attached to" : "attached to", ifname);
 	}
 	eg_policy_file_free(&pf);
 	return rc;
@@ -81,6 +112,7 @@ static int run_detach(const struct cli_cmd *cmd, int argc, char **argv)
 	struct eg_err e = { 0 };
 	bool last = false, gone = false;
 	const char *ifname;
+	cJSON *o;
 	int c, rc;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1)
@@ -91,17 +123,19 @@ static int run_detach(const struct cli_cmd *cmd, int argc, char **argv)
 	ifname = argv[optind];
 	if (eg_detach(ifname, &last, &gone, &e))
 		return cli_fail(&e);
-	if (gone)
-		printf("detached from %s (it no longer ran edgeguard: cleaned up what it left)\n",
-		       ifname);
-	else
-		printf("detached from %s\n", ifname);
 	if (last) {
 		if (eg_pins_remove(&e))
 			return cli_fail(&e);
 		eg_policy_meta_remove();
-		printf("no interface left: removed the pinned maps in %s\n", eg_pin_dir());
 	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "interface", ifname);
+	cJSON_AddBoolToObject(o, "was_gone", gone);
+	cJSON_AddBoolToObject(o, "maps_removed", last);
+	cli_result(o, "detached from %s%s%s%s", ifname,
+		   gone ? " (it no longer ran edgeguard: cleaned up what it left)" : "",
+		   last ? "\nno interface left: removed the pinned maps in " : "",
+		   last ? eg_pin_dir() : "");
 	return EXIT_OK;
 }
 
@@ -120,6 +154,7 @@ static int run_policy(const struct cli_cmd *cmd, int argc, char **argv)
 	struct eg_policy_file pf;
 	struct eg_err e = { 0 };
 	const char *verb;
+	cJSON *o;
 	int c, rc;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1)
@@ -131,17 +166,23 @@ static int run_policy(const struct cli_cmd *cmd, int argc, char **argv)
 	if (strcmp(verb, "check") && strcmp(verb, "load"))
 		return cli_usage_error(cmd, "unknown subcommand '%s' (check or load)", verb);
 	memset(&pf, 0, sizeof(pf));
-	if (eg_policy_file_load(argv[optind + 1], &pf, &e))
+	if (read_policy(argv[optind + 1], &pf, &e))
 		return cli_fail(&e);
 	if (!strcmp(verb, "check")) {
-		printf("%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)\n",
-		       argv[optind + 1], pf.table.nrules, pf.nallow, pf.nbans, pf.hash);
+		o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", true);
+		add_policy_json(o, &pf);
+		cli_result(o, "%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)",
+			   pf.path, pf.table.nrules, pf.nallow, pf.nbans, pf.hash);
 		eg_policy_file_free(&pf);
 		return EXIT_OK;
 	}
 	rc = load_and_apply(&pf);
-	if (rc == EXIT_OK)
-		printf("policy %s (hash %s) in force\n", pf.path, pf.hash);
+	if (rc == EXIT_OK) {
+		o = cJSON_CreateObject();
+		add_policy_json(o, &pf);
+		cli_result(o, "policy %s (hash %s) in force", pf.path, pf.hash);
+	}
 	eg_policy_file_free(&pf);
 	return rc;
 }
@@ -149,7 +190,7 @@ static int run_policy(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_policy = {
 	.name = "policy",
 	.run = run_policy,
-	.usage = "policy check|load FILE",
+	.usage = "policy check|load FILE   (FILE - reads the standard input)",
 	.help = "check validates FILE and touches nothing; load validates it, then switches\n"
 		"the datapath to it atomically. Errors name the file, the JSON path and the\n"
 		"reason. An invalid file changes nothing; a valid one keeps per-source state\n"

@@ -776,15 +776,25 @@ int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for
 
 int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_err *e)
 {
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = NULL, *nb;
-	ssize_t r;
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return eg_fail_errno(e, errno, "%s", path);
+	rc = eg_policy_file_read(fd, path, out, e);
+	close(fd);
+	return rc;
+}
+
+int eg_policy_file_read(int fd, const char *path, struct eg_policy_file *out, struct eg_err *e)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = NULL, *nb;
+	ssize_t r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
 	for (;;) {
 		if (len == cap || !buf) {
 			if (buf)
@@ -815,7 +825,6 @@ int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_
 	rc = eg_policy_file_parse(buf, len, path, out, e);
 out:
 	free(buf);
-	close(fd);
 	return rc;
 }
 

@@ -41,6 +41,9 @@ struct eg_policy_file {
  */
 int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_err *e);
 
+/* Same, from an open descriptor (left open; e.g. 0 for stdin), named path in errors. */
+int eg_policy_file_read(int fd, const char *path, struct eg_policy_file *out, struct eg_err *e);
+
 /* Same, from memory; name_for_errors prefixes every message. text need not be NUL-terminated. */
 int eg_policy_file_parse(const char *json_text, size_t len, const char *name_for_errors,
 			 struct eg_policy_file *out, struct eg_err *e);
