@@ -27,7 +27,7 @@ struct eg_doctor_check {
 	char name[64];
 	enum eg_doctor_status status;
 	char found[160];
-	char recommended[128];
+	char recommended[192];
 	char why[320];
 	char fix[256];
 };
