@@ -48,7 +48,7 @@ BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf 
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
-        libclang-rt-14-dev ethtool nftables gnuplot-nox
+        libclang-rt-14-dev ethtool nftables gnuplot-nox debhelper dpkg-dev logrotate systemd
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -83,7 +83,8 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-flood demo vmlinux clean
+.PHONY: all progs deps check check-sanitize fuzz fuzzers bench bench-flood demo vmlinux clean \
+	install uninstall deb
 
 # The benchmarks (bench/): `make bench` (bench/datapath/) and `make bench-flood`
 # (bench/flood/), each with its own XDP programs, built into build/bench/.
@@ -94,6 +95,9 @@ BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen
 .SECONDARY:
 
 all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS) $(TOOL_BINS) $(BENCH_BPF) $(BENCH_BINS)
+
+# The two programs alone (what install and the Debian package need).
+progs: $(CLI) $(DAEMON)
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
@@ -202,5 +206,72 @@ demo: deps
 	$(MAKE) all
 	demo/demo.sh
 
+# ---- install -------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the programs, man pages, systemd
+# units and generator, logrotate, bash completion, and /etc/edgeguard (the
+# configuration and an example policy, each only if absent: never overwritten).
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/edgeguard
+SYSCONFDIR ?= /etc
+# systemd reads /usr/lib and /usr/local/lib (Debian: /lib is /usr/lib).
+SYSTEMD_DIR ?= $(PREFIX)/lib/systemd
+UNITDIR    ?= $(SYSTEMD_DIR)/system
+GENDIR     ?= $(SYSTEMD_DIR)/system-generators
+COMPLDIR   ?= $(PREFIX)/share/bash-completion/completions
+LOGROTDIR  ?= $(SYSCONFDIR)/logrotate.d
+INSTALL    ?= install
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g'
+INSTALLED := $(SBINDIR)/edgeguard $(SBINDIR)/edgeguardd $(MANDIR)/man8/edgeguard.8 \
+	$(MANDIR)/man8/edgeguardd.8 $(UNITDIR)/edgeguard.service \
+	$(UNITDIR)/edgeguard-attach@.service $(GENDIR)/edgeguard-generator \
+	$(LOGROTDIR)/edgeguard $(COMPLDIR)/edgeguard $(DOCDIR)/README.md $(DOCDIR)/examples
+
+install: progs
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(GENDIR) $(DESTDIR)$(LOGROTDIR) $(DESTDIR)$(COMPLDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/edgeguard
+	$(INSTALL) -m 0755 $(CLI) $(DAEMON) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 man/edgeguard.8 man/edgeguardd.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in edgeguard.service edgeguard-attach@.service; do \
+		$(SUBST) dist/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(SUBST) dist/edgeguard-generator > $(DESTDIR)$(GENDIR)/edgeguard-generator
+	chmod 0755 $(DESTDIR)$(GENDIR)/edgeguard-generator
+	$(INSTALL) -m 0644 dist/edgeguard.logrotate $(DESTDIR)$(LOGROTDIR)/edgeguard
+	$(INSTALL) -m 0644 dist/edgeguard.bash-completion $(DESTDIR)$(COMPLDIR)/edgeguard
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 examples/*.json examples/*.yml $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples/dashboards
+	$(INSTALL) -m 0644 examples/dashboards/* $(DESTDIR)$(DOCDIR)/examples/dashboards/
+	@for f in edgeguard.conf policy.json; do \
+		if [ -e $(DESTDIR)$(SYSCONFDIR)/edgeguard/$$f ]; then \
+			echo "make install: $(DESTDIR)$(SYSCONFDIR)/edgeguard/$$f exists: left as it is"; \
+		else \
+			$(INSTALL) -m 0644 dist/$$f $(DESTDIR)$(SYSCONFDIR)/edgeguard/$$f || exit 1; \
+		fi; \
+	done
+
+# Removes what install put there, but the configuration in /etc/edgeguard
+# (an operator's) and the state in /var/lib/edgeguard.
+uninstall:
+	rm -rf $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# make deb [DEB_OUT=dir]: the Debian package with the standard tools
+# (dpkg-buildpackage -us -uc -b), built in a copy of the tree under
+# /tmp so nothing is written beside the source; the .deb lands in DEB_OUT.
+DEB_OUT ?= $(CURDIR)/build-deb
+deb:
+	@set -e; tmp=$$(mktemp -d /tmp/edgeguard-deb.XXXXXX); \
+	trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/edgeguard-$(VERSION)" $(DEB_OUT); \
+	tar --exclude-vcs --exclude='./build*' -cf - . | tar -xf - -C "$$tmp/edgeguard-$(VERSION)"; \
+	(cd "$$tmp/edgeguard-$(VERSION)" && dpkg-buildpackage -us -uc -b >"$$tmp/build.log" 2>&1) || \
+		{ tail -40 "$$tmp/build.log"; exit 1; }; \
+	cp "$$tmp"/*.deb $(DEB_OUT)/; \
+	ls $(DEB_OUT)/*.deb
+
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb
