@@ -71,10 +71,10 @@ eg ban 2001:db8:bad::/48
 eg allow add 203.0.113.0/24
 table deep-vlan
 table families
-eg ban ::/0
+eg ban ::/0 --force
 table any-v6-banned
 eg unban ::/0
-eg ban 0.0.0.0/0
+eg ban 0.0.0.0/0 --force
 table any-v4-banned
 eg unban 0.0.0.0/0
 
