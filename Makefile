@@ -27,19 +27,29 @@ else
 $(error VARIANT=$(VARIANT): expected san, fuzz or nothing)
 endif
 CFLAGS  ?= -O2 -g
-# user/ is grouped by concern (core, datapath, policy, state, control, report, fleet);
+# The version, once: the top entry of debian/changelog (the package's own).
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+# Warnings are errors in `make check` (and so in CI), which passes WERROR=1;
+# a user's or a packager's build with a newer compiler only warns.
+WERROR  ?=
+WERROR_FLAG := $(if $(filter 1 yes,$(WERROR)),-Werror)
+# The libraries' flags from pkg-config, never hard-coded.
+PKGS    := libxdp libbpf libcjson libmicrohttpd zlib libelf hiredis
+PKG_CONFIG ?= pkg-config
+# user/ is grouped by concern (core, datapath, policy, state, control, report, fleet, ...);
 # every group is on the include path, so a header is named by its file alone.
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
-CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS))
-LDLIBS  := -lxdp -lbpf -lcjson -lelf -lz -lmicrohttpd -lhiredis -lpthread
-BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
+CFLAGS  += -Wall -Wextra $(WERROR_FLAG) -std=gnu11 -I$(BUILD) -Ibpf $(patsubst %/,-I%,$(USER_DIRS)) \
+           $(shell $(PKG_CONFIG) --cflags $(PKGS)) -DEDGEGUARD_VERSION='"$(VERSION)"'
+LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
+BPFFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall $(WERROR_FLAG)
 
 # Debian packages the build, the tests and the benchmark need.
 DEPS := clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libcjson-dev \
         pkg-config gcc make iproute2 iptables xdp-tools iputils-ping \
         libmicrohttpd-dev prometheus curl tmux jq groff-base man-db python3-scapy \
         libclang-rt-14-dev ethtool nftables gnuplot-nox libhiredis-dev redis-server redis-sentinel \
-        ipset fail2ban
+        ipset fail2ban debhelper dpkg-dev logrotate systemd
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -74,7 +84,8 @@ FRONT_OBJS := $(patsubst %.c,$(BUILD)/front/%.o,$(FRONT_SRCS))
 FRONT_LIB  := $(BUILD)/libfront.a
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-sanitize fuzz fuzzers bench bench-bulk bench-flood bench-fleet demo vmlinux clean
+.PHONY: all progs deps check check-sanitize fuzz fuzzers bench bench-bulk bench-flood bench-fleet \
+	demo vmlinux clean install uninstall deb
 
 # The benchmarks (bench/): `make bench` (bench/datapath/) and `make bench-flood`
 # (bench/flood/), each with its own XDP programs, built into build/bench/.
@@ -86,6 +97,9 @@ BENCH_BINS := $(BUILD)/bench/datapath/bench $(BUILD)/bench/flood/flood_gen $(BUI
 .SECONDARY:
 
 all: $(LIB) $(CLI) $(DAEMON) $(TEST_BINS) $(TOOL_BINS) $(BENCH_BPF) $(BENCH_BINS)
+
+# The two programs alone (what install and the Debian package need).
+progs: $(CLI) $(DAEMON)
 
 # The packages' own services (redis, sentinel, fail2ban, prometheus) are not
 # started by the install (policy-rc.d): the tests start what they need on
@@ -156,7 +170,7 @@ ifeq ($(VARIANT),fuzz)
 fuzzers: $(FUZZERS)
 else
 fuzzers:
-	$(MAKE) VARIANT=fuzz fuzzers
+	$(MAKE) VARIANT=fuzz WERROR=$(WERROR) fuzzers
 endif
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
@@ -188,13 +202,13 @@ $(BUILD):
 # The normal suite, a short run of every fuzzer, then the suite again under
 # ASan+UBSan; one "N passed, N failed" line for all three.
 check: deps
-	$(MAKE) all
-	$(MAKE) fuzzers
-	$(MAKE) VARIANT=san all
+	$(MAKE) WERROR=1 all
+	$(MAKE) WERROR=1 fuzzers
+	$(MAKE) WERROR=1 VARIANT=san all
 	tests/run.sh --build build --fuzz build-fuzz --build build-san
 
 check-sanitize: deps
-	$(MAKE) VARIANT=san all
+	$(MAKE) WERROR=1 VARIANT=san all
 	tests/run.sh --build build-san
 
 # Each fuzzer for FUZZ_SECONDS; crashes are kept in build-fuzz/crashes/NAME/.
@@ -226,5 +240,72 @@ demo: deps
 	$(MAKE) all
 	demo/demo.sh
 
+# ---- install -------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the programs, man pages, systemd
+# units and generator, logrotate, bash completion, and /etc/edgeguard (the
+# configuration and an example policy, each only if absent: never overwritten).
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/edgeguard
+SYSCONFDIR ?= /etc
+# systemd reads /usr/lib and /usr/local/lib (Debian: /lib is /usr/lib).
+SYSTEMD_DIR ?= $(PREFIX)/lib/systemd
+UNITDIR    ?= $(SYSTEMD_DIR)/system
+GENDIR     ?= $(SYSTEMD_DIR)/system-generators
+COMPLDIR   ?= $(PREFIX)/share/bash-completion/completions
+LOGROTDIR  ?= $(SYSCONFDIR)/logrotate.d
+INSTALL    ?= install
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g'
+INSTALLED := $(SBINDIR)/edgeguard $(SBINDIR)/edgeguardd $(MANDIR)/man8/edgeguard.8 \
+	$(MANDIR)/man8/edgeguardd.8 $(UNITDIR)/edgeguard.service \
+	$(UNITDIR)/edgeguard-attach@.service $(GENDIR)/edgeguard-generator \
+	$(LOGROTDIR)/edgeguard $(COMPLDIR)/edgeguard $(DOCDIR)/README.md $(DOCDIR)/examples
+
+install: progs
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(GENDIR) $(DESTDIR)$(LOGROTDIR) $(DESTDIR)$(COMPLDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/edgeguard
+	$(INSTALL) -m 0755 $(CLI) $(DAEMON) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 man/edgeguard.8 man/edgeguardd.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in edgeguard.service edgeguard-attach@.service; do \
+		$(SUBST) dist/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(SUBST) dist/edgeguard-generator > $(DESTDIR)$(GENDIR)/edgeguard-generator
+	chmod 0755 $(DESTDIR)$(GENDIR)/edgeguard-generator
+	$(INSTALL) -m 0644 dist/edgeguard.logrotate $(DESTDIR)$(LOGROTDIR)/edgeguard
+	$(INSTALL) -m 0644 dist/edgeguard.bash-completion $(DESTDIR)$(COMPLDIR)/edgeguard
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 examples/*.json examples/*.yml $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples/dashboards
+	$(INSTALL) -m 0644 examples/dashboards/* $(DESTDIR)$(DOCDIR)/examples/dashboards/
+	@for f in edgeguard.conf policy.json; do \
+		if [ -e $(DESTDIR)$(SYSCONFDIR)/edgeguard/$$f ]; then \
+			echo "make install: $(DESTDIR)$(SYSCONFDIR)/edgeguard/$$f exists: left as it is"; \
+		else \
+			$(INSTALL) -m 0644 dist/$$f $(DESTDIR)$(SYSCONFDIR)/edgeguard/$$f || exit 1; \
+		fi; \
+	done
+
+# Removes what install put there, but the configuration in /etc/edgeguard
+# (an operator's) and the state in /var/lib/edgeguard.
+uninstall:
+	rm -rf $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# make deb [DEB_OUT=dir]: the Debian package with the standard tools
+# (dpkg-buildpackage -us -uc -b), built in a copy of the tree under
+# /tmp so nothing is written beside the source; the .deb lands in DEB_OUT.
+DEB_OUT ?= $(CURDIR)/build-deb
+deb:
+	@set -e; tmp=$$(mktemp -d /tmp/edgeguard-deb.XXXXXX); \
+	trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/edgeguard-$(VERSION)" $(DEB_OUT); \
+	tar --exclude-vcs --exclude='./build*' -cf - . | tar -xf - -C "$$tmp/edgeguard-$(VERSION)"; \
+	(cd "$$tmp/edgeguard-$(VERSION)" && dpkg-buildpackage -us -uc -b >"$$tmp/build.log" 2>&1) || \
+		{ tail -40 "$$tmp/build.log"; exit 1; }; \
+	cp "$$tmp"/*.deb $(DEB_OUT)/; \
+	ls $(DEB_OUT)/*.deb
+
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb

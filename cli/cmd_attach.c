@@ -9,7 +9,7 @@
 #include "pins.h"
 
 /* attach --policy: straight to the maps just attached, with the same guards as policy load. */
-static int load_and_apply(const struct eg_policy_file *f)
+static int load_and_apply(const struct eg_policy_file *f, cJSON **report)
 {
 	struct eg_guard g;
 	struct eg_err e = { 0 };
@@ -17,7 +17,7 @@ static int load_and_apply(const struct eg_policy_file *f)
 	if (eg_guard_load(&g, &e))
 		return cli_fail(&e);
 	return cli_policy_apply(f, &(struct eg_apply_opts){ .origin = EG_POLICY_BY_ATTACH,
-							    .guard = &g });
+							    .guard = &g }, report);
 }
 
 static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
@@ -26,6 +26,8 @@ static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
 	struct eg_err e = { 0 };
 	enum eg_xdp_mode mode = EG_XDP_AUTO;
 	const char *policy = NULL, *ifname;
+	cJSON *report = NULL;
+	bool already;
 	int c, rc;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
@@ -40,7 +42,7 @@ static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
 		return EXIT_USAGE;
 	ifname = argv[optind];
 	memset(&pf, 0, sizeof(pf));
-	if (policy && eg_policy_file_load(policy, &pf, &e))
+	if (policy && cli_policy_read(policy, &pf, &e))
 		return cli_fail(&e);
 
 	rc = eg_attach(ifname, mode, policy ? &pf.sizes : NULL, &e);
@@ -48,10 +50,23 @@ static int run_attach(const struct cli_cmd *cmd, int argc, char **argv)
 		eg_policy_file_free(&pf);
 		return cli_fail(&e);
 	}
-	printf(rc == 1 ? "edgeguard already attached to %s\n" : "attached to %s\n", ifname);
-	rc = EXIT_OK;
-	if (policy)
-		rc = load_and_apply(&pf);
+	already = rc == 1;
+	rc = policy ? load_and_apply(&pf, &report) : EXIT_OK;
+	if (rc == EXIT_OK && cli_json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "interface", ifname);
+		cJSON_AddBoolToObject(o, "already_attached", already);
+		if (report)
+			cJSON_AddItemToObject(o, "policy", report);
+		report = NULL;
+		cli_result(o, "%s", "");
+	} else if (rc == EXIT_OK) {
+		printf("%s %s\n", already ? "edgeguard already attached to" : "attached to", ifname);
+		if (report)
+			cli_policy_print(report);
+	}
+	cJSON_Delete(report);
 	eg_policy_file_free(&pf);
 	return rc;
 }
@@ -76,6 +91,7 @@ static int run_detach(const struct cli_cmd *cmd, int argc, char **argv)
 	struct eg_err e = { 0 };
 	bool last = false, gone = false;
 	const char *ifname;
+	cJSON *o;
 	int c, rc;
 
 	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1)
@@ -86,17 +102,19 @@ static int run_detach(const struct cli_cmd *cmd, int argc, char **argv)
 	ifname = argv[optind];
 	if (eg_detach(ifname, &last, &gone, &e))
 		return cli_fail(&e);
-	if (gone)
-		printf("detached from %s (it no longer ran edgeguard: cleaned up what it left)\n",
-		       ifname);
-	else
-		printf("detached from %s\n", ifname);
 	if (last) {
 		if (eg_pins_remove(&e))
 			return cli_fail(&e);
 		eg_policy_meta_remove();
-		printf("no interface left: removed the pinned maps in %s\n", eg_pin_dir());
 	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "interface", ifname);
+	cJSON_AddBoolToObject(o, "was_gone", gone);
+	cJSON_AddBoolToObject(o, "maps_removed", last);
+	cli_result(o, "detached from %s%s%s%s", ifname,
+		   gone ? " (it no longer ran edgeguard: cleaned up what it left)" : "",
+		   last ? "\nno interface left: removed the pinned maps in " : "",
+		   last ? eg_pin_dir() : "");
 	return EXIT_OK;
 }
 

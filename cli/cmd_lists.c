@@ -76,7 +76,7 @@ static int fetch_list(bool bans, cJSON **out)
 	struct eg_maps m;
 	int rc;
 
-	if (eg_maps_open_pinned(&m, &e))
+	if (eg_maps_open_pinned_ro(&m, &e))
 		return cli_fail(&e);
 	rc = bans ? eg_report_bans(&m, eg_now_ns(), out, &e) : eg_report_allows(&m, out, &e);
 	eg_maps_close(&m);
@@ -98,6 +98,18 @@ static int only_options(const struct cli_cmd *cmd, int argc, char **argv)
 		if (c == CLI_DONE)
 			return rc;
 	return -1;
+}
+
+/* A change's result for -j: {"action": ..., "address": ..., "ttl": seconds (bans only; 0 permanent)}. */
+static cJSON *change_json(const char *action, const char *cidr, long long ttl)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "action", action);
+	cJSON_AddStringToObject(o, "address", cidr);
+	if (!strcmp(action, "banned"))
+		cJSON_AddNumberToObject(o, "ttl", (double)ttl);
+	return o;
 }
 
 /* --origin NAME: an origin an operator's command may claim (manual, import); -1 after a usage error. */
@@ -165,27 +177,26 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
 		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
-		return cli_fail(&e);
-	if (!force && cli_guard_check(&ch.key, &e))
-		return cli_fail(&e);
+		return cli_bad_arg(cmd, &e);
 	ch.ttl_s = (uint32_t)ttl;
 	ch.origin = (uint16_t)origin;
-	if (reason && strlen(reason) >= sizeof(ch.reason)) {
-		eg_fail(&e, "the ban reason is longer than %zu characters", sizeof(ch.reason) - 1);
-		return cli_fail(&e);
-	}
+	if (reason && strlen(reason) >= sizeof(ch.reason))
+		return cli_usage_error(cmd, "--reason is longer than %zu characters",
+				       sizeof(ch.reason) - 1);
 	if (reason)
 		memcpy(ch.reason, reason, strlen(reason) + 1);
 	/* The same rules the daemon applies, before anything is sent or written. */
 	if (eg_ctl_check_request(&ch, &e))
+		return cli_bad_arg(cmd, &e);
+	if (!force && cli_guard_check(&ch.key, &e))
 		return cli_fail(&e);
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
 	if (ttl)
-		printf("banned %s for %llds\n", cidr, ttl);
+		cli_result(change_json("banned", cidr, ttl), "banned %s for %llds", cidr, ttl);
 	else
-		printf("banned %s permanently\n", cidr);
+		cli_result(change_json("banned", cidr, 0), "banned %s permanently", cidr);
 	return EXIT_OK;
 }
 
@@ -247,11 +258,11 @@ static int run_unban(const struct cli_cmd *cmd, int argc, char **argv)
 	if (cli_operands(cmd, argc, argv, 1, "one address or CIDR"))
 		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind], &ch.key, &e))
-		return cli_fail(&e);
+		return cli_bad_arg(cmd, &e);
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
-	printf("unbanned %s\n", cidr);
+	cli_result(change_json("unbanned", cidr, 0), "unbanned %s", cidr);
 	return EXIT_OK;
 }
 
@@ -379,12 +390,13 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 	if (cli_operands(cmd, argc, argv, 2, "one address or CIDR after add or del"))
 		return EXIT_USAGE;
 	if (eg_parse_cidr(argv[optind + 1], &ch.key, &e))
-		return cli_fail(&e);
+		return cli_bad_arg(cmd, &e);
 	ch.cmd = verb[0] == 'a' ? EG_CTL_ALLOW_ADD : EG_CTL_ALLOW_DEL;
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
-	printf("%s %s\n", verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr);
+	cli_result(change_json(verb[0] == 'a' ? "allowed" : "disallowed", cidr, 0), "%s %s",
+		   verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr);
 	return EXIT_OK;
 }
 

@@ -5,8 +5,10 @@
  * force across restarts and reboots), else straight to the pinned maps;
  * either way all or nothing (user/policy/apply.h), with the same output.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,9 @@
 #include "control_client.h"
 #include "guard.h"
 #include "pins.h"
+
+/* What errors and the report call a policy read from "-". */
+#define STDIN_NAME "<stdin>"
 
 static void print_warning(const char *msg, void *ctx)
 {
@@ -75,7 +80,27 @@ void cli_policy_print(const cJSON *report)
 		printf("static bans: %s\n", b);
 }
 
-int cli_policy_apply(const struct eg_policy_file *f, const struct eg_apply_opts *o)
+int cli_policy_read(const char *file, struct eg_policy_file *pf, struct eg_err *e)
+{
+	if (!strcmp(file, "-"))
+		return eg_policy_file_load_fd(0, STDIN_NAME, pf, e);
+	return eg_policy_file_load(file, pf, e);
+}
+
+/* The policy file itself, for -j: what check validated. */
+static void add_policy_json(cJSON *o, const struct eg_policy_file *pf)
+{
+	cJSON *p = cJSON_AddObjectToObject(o, "policy");
+
+	cJSON_AddStringToObject(p, "file", pf->path);
+	cJSON_AddStringToObject(p, "hash", pf->hash);
+	cJSON_AddNumberToObject(p, "port_policies", pf->table.nrules);
+	cJSON_AddNumberToObject(p, "allows", (double)pf->nallow);
+	cJSON_AddNumberToObject(p, "static_bans", (double)pf->nbans);
+}
+
+int cli_policy_apply(const struct eg_policy_file *f, const struct eg_apply_opts *o,
+		     cJSON **report_out)
 {
 	struct eg_apply_report rep;
 	struct eg_err e = { 0 };
@@ -94,6 +119,10 @@ int cli_policy_apply(const struct eg_policy_file *f, const struct eg_apply_opts 
 		eg_fail(&e, "in force, but out of memory to say so");
 		return cli_fail(&e);
 	}
+	if (report_out) {
+		*report_out = report;
+		return EXIT_OK;
+	}
 	cli_policy_print(report);
 	cJSON_Delete(report);
 	return EXIT_OK;
@@ -104,8 +133,9 @@ static int check(const char *path)
 	struct eg_policy_file pf;
 	struct eg_guard g;
 	struct eg_err e = { 0 };
+	cJSON *o;
 
-	if (eg_policy_file_load(path, &pf, &e))
+	if (cli_policy_read(path, &pf, &e))
 		return cli_fail(&e);
 	if (eg_guard_load(&g, &e)) {
 		eg_policy_file_free(&pf);
@@ -113,10 +143,47 @@ static int check(const char *path)
 	}
 	eg_guard_ban_warnings(&g, &pf, print_warning, NULL);
 	eg_guard_limit_warnings(&g, &pf, print_warning, NULL);
-	printf("%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)\n", path,
-	       pf.table.nrules, pf.nallow, pf.nbans, pf.hash);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	add_policy_json(o, &pf);
+	cli_result(o, "%s: ok (%u port policies, %zu allows, %zu static bans, hash %s)", pf.path,
+		   pf.table.nrules, pf.nallow, pf.nbans, pf.hash);
 	eg_policy_file_free(&pf);
 	return EXIT_OK;
+}
+
+/*
+ * FILE opened for a load, or for "-" the standard input copied into a
+ * memory file: the daemon reads the file from its start, which a pipe
+ * cannot give it. abs gets the name recorded for it.
+ */
+static int open_policy(const char *path, char *abs, size_t len, struct eg_err *e)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-")) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return eg_fail_errno(e, errno, "%s", path);
+		if (!realpath(path, abs))
+			snprintf(abs, len, "%s", path);
+		return fd;
+	}
+	fd = memfd_create("edgeguard-policy", MFD_CLOEXEC);
+	if (fd < 0)
+		return eg_fail_errno(e, errno, "cannot keep the standard input's policy");
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			break;
+	if (n != 0 || lseek(fd, 0, SEEK_SET)) {
+		eg_fail_errno(e, errno, "cannot read the policy from the standard input");
+		close(fd);
+		return -1;
+	}
+	snprintf(abs, len, "/dev/stdin");
+	return fd;
 }
 
 /* Through the daemon: the descriptor of the file we checked, its name and hash. */
@@ -159,14 +226,11 @@ static int load(const char *path, bool force)
 	struct eg_err e = { 0 };
 	int fd, rc = EXIT_FAIL;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		eg_fail_errno(&e, errno, "%s", path);
+	fd = open_policy(path, abs, sizeof(abs), &e);
+	if (fd < 0)
 		return cli_fail(&e);
-	}
-	if (!realpath(path, abs))
-		snprintf(abs, sizeof(abs), "%s", path);
-	if (eg_policy_file_load_fd(fd, path, &pf, &e) || (!force && eg_guard_load(&g, &e))) {
+	if (eg_policy_file_load_fd(fd, strcmp(path, "-") ? path : STDIN_NAME, &pf, &e) ||
+	    (!force && eg_guard_load(&g, &e))) {
 		close(fd);
 		return cli_fail(&e);
 	}
@@ -184,7 +248,7 @@ static int load(const char *path, bool force)
 						   .guard = force ? NULL : &g,
 						   .force = force,
 						   .path = abs,
-					   });
+					   }, NULL);
 		break;
 	}
 	close(fd);
@@ -218,7 +282,7 @@ static int run_policy(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cmd_policy = {
 	.name = "policy",
 	.run = run_policy,
-	.usage = "policy check FILE   policy load FILE [--force]",
+	.usage = "policy check FILE   policy load FILE [--force]   (FILE - reads the standard input)",
 	.help = "check validates FILE and touches nothing; it warns about static bans that\n"
 		"would cut this host off (load refuses them without --force) and about limits\n"
 		"low enough to cut off SSH or a load balancer's health checks.\n"

@@ -53,7 +53,7 @@ static int run_stats(const struct cli_cmd *cmd, int argc, char **argv)
 			return n;
 	if (cli_operands(cmd, argc, argv, 0, "no arguments"))
 		return EXIT_USAGE;
-	if (eg_maps_open_pinned(&m, &e))
+	if (eg_maps_open_pinned_ro(&m, &e))
 		return cli_fail(&e);
 	rc = eg_read_counters(&m, c, &e);
 	if (!rc)
@@ -202,7 +202,7 @@ static int run_status(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_fail(&e);
 	if (s.ngone > EG_MAX_IFACES)
 		s.ngone = EG_MAX_IFACES;
-	if (eg_maps_open_pinned(&m, &e)) {
+	if (eg_maps_open_pinned_ro(&m, &e)) {
 		if (cli_json) {
 			cJSON *o = cJSON_CreateObject();
 

@@ -374,7 +374,7 @@ static int run_top(const struct cli_cmd *cmd, int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
-	if (eg_maps_open_pinned(&m, &e))
+	if (eg_maps_open_pinned_ro(&m, &e))
 		return cli_fail(&e);
 	rows = calloc(o.rows, sizeof(*rows));
 	labels = calloc(1, sizeof(*labels));

@@ -10,10 +10,12 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "cli.h"
+#include "version.h"
 
 static const struct cli_cmd *const commands[] = {
 	&cmd_attach, &cmd_detach, &cmd_status, &cmd_stats, &cmd_ban,
 	&cmd_unban,  &cmd_bans,   &cmd_allow,  &cmd_policy, &cmd_top, &cmd_import,
+	&cmd_doctor,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -32,7 +34,8 @@ static int print_libxdp(enum libxdp_print_level level, const char *fmt, va_list 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgeguard [-v] [-j|--json] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: edgeguard [-v] [-j|--json] COMMAND [ARGS]\n"
+		   "       edgeguard --version\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i]->usage);
 	fprintf(f, "\n'edgeguard COMMAND --help' describes one command. -j prints JSON where a\n"
@@ -53,13 +56,19 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			cJSON *v = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(v, "version", EDGEGUARD_VERSION);
+			cli_result(v, "edgeguard %s", EDGEGUARD_VERSION);
+			return EXIT_OK;
 		} else {
-			fprintf(stderr, "edgeguard: unknown option '%s' (see 'edgeguard --help')\n",
-				argv[i]);
-			return EXIT_USAGE;
+			return cli_error(EXIT_USAGE, "unknown option '%s'", argv[i]);
 		}
 	}
 	if (i >= argc) {
+		if (cli_json)
+			return cli_error(EXIT_USAGE, "no command given");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -67,9 +76,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	for (size_t c = 0; c < NCOMMANDS; c++)
-		if (!strcmp(argv[i], commands[c]->name))
-			return commands[c]->run(commands[c], argc - i, argv + i);
-	fprintf(stderr, "edgeguard: unknown command '%s' (see 'edgeguard --help')\n", argv[i]);
-	return EXIT_USAGE;
+	for (size_t c = 0; c < NCOMMANDS; c++) {
+		if (strcmp(argv[i], commands[c]->name))
+			continue;
+		cli_command = commands[c]->name;
+		return commands[c]->run(commands[c], argc - i, argv + i);
+	}
+	return cli_error(EXIT_USAGE, "unknown command '%s'", argv[i]);
 }

@@ -11,6 +11,7 @@
 
 bool cli_verbose;
 bool cli_json;
+const char *cli_command;
 
 #define MAX_OPTS 16
 
@@ -19,16 +20,60 @@ void cli_help(const struct cli_cmd *cmd)
 	printf("usage: edgeguard %s\n%s", cmd->usage, cmd->help);
 }
 
-int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+/*
+ * Every error of every command goes out here: one line of text, or with -j
+ * one JSON object on one line, {"error": MSG, "command": CMD, "exit": RC},
+ * so a script reads errors the way it reads results.
+ */
+static int say_error(int rc, const char *cmd, const char *msg, const char *hint)
 {
+	if (cli_json) {
+		cJSON *o = cJSON_CreateObject();
+		char *text;
+
+		cJSON_AddStringToObject(o, "error", msg);
+		if (cmd)
+			cJSON_AddStringToObject(o, "command", cmd);
+		cJSON_AddNumberToObject(o, "exit", rc);
+		text = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (text) {
+			fprintf(stderr, "%s\n", text);
+			free(text);
+			return rc;
+		}
+	}
+	fprintf(stderr, "edgeguard%s%s: %s%s\n", cmd && rc == EXIT_USAGE ? " " : "",
+		cmd && rc == EXIT_USAGE ? cmd : "", msg, hint ? hint : "");
+	return rc;
+}
+
+int cli_error(int rc, const char *fmt, ...)
+{
+	char msg[EG_ERR_LEN + 256];
 	va_list ap;
 
-	fprintf(stderr, "edgeguard %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'edgeguard %s --help')\n", cmd->name);
-	return EXIT_USAGE;
+	return say_error(rc, cli_command, msg, rc == EXIT_USAGE ? " (see 'edgeguard --help')" : NULL);
+}
+
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	char msg[EG_ERR_LEN + 256], hint[96];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(hint, sizeof(hint), " (see 'edgeguard %s --help')", cmd->name);
+	return say_error(EXIT_USAGE, cmd->name, msg, hint);
+}
+
+int cli_bad_arg(const struct cli_cmd *cmd, const struct eg_err *e)
+{
+	return cli_usage_error(cmd, "%s", e->msg);
 }
 
 /* The option argv[optind - 1] named, as the user wrote it ("--ttl", "-n"). */
@@ -92,8 +137,26 @@ int cli_operands(const struct cli_cmd *cmd, int argc, char **argv, int n, const 
 
 int cli_fail(const struct eg_err *e)
 {
-	fprintf(stderr, "edgeguard: %s\n", e->msg);
-	return EXIT_FAIL;
+	return say_error(EXIT_FAIL, cli_command, e->msg, NULL);
+}
+
+void cli_result(cJSON *doc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_json) {
+		char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	} else {
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		putchar('\n');
+	}
+	cJSON_Delete(doc);
 }
 
 void cli_print_json(cJSON *doc)

@@ -708,6 +708,12 @@ int control_timeout_ms(const struct control *c)
 	return next <= now ? 0 : (int)(next - now);
 }
 
+bool control_group(const struct control *c, gid_t *gid)
+{
+	*gid = c->gid;
+	return c->has_group;
+}
+
 int control_fd(const struct control *c)
 {
 	return c->epfd;

@@ -42,6 +42,9 @@ struct control_hooks {
 struct control *control_open(const struct eg_maps *maps, const char *group,
 			     const struct control_hooks *hooks);
 
+/* The --group's id into *gid: true when the daemon has one. */
+bool control_group(const struct control *c, gid_t *gid);
+
 /* One descriptor to poll for input: the listener and every client behind it. */
 int control_fd(const struct control *c);
 

@@ -55,6 +55,7 @@ struct daemon {
 	bool maps_open;
 	int lock_fd; /* a lock on $EDGEGUARD_RUN_DIR/edgeguardd.lock, held for the daemon's life */
 	FILE *events_fp;
+	const char *events_path; /* --events FILE, reopened on SIGUSR1; NULL: stdout */
 	struct ring_buffer *rb;
 	int sigfd;
 	/* What state.json holds: where reasons are remembered, and what "changed" compares to. */
@@ -63,6 +64,7 @@ struct daemon {
 	struct eg_state pending;
 	bool pending_changed;
 	struct in_force policy; /* the policy in force: start, SIGHUP, `edgeguard policy load` */
+	char save_error[EG_ERR_LEN + 64]; /* the last failed save's error, said once; "" after a save */
 	const char *control_group; /* --group: who besides root may use the control socket */
 	struct control *ctl;
 	struct eg_sweeper *sweeper; /* ends idle flows whose kernel timer could not be armed */
@@ -87,9 +89,34 @@ static void usage(FILE *fp)
 		    "Runs in the foreground next to an attached edgeguard (run 'edgeguard attach IFNAME'\n"
 		    "first). Writes one JSON event per line (default stdout), removes expired bans,\n"
 		    "keeps bans and allows in DIR/" EG_STATE_FILE " (default " STATE_DIR_DEFAULT ").\n"
-		    "SIGHUP re-reads --policy FILE; SIGTERM/SIGINT save the state and exit.\n"
-		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen ADDR:PORT|off).\n"
+		    "SIGHUP re-reads --policy FILE; SIGUSR1 reopens the --events FILE (log rotation);\n"
+		    "SIGTERM/SIGINT save the state and exit. After the last 'edgeguard detach' it saves\n"
+		    "the state and exits 0: nothing is left to guard.\n"
+		    "Prometheus metrics: http://" METRICS_LISTEN_DEFAULT "/metrics (--metrics-listen\n"
+		    "ADDR:PORT, [IPV6]:PORT, :PORT for every address, or off). --version prints the version.\n"
 		    "--redis or --redis-sentinel shares bans with every edgeguardd on that Redis (a fleet).\n");
+}
+
+/* SIGUSR1: logrotate moved the events file away; carry on in a new one at its name. */
+static void reopen_events(struct daemon *d)
+{
+	FILE *fp;
+	char msg[PATH_MAX + 128];
+
+	if (!d->events_path)
+		return;
+	fp = fopen(d->events_path, "ae");
+	if (!fp) {
+		/* Keep writing where we were: an event in the old file beats one lost. */
+		snprintf(msg, sizeof(msg), "cannot reopen the event file %s: %s (still writing to the old one)",
+			 d->events_path, strerror(errno));
+		ev_error("events_error", msg);
+		return;
+	}
+	ev_set_output(fp);
+	fclose(d->events_fp);
+	d->events_fp = fp;
+	ev_emit(ev_new("events_reopened"));
 }
 
 /* ---- datapath events ---- */
@@ -282,6 +309,18 @@ static void fill_reason(const struct daemon *d, struct eg_saved_ban *b)
 			 eg_reason_name(b->trigger), b->policy);
 }
 
+/* A save is retried every tick: its error is said once, and again only when it changes. */
+static void save_failed(struct daemon *d, const char *what, const char *why)
+{
+	char msg[sizeof(d->save_error)];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, why);
+	if (!strcmp(msg, d->save_error))
+		return;
+	memcpy(d->save_error, msg, sizeof(msg));
+	ev_error("state_error", msg);
+}
+
 /* Saves when the ban/allow set differs from the last save, or always with force. */
 static int persist(struct daemon *d, bool force)
 {
@@ -289,7 +328,7 @@ static int persist(struct daemon *d, bool force)
 	struct eg_err e = { 0 };
 
 	if (eg_state_snapshot(&d->maps, &now, &e)) {
-		fprintf(stderr, "edgeguardd: cannot read the lists to save them: %s\n", e.msg);
+		save_failed(d, "cannot read the lists to save them", e.msg);
 		return -1;
 	}
 	if (eg_state_expire_pending(&d->pending, (int64_t)time(NULL)))
@@ -303,13 +342,20 @@ static int persist(struct daemon *d, bool force)
 	if (eg_state_copy_pending(&now, &d->pending, &e) ||
 	    eg_state_save(d->state_path, &now, &e)) {
 		/* Keep the old baseline so the next tick tries again. */
-		fprintf(stderr, "edgeguardd: %s\n", e.msg);
+		save_failed(d, "cannot save the state", e.msg);
 		eg_state_free(&now);
 		return -1;
 	}
 	eg_state_free(&d->saved);
 	d->saved = now;
 	d->pending_changed = false;
+	if (d->save_error[0]) {
+		cJSON *o = ev_new("state_saved");
+
+		cJSON_AddStringToObject(o, "state", d->state_path);
+		ev_emit(o);
+	}
+	d->save_error[0] = '\0';
 	return 0;
 }
 
@@ -516,6 +562,8 @@ static enum stop_cause run(struct daemon *d)
 			continue;
 		if (si.ssi_signo == SIGHUP)
 			in_force_reload(&d->policy);
+		else if (si.ssi_signo == SIGUSR1)
+			reopen_events(d);
 		else
 			return STOP_SIGNAL;
 	}
@@ -536,6 +584,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 				   FLEET_OPT_BASE + EG_FLEET_OPT_##id },
 		EG_FLEET_OPTIONS(FLEET_OPT)
 #undef FLEET_OPT
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -593,6 +642,9 @@ static int parse_args(struct daemon *d, int argc, char **argv, const char **even
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("edgeguardd %s\n", EDGEGUARD_VERSION);
 			exit(0);
 		default:
 			usage(stderr);
@@ -665,6 +717,31 @@ static int lock_run_dir(struct daemon *d)
 			   dir);
 }
 
+/*
+ * --group may read what the maps hold (bans, stats, top) straight from the
+ * pins, with the daemon stopped or hung, as root can: the pins are made
+ * readable, never writable, by the group. Changes still go through the
+ * control socket, where the group's requests are checked and logged.
+ */
+static int share_pins(struct daemon *d)
+{
+	struct eg_err e = { 0 };
+	bool opened;
+	gid_t gid;
+	cJSON *o;
+
+	if (!control_group(d->ctl, &gid))
+		return 0;
+	if (eg_pins_share(gid, &opened, &e))
+		return daemon_fail(1, "%s", e.msg);
+	o = ev_new("pins_shared");
+	cJSON_AddStringToObject(o, "maps", eg_pin_dir());
+	cJSON_AddNumberToObject(o, "gid", gid);
+	cJSON_AddBoolToObject(o, "bpffs_root_opened_for_search", opened);
+	ev_emit(o);
+	return 0;
+}
+
 /* Every start-up step frees what it made when a later one fails: daemon_free. */
 static int setup(struct daemon *d, const char *events_path)
 {
@@ -696,9 +773,11 @@ static int setup(struct daemon *d, const char *events_path)
 		if (!d->events_fp)
 			return daemon_fail(1, "cannot open event file %s: %s", events_path, strerror(errno));
 		ev_set_output(d->events_fp);
+		d->events_path = events_path;
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
@@ -716,7 +795,7 @@ static int setup(struct daemon *d, const char *events_path)
 	d->ctl = control_open(&d->maps, d->control_group,
 			      &(struct control_hooks){ .policy_load = in_force_control_load,
 						       .ctx = &d->policy });
-	return d->ctl ? 0 : 1;
+	return d->ctl ? share_pins(d) : 1;
 }
 
 /* Frees whatever setup and the run made; safe at any point after the struct's init. */
@@ -806,10 +885,15 @@ int main(int argc, char **argv)
 	if (detached)
 		cJSON_AddStringToObject(o, "error", "the pinned maps are gone or replaced (detached?)");
 	ev_emit(o);
-	if (detached)
+	if (detached && ev_to_file())
 		fprintf(stderr, "edgeguardd: the maps under %s are gone or replaced (detached?); stopping\n",
 			eg_pin_dir());
-	rc = saved && cause == STOP_SIGNAL ? 0 : 1;
+	/*
+	 * Stopped by a signal, or after the last detach (an operator's act, not
+	 * a failure: systemd must not restart it into maps that are not there;
+	 * the attach unit starts it again): 0 once the state is saved.
+	 */
+	rc = saved && (cause == STOP_SIGNAL || cause == STOP_DETACHED) ? 0 : 1;
 	daemon_free(&d);
 	return rc;
 }

@@ -13,6 +13,11 @@ void ev_set_output(FILE *fp)
 	out_fp = fp;
 }
 
+bool ev_to_file(void)
+{
+	return out_fp && out_fp != stdout;
+}
+
 static void rfc3339(char *buf, size_t len, int64_t wall_ns)
 {
 	time_t secs = (time_t)(wall_ns / 1000000000LL);
@@ -100,5 +105,7 @@ void ev_error(const char *event, const char *msg)
 
 	cJSON_AddStringToObject(o, "error", msg);
 	ev_emit(o);
-	fprintf(stderr, "edgeguardd: %s\n", msg);
+	/* Under systemd stdout and stderr are both the journal: say it there once. */
+	if (ev_to_file())
+		fprintf(stderr, "edgeguardd: %s\n", msg);
 }

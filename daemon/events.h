@@ -6,6 +6,7 @@
 #ifndef EGD_EVENTS_H
 #define EGD_EVENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
@@ -13,6 +14,8 @@
 
 /* Where events go; stdout until ev_set_output. */
 void ev_set_output(FILE *fp);
+/* Do events go to a file of their own (not stdout)? */
+bool ev_to_file(void);
 
 /* Prints "edgeguardd: MSG" on stderr and returns rc, for `return daemon_fail(1, ...)`. */
 int daemon_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -34,6 +34,7 @@ static struct {
 	bool off;
 	bool explicit; /* given on the command line: failing to bind is fatal */
 	bool v6;
+	bool any; /* ":PORT": every address, IPv4 and IPv6 */
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	char text[80];
@@ -41,6 +42,30 @@ static struct {
 
 static uint64_t bans_expired;
 static uint64_t reloads_ok, reloads_err;
+
+/*
+ * A value that cannot be read is left out of the scrape, never shown as -1
+ * or 0, and counted here by what it was, so an alert can see it.
+ */
+enum scrape_error {
+	ERR_COUNTERS,   /* the global counters */
+	ERR_INTERFACES, /* the per-interface counters */
+	ERR_POLICIES,   /* per-policy counters or names */
+	ERR_MAPS,       /* a map's entries */
+	ERR_BANS,       /* the bans in force */
+	ERR_ATTACHED,   /* the attached interfaces */
+	ERR_MAX,
+};
+static const char *const scrape_error_names[ERR_MAX] = {
+	[ERR_COUNTERS] = "counters", [ERR_INTERFACES] = "interfaces", [ERR_POLICIES] = "policies",
+	[ERR_MAPS] = "maps",         [ERR_BANS] = "bans",             [ERR_ATTACHED] = "attached",
+};
+static uint64_t scrape_errors[ERR_MAX];
+
+static void count_error(enum scrape_error what)
+{
+	__atomic_add_fetch(&scrape_errors[what], 1, __ATOMIC_RELAXED);
+}
 
 static const struct eg_maps *maps;
 static struct MHD_Daemon *httpd;
@@ -84,6 +109,16 @@ int metrics_configure(const char *text)
 		listen_cfg.off = true;
 		return 0;
 	}
+	if (text[0] == ':') {
+		/* ":9909", as Prometheus exporters take it: every address, both families. */
+		if (parse_port(text + 1, &port))
+			goto bad;
+		listen_cfg.v6 = listen_cfg.any = true;
+		listen_cfg.sin6.sin6_family = AF_INET6;
+		listen_cfg.sin6.sin6_port = htons(port);
+		listen_cfg.sin6.sin6_addr = in6addr_any;
+		return 0;
+	}
 	if (text[0] == '[') {
 		colon = strstr(text, "]:");
 		if (!colon)
@@ -114,7 +149,7 @@ int metrics_configure(const char *text)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "edgeguardd: --metrics-listen wants A.B.C.D:PORT, [IPV6]:PORT or off, not '%s'\n",
+	fprintf(stderr, "edgeguardd: --metrics-listen wants A.B.C.D:PORT, [IPV6]:PORT, :PORT or off, not '%s'\n",
 		text);
 	return -1;
 }
@@ -184,6 +219,7 @@ struct scan {
 	uint64_t taken_ms;
 	double duration_s;
 	struct eg_fill fill;
+	bool bans_ok; /* bans_active could be counted */
 	uint64_t bans_active[EG_ORIGIN_MAX];
 	int attached; /* -1: unknown */
 };
@@ -197,10 +233,9 @@ static void rescan(struct scan *s)
 	uint64_t start = eg_now_ns();
 
 	eg_report_fill(maps, &s->fill);
-	if (eg_report_ban_tally(maps, eg_now_ns(), &t, &e) == 0)
+	s->bans_ok = eg_report_ban_tally(maps, eg_now_ns(), &t, &e) == 0;
+	if (s->bans_ok)
 		memcpy(s->bans_active, t.active, sizeof(t.active));
-	else
-		memset(s->bans_active, 0, sizeof(s->bans_active));
 	s->attached = eg_list_attached(NULL, 0, NULL);
 	s->duration_s = (double)(eg_now_ns() - start) / 1e9;
 	s->taken_ms = eg_mono_ms();
@@ -219,7 +254,7 @@ static void put_packets(struct buf *b)
 	family(b, "edgeguard_packets_total", "counter",
 	       "Packets by interface, XDP verdict and reason (counted from the interface's attach).");
 	if (n < 0) {
-		fprintf(stderr, "edgeguardd: metrics: %s\n", e.msg);
+		count_error(ERR_INTERFACES);
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -256,6 +291,9 @@ static void put_events(struct buf *b, const uint64_t *c)
 		{ EG_R_PROMOTED, "edgeguard_sources_promoted_total", "Sources given state because they sent again after their first packet." },
 		{ EG_R_SYN_FLOOD, "edgeguard_syn_flood_mode_total", "Times a policy entered SYN flood mode (syn_retry_above)." },
 	};
+	/* Every event counter of the datapath, each once: a new one cannot go unexported. */
+	_Static_assert(sizeof(ev) / sizeof(ev[0]) == EG_R_MAX - EG_R_VERDICTS,
+		       "an event counter (enum eg_reason) has no metric");
 
 	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
 		family(b, ev[i].name, "counter", ev[i].help);
@@ -263,15 +301,47 @@ static void put_events(struct buf *b, const uint64_t *c)
 	}
 }
 
-/* One counter family with a series per shown policy slot. */
+/*
+ * The name a policy slot's series are labelled with: its name in
+ * eg_policy_names ("default" for slot 0 when it has none), so a series keeps
+ * its identity when the file's policies are reordered. NULL: not shown (a
+ * retired slot, or a name an earlier slot already has).
+ */
+static const char *policy_label(const struct eg_policy_name *names, unsigned int s)
+{
+	const char *n = names[s].name;
+
+	if (!n[0])
+		return s == 0 ? "default" : NULL;
+	for (unsigned int t = 0; t < s; t++)
+		if (!strncmp(names[t].name[0] || t ? names[t].name : "default", n,
+			     sizeof(names[t].name))) {
+			count_error(ERR_POLICIES);
+			return NULL;
+		}
+	return n;
+}
+
+/* name{policy="NAME"[,outcome="..."]} value */
+static void put_policy_sample(struct buf *b, const char *name, const char *policy,
+			      const char *outcome, uint64_t v)
+{
+	put(b, "%s{policy=\"", name);
+	put_label_value(b, policy);
+	if (outcome)
+		put(b, "\",outcome=\"%s", outcome);
+	put(b, "\"} %llu\n", (unsigned long long)v);
+}
+
+/* One counter family with a series per shown policy. */
 static void policy_counter(struct buf *b, const char *name, const char *help,
-			   const struct eg_policy_counters *pc, const bool *show, unsigned int which)
+			   const struct eg_policy_counters *pc, const char *const *label,
+			   unsigned int which)
 {
 	family(b, name, "counter", help);
 	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
-		if (show[s])
-			put(b, "%s{policy=\"%u\"} %llu\n", name, s,
-			    (unsigned long long)pc[s].c[which]);
+		if (label[s])
+			put_policy_sample(b, name, label[s], NULL, pc[s].c[which]);
 }
 
 static void put_policies(struct buf *b)
@@ -285,58 +355,65 @@ static void put_policies(struct buf *b)
 		{ EG_PC_CONN_DROP, "conn_drop" }, { EG_PC_BUDGET_DROP, "budget_drop" },
 		{ EG_PC_RETRY_DROP, "retry_drop" },
 	};
+	/* With packets, autobans and would-ban (families of their own): every policy counter. */
+	_Static_assert(sizeof(outcomes) / sizeof(outcomes[0]) + 3 == EG_PC_MAX,
+		       "a policy counter (enum eg_policy_counter) has no metric");
 	struct eg_policy_counters pc[EG_MAX_POLICIES];
 	struct eg_policy_name names[EG_MAX_POLICIES];
-	bool show[EG_MAX_POLICIES] = { false };
+	const char *label[EG_MAX_POLICIES] = { NULL };
 	struct eg_err e = { 0 };
 
-	if (eg_report_policy_names(maps, names, &e))
-		memset(names, 0, sizeof(names));
-	/* Slots in use, and any slot with history (a slot a reload retired keeps its counts). */
+	if (eg_report_policy_names(maps, names, &e)) {
+		count_error(ERR_POLICIES);
+		return; /* without names no series could be labelled right */
+	}
+	/* The live policies, by name; a slot a reload retired is no policy any more. */
 	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++) {
 		if (eg_read_policy_counters(maps, s, &pc[s], &e)) {
-			memset(&pc[s], 0, sizeof(pc[s]));
+			count_error(ERR_POLICIES);
 			continue;
 		}
-		show[s] = s == 0 || names[s].name[0] || pc[s].c[EG_PC_PACKETS];
+		label[s] = policy_label(names, s);
 	}
 
 	policy_counter(b, "edgeguard_policy_evaluated_packets_total",
-		       "Packets that reached a policy's rate limits, by policy slot.", pc, show,
+		       "Packets that reached a policy's rate limits, by policy name.", pc, label,
 		       EG_PC_PACKETS);
 	family(b, "edgeguard_policy_packets_total", "counter",
-	       "Packets by policy slot and what the policy did with them.");
+	       "Packets by policy name and what the policy did with them.");
 	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++)
-		for (size_t i = 0; show[s] && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
-			put(b, "edgeguard_policy_packets_total{policy=\"%u\",outcome=\"%s\"} %llu\n", s,
-			    outcomes[i].outcome, (unsigned long long)pc[s].c[outcomes[i].pc]);
-	policy_counter(b, "edgeguard_policy_autobans_total", "Auto-bans by policy slot.", pc, show,
+		for (size_t i = 0; label[s] && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+			put_policy_sample(b, "edgeguard_policy_packets_total", label[s],
+					  outcomes[i].outcome, pc[s].c[outcomes[i].pc]);
+	policy_counter(b, "edgeguard_policy_autobans_total", "Auto-bans by policy name.", pc, label,
 		       EG_PC_AUTOBAN);
 	policy_counter(b, "edgeguard_policy_dry_run_would_ban_total",
-		       "Auto-bans a dry-run policy would have made, by policy slot.", pc, show,
+		       "Auto-bans a dry-run policy would have made, by policy name.", pc, label,
 		       EG_PC_WOULD_BAN);
 	family(b, "edgeguard_policy_info", "gauge",
-	       "Name of each slot of the policy in force, however it was loaded.");
+	       "Each policy in force, by name, with the slot it holds in the datapath.");
 	for (unsigned int s = 0; s < EG_MAX_POLICIES; s++) {
-		if (!names[s].name[0])
+		if (!label[s])
 			continue;
-		put(b, "edgeguard_policy_info{policy=\"%u\",name=\"", s);
-		put_label_value(b, names[s].name);
-		put(b, "\"} 1\n");
+		put(b, "edgeguard_policy_info{policy=\"");
+		put_label_value(b, label[s]);
+		put(b, "\",slot=\"%u\"} 1\n", s);
 	}
 }
 
 static void put_scan(struct buf *b, const struct scan *s)
 {
 	family(b, "edgeguard_bans_active", "gauge", "Bans in force (expired ones excluded), by origin.");
-	for (unsigned int o = 0; o < EG_ORIGIN_MAX; o++)
+	for (unsigned int o = 0; s->bans_ok && o < EG_ORIGIN_MAX; o++)
 		put(b, "edgeguard_bans_active{origin=\"%s\"} %llu\n", eg_origin_name(o),
 		    (unsigned long long)s->bans_active[o]);
 	family(b, "edgeguard_tracked_sources", "gauge",
 	       "Entries of the per-source state LRU: one per (source, policy) pair.");
-	put(b, "edgeguard_tracked_sources %ld\n", s->fill.entries[EG_FILL_SOURCES]);
+	if (s->fill.entries[EG_FILL_SOURCES] >= 0)
+		put(b, "edgeguard_tracked_sources %ld\n", s->fill.entries[EG_FILL_SOURCES]);
 	family(b, "edgeguard_established_flows", "gauge", "TCP flows tracked by TC egress.");
-	put(b, "edgeguard_established_flows %ld\n", s->fill.entries[EG_FILL_FLOWS]);
+	if (s->fill.entries[EG_FILL_FLOWS] >= 0)
+		put(b, "edgeguard_established_flows %ld\n", s->fill.entries[EG_FILL_FLOWS]);
 	family(b, "edgeguard_map_capacity", "gauge", "max_entries of each map.");
 	for (int i = 0; i < EG_FILL_MAX; i++)
 		put(b, "edgeguard_map_capacity{map=\"%s\"} %u\n", eg_fill_names[i], s->fill.capacity[i]);
@@ -373,6 +450,11 @@ static void put_daemon(struct buf *b)
 	    (unsigned long long)__atomic_load_n(&reloads_err, __ATOMIC_RELAXED));
 	family(b, "edgeguard_build_info", "gauge", "Always 1; the version is in the label.");
 	put(b, "edgeguard_build_info{version=\"%s\"} 1\n", EDGEGUARD_VERSION);
+	family(b, "edgeguard_scrape_errors_total", "counter",
+	       "Values left out of a scrape because they could not be read, by what they were.");
+	for (unsigned int i = 0; i < ERR_MAX; i++)
+		put(b, "edgeguard_scrape_errors_total{what=\"%s\"} %llu\n", scrape_error_names[i],
+		    (unsigned long long)__atomic_load_n(&scrape_errors[i], __ATOMIC_RELAXED));
 }
 
 /* The fleet's counters (daemon/fleet.h); nothing when it is off. */
@@ -427,27 +509,36 @@ static void put_fleet(struct buf *b)
 	put(b, "edgeguard_fleet_store_bans %llu\n", (unsigned long long)f.store_bans);
 }
 
-/* The whole exposition, or NULL (out of memory, or the counters cannot be read). */
+/* The whole exposition, or NULL (out of memory). */
 static char *render(size_t *len)
 {
 	struct buf b = { .cap = 16384 };
 	uint64_t c[EG_R_MAX];
 	struct eg_err e = { 0 };
+	bool have_counters;
 	struct scan s;
 
-	if (eg_read_counters(maps, c, &e)) {
-		fprintf(stderr, "edgeguardd: metrics: %s\n", e.msg);
-		return NULL;
-	}
-	/* One scrape at a time runs here (MHD's single thread); the lock is for the names. */
-	if (!scan_cache.valid || eg_mono_ms() - scan_cache.taken_ms >= SCAN_MAX_AGE_MS)
+	have_counters = eg_read_counters(maps, c, &e) == 0;
+	if (!have_counters)
+		count_error(ERR_COUNTERS);
+	/* One scrape at a time runs here (MHD's single thread). */
+	if (!scan_cache.valid || eg_mono_ms() - scan_cache.taken_ms >= SCAN_MAX_AGE_MS) {
 		rescan(&scan_cache);
+		for (int i = 0; i < EG_FILL_MAX; i++)
+			if (scan_cache.fill.entries[i] < 0)
+				count_error(ERR_MAPS);
+		if (!scan_cache.bans_ok)
+			count_error(ERR_BANS);
+		if (scan_cache.attached < 0)
+			count_error(ERR_ATTACHED);
+	}
 	s = scan_cache;
 	b.p = malloc(b.cap);
 	if (!b.p)
 		return NULL;
 	put_packets(&b);
-	put_events(&b, c);
+	if (have_counters)
+		put_events(&b, c);
 	put_policies(&b);
 	put_scan(&b, &s);
 	put_daemon(&b);
@@ -566,7 +657,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	body = render(&len);
 	if (!body)
 		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				  "edgeguardd: cannot read the datapath maps\n");
+				  "edgeguardd: out of memory\n");
 	accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	gzip = accept && wants_gzip(accept);
@@ -750,6 +841,8 @@ int metrics_start(const struct eg_maps *m)
 	if (listen_cfg.off)
 		return 0;
 	maps = m;
+	if (listen_cfg.any)
+		flags |= MHD_USE_DUAL_STACK;
 	if (listen_cfg.v6) {
 		flags |= MHD_USE_IPv6;
 		sa = (const struct sockaddr *)&listen_cfg.sin6;

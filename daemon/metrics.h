@@ -14,9 +14,7 @@
 #include "maps.h"
 #include "policy.h"
 
-#ifndef EDGEGUARD_VERSION
-#define EDGEGUARD_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 #define METRICS_LISTEN_DEFAULT "127.0.0.1:9909"
 

@@ -138,11 +138,38 @@ check ipv4_unaffected_by_ipv6_ban connects "$H4:$PORT"
 $EG unban 2001:db8:e9::/64 >/dev/null
 check ipv6_connects_after_unban connects "[$H6]:$PORT"
 
-# Bad input: one line, exit 1, nothing changed.
+# Bad input: one line, exit 2 (a malformed argument is a usage error everywhere), nothing changed.
 out=$($EG ban 10.0.0.300 2>&1); rc=$?
-check bad_address_is_rejected test "$rc" -eq 1 -a "$out" = "edgeguard: '10.0.0.300' is not an IPv4 address"
+check_why bad_address_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2 -a \
+	"$out" = "edgeguard ban: '10.0.0.300' is not an IPv4 address (see 'edgeguard ban --help')"
 out=$($EG ban 10.0.0.0/33 2>&1); rc=$?
-check too_long_prefix_is_rejected test "$rc" -eq 1
+check_why too_long_prefix_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2
+out=$($EG unban nonsense 2>&1); rc=$?
+check_why unban_bad_address_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2
+out=$($EG allow add 10.1.2.3/40 2>&1); rc=$?
+check_why allow_bad_prefix_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2
+out=$($EG ban 203.0.113.11 --reason "$(printf '%0200d' 0)" 2>&1); rc=$?
+check_why too_long_reason_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2
+# -j: errors too are one JSON object on one line of stderr, with the exit status in it.
+out=$($EG -j ban 10.0.0.300 2>&1 >/dev/null); rc=$?
+check_why json_usage_error_is_one_object "rc $rc: $out" test "$rc" -eq 2 -a \
+	"$out" = '{"error":"'"'10.0.0.300'"' is not an IPv4 address","command":"ban","exit":2}'
+out=$($EG -j unban 203.0.113.77 2>&1 >/dev/null); rc=$?
+check_why json_failure_is_one_object "rc $rc: $out" test "$rc" -eq 1 -a \
+	"$out" = '{"error":"203.0.113.77 is not banned","command":"unban","exit":1}'
+out=$($EG -j nosuchcommand 2>&1 >/dev/null); rc=$?
+check_why json_unknown_command_is_one_object "rc $rc: $out" test "$rc" -eq 2 -a \
+	"$out" = '{"error":"unknown command '"'nosuchcommand'"'","exit":2}'
+# -j: results are JSON too, on stdout.
+out=$($EG -j ban 203.0.113.12 --ttl 10m); rc=$?
+check_why json_ban_result "rc $rc: $out" test "$rc" -eq 0 -a \
+	"$out" = '{"action":"banned","address":"203.0.113.12","ttl":600}'
+out=$($EG -j unban 203.0.113.12); rc=$?
+check_why json_unban_result "rc $rc: $out" test "$rc" -eq 0 -a \
+	"$out" = '{"action":"unbanned","address":"203.0.113.12"}'
+out=$($EG --version); rc=$?
+check_why version_printed "rc $rc: $out" sh -c "test $rc -eq 0 && echo '$out' | grep -Eq '^edgeguard [0-9]+\.[0-9]+\.[0-9]+'"
+check_why json_version "$($EG -j --version)" sh -c "$EG -j --version | grep -Eq '^\{\"version\":\"[0-9.]+\"\}\$'"
 out=$($EG ban 203.0.113.10 --ttl 10x 2>&1); rc=$?
 check_why bad_duration_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2 -a \
 	"$out" = "edgeguard ban: --ttl: '10x' is not a duration: seconds (600), or 90s, 10m, 4h, 7d, or permanent (see 'edgeguard ban --help')"
@@ -162,6 +189,15 @@ check policy_check_rejects_a_bad_file test "$rc" -eq 1
 check policy_error_names_file_and_path grep -q "bad.json: policies\[0\]" <<<"$out"
 out=$($EG policy check examples/websocket-gateway.json 2>&1); rc=$?
 check policy_check_accepts_the_example test "$rc" -eq 0
+# "-" reads the standard input; errors name it.
+out=$($EG policy check - <examples/websocket-gateway.json 2>&1); rc=$?
+check_why policy_check_reads_stdin "rc $rc: $out" test "$rc" -eq 0 -a "${out#<stdin>: ok}" != "$out"
+out=$($EG policy check - <"$WORK/bad.json" 2>&1); rc=$?
+check_why policy_check_stdin_error_names_stdin "rc $rc: $out" sh -c "test $rc -eq 1 && grep -q '^edgeguard: <stdin>: policies\[0\]' <<'E'
+$out
+E"
+out=$($EG -j policy check - <examples/websocket-gateway.json); rc=$?
+check_why json_policy_check "rc $rc: $out" jq -e '.ok == true and .policy.file == "<stdin>" and (.policy.hash | length) > 0' <<<"$out"
 out=$($EG policy load examples/websocket-gateway.json 2>&1); rc=$?
 check policy_load_succeeds test "$rc" -eq 0
 out=$($EG bans --json)

@@ -73,7 +73,7 @@ check bans_text_header_has_reason grep -q "^ADDRESS .*TRIGGER .*REASON\$" <<<"$(
 wait_until 50 grep -qs "scraper, ticket 123" "$STATE/state.json"
 check reason_saved_promptly grep -q "scraper, ticket 123" "$STATE/state.json"
 out=$($EG ban "$Z" --reason "$(printf 'two\nlines')" 2>&1); rc=$?
-check control_character_refused_via_daemon test "$rc" -eq 1
+check control_character_is_a_usage_error test "$rc" -eq 2
 check control_character_message grep -q "contains a control character" <<<"$out"
 daemon_err_unban=$($EG unban 100.81.1.6 2>&1); daemon_rc_unban=$?
 

@@ -140,7 +140,7 @@ check nul_address_not_banned not_banned 198.19.9.9
 out=$($TOOLS/ctl_send "$SOCK" "$(printf '{"cmd":"ban","cidr":"198.19.9.10","reason":"bad \xff"}')")
 check_why invalid_utf8_reason_refused_by_socket "$out" grep -q '"ok":false.*UTF-8' <<<"$out"
 out=$($EG ban 198.19.9.11 --reason "$(printf 'bad \xff')" 2>&1); rc=$?
-check_why invalid_utf8_reason_refused_by_cli "rc $rc: $out" test "$rc" -eq 1 -a -n "$(grep 'not valid UTF-8' <<<"$out")"
+check_why invalid_utf8_reason_is_a_usage_error "rc $rc: $out" test "$rc" -eq 2 -a -n "$(grep 'not valid UTF-8' <<<"$out")"
 check invalid_utf8_reasons_not_banned not_banned 198.19.9.10
 # Valid JSON, and valid UTF-8 (jq alone would take stray bytes).
 valid_json() {

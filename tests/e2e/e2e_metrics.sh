@@ -126,7 +126,18 @@ check_eq reload_errors_zero "$(metric 'edgeguard_policy_reloads_total{result="er
 check_eq exact_ban_map_entries "$(poll_metric 'edgeguard_map_entries{map="bans_exact"}' 1)" 1
 check_eq ban_capacity_reported "$(metric 'edgeguard_map_capacity{map="bans_exact"}')" 65536
 check_eq attached_interfaces "$(metric edgeguard_attached_interfaces)" 1
-check_eq policy_name_exported "$(metric 'edgeguard_policy_info{policy="1",name="web"}')" 1
+check_eq policy_info_names_the_slot "$(metric 'edgeguard_policy_info{policy="web",slot="1"}')" 1
+# Every per-policy series is labelled by the policy's name, never by its slot number.
+check_eq policy_series_by_name "$(grep -c '^edgeguard_policy_packets_total{policy="web",outcome="passed"} ' "$WORK/metrics.txt")" 1
+check_eq default_policy_by_name "$(grep -c '^edgeguard_policy_evaluated_packets_total{policy="default"} ' "$WORK/metrics.txt")" 1
+check_eq no_policy_labelled_by_slot "$(grep -cE '^edgeguard_policy_[a-z_]*\{policy="[0-9]+"' "$WORK/metrics.txt")" 0
+# Nothing is ever exported as -1: a value that cannot be read is left out and counted.
+check_eq no_negative_samples "$(grep -v '^#' "$WORK/metrics.txt" | awk '$NF ~ /^-/' | wc -l)" 0
+check_eq scrape_errors_counted_none "$(grep '^edgeguard_scrape_errors_total{' "$WORK/metrics.txt" | awk '{ s += $2 } END { print s + 0 }')" 0
+# Every counter of the datapath is exported: flow_untimed and flow_swept too.
+for m in edgeguard_flows_untimed_total edgeguard_flows_swept_total edgeguard_autoban_escalations_total; do
+	check_eq "exported_$m" "$(grep -c "^$m " "$WORK/metrics.txt")" 1
+done
 check_eq build_info "$(grep -c '^edgeguard_build_info{version="[^"]*"} 1$' "$WORK/metrics.txt")" 1
 check no_per_source_labels test "$(grep -c "$C4" "$WORK/metrics.txt")" -eq 0
 
@@ -165,4 +176,15 @@ check_eq datapath_counter_unchanged "$(counter banned)" "$banned"
 
 stop_daemon 50; rc=$?
 check daemon_stops_cleanly_with_metrics test "$rc" -eq 0
+
+# ":PORT" (as Prometheus exporters take it): every address, IPv4 and IPv6.
+APORT=$(free_port)
+start_daemon --metrics-listen ":$APORT" || die any_address_daemon "the daemon did not start with --metrics-listen :$APORT"
+check_why any_address_serves_ipv4 "no answer on 127.0.0.1:$APORT" \
+	wait_until 50 sh -c "curl -sf --max-time 2 -o /dev/null http://127.0.0.1:$APORT/metrics"
+check_why any_address_serves_ipv6 "no answer on [::1]:$APORT" \
+	sh -c "curl -sf --max-time 2 -o /dev/null 'http://[::1]:$APORT/metrics'"
+stop_daemon 50
+out=$($EGD --state-dir "$WORK/state" --metrics-listen ":0x1" 2>&1); rc=$?
+check_why bad_any_address_port_is_usage_error "rc $rc: $out" test "$rc" -eq 2
 check metrics_gone_after_stop sh -c "! curl -sf --max-time 2 -o /dev/null http://127.0.0.1:$MPORT/metrics"

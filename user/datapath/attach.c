@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "attach.h"
+#include "kernel.h"
 #include "lists.h"
 #include "datapath.h"
 #include "pins.h"
@@ -251,7 +252,7 @@ int eg_attach(const char *ifname, enum eg_xdp_mode mode, const struct eg_sizes *
 	bool attached = false;
 	uint32_t config_id, slot;
 
-	if (ifindex < 0)
+	if (ifindex < 0 || eg_kernel_check_running(e))
 		return -1;
 	config_id = pinned_config_id();
 	ours = find_ours(ifindex, config_id, &mp);

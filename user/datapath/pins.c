@@ -66,33 +66,113 @@ int eg_pins_assign(struct bpf_object *obj, struct eg_err *e)
 	return 0;
 }
 
-static int open_one(const char *name, int *fd, struct eg_err *e)
+static int open_flags(const char *name, int *fd, __u32 flags, struct eg_err *e)
 {
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = flags);
 	char p[PATH_MAX];
 
 	pin_path(p, sizeof(p), name);
-	*fd = bpf_obj_get(p);
+	*fd = bpf_obj_get_opts(p, &o);
 	if (*fd >= 0)
 		return 0;
 	if (errno == ENOENT)
 		return eg_fail_code(e, ENOENT,
 				    "edgeguard is not attached (no pinned map %s); run 'edgeguard attach IFNAME'",
 				    p);
+	if ((errno == EPERM || errno == EACCES) && flags == BPF_F_RDONLY)
+		return eg_fail_code(e, errno,
+				    "cannot read %s: permission denied (run as root, or as a member of edgeguardd's --group while it runs)",
+				    p);
 	if (errno == EPERM || errno == EACCES)
 		return eg_fail_code(e, errno, "cannot open %s: permission denied (run as root)", p);
 	return eg_fail_errno(e, errno, "cannot open %s", p);
 }
 
-int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
+static int open_one(const char *name, int *fd, struct eg_err *e)
+{
+	return open_flags(name, fd, 0, e);
+}
+
+static int open_all(struct eg_maps *m, __u32 flags, struct eg_err *e)
 {
 	eg_maps_init(m);
-#define EG_MAP_OPEN(field, name)                         \
-	if (open_one(#name, &m->field, e)) {             \
-		eg_maps_close(m);                        \
-		return -1;                               \
+#define EG_MAP_OPEN(field, name)                                 \
+	if (open_flags(#name, &m->field, flags, e)) {            \
+		eg_maps_close(m);                                \
+		return -1;                                       \
 	}
 	EG_MAP_REGISTRY(EG_MAP_OPEN)
 #undef EG_MAP_OPEN
+	return 0;
+}
+
+int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e)
+{
+	return open_all(m, 0, e);
+}
+
+int eg_maps_open_pinned_ro(struct eg_maps *m, struct eg_err *e)
+{
+	return open_all(m, BPF_F_RDONLY, e);
+}
+
+/*
+ * The bpffs mount the pin directory sits in is 0700 by default (systemd
+ * mounts it so): a reader needs search permission on it to reach our
+ * directory. Only search, for others (its group is root's): what it holds
+ * keeps its own modes, 0600 and 0700 as bpffs creates them.
+ */
+static int open_parent_for_search(const char *dir, bool *opened, struct eg_err *e)
+{
+	char parent[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return 0;
+	*slash = '\0';
+	if (!is_bpffs(parent) || stat(parent, &st) || (st.st_mode & 0001))
+		return 0;
+	if (chmod(parent, (st.st_mode & 07777) | 0001))
+		return eg_fail_errno(e, errno, "cannot let the group reach %s through %s", dir,
+				     parent);
+	*opened = true;
+	return 0;
+}
+
+int eg_pins_share(gid_t gid, bool *opened_parent, struct eg_err *e)
+{
+	const char *dir = eg_pin_dir();
+	struct dirent *de;
+	char p[PATH_MAX];
+	DIR *d;
+
+	*opened_parent = false;
+	if (open_parent_for_search(dir, opened_parent, e))
+		return -1;
+
+	/*
+	 * Read for the group, never write: the pins 0640, their directory 0750.
+	 * A reader opens them read-only (eg_maps_open_pinned_ro); a change still
+	 * needs root or the daemon's socket.
+	 */
+	if (chown(dir, (uid_t)-1, gid) || chmod(dir, 0750))
+		return eg_fail_errno(e, errno, "cannot give %s to group %u", dir, (unsigned int)gid);
+	d = opendir(dir);
+	if (!d)
+		return eg_fail_errno(e, errno, "cannot open %s", dir);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		pin_path(p, sizeof(p), de->d_name);
+		if (chown(p, (uid_t)-1, gid) || chmod(p, 0640)) {
+			eg_fail_errno(e, errno, "cannot give %s to group %u", p, (unsigned int)gid);
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #define EG_PINS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include "maps.h"
 #include "paths.h"
 
@@ -23,6 +24,21 @@ int eg_pins_assign(struct bpf_object *obj, struct eg_err *e);
 
 /* Opens the pinned maps. Fails with a clear message when nothing is attached. */
 int eg_maps_open_pinned(struct eg_maps *m, struct eg_err *e);
+/*
+ * The same, read-only: lookups work, changes fail. What listing commands
+ * use, so members of the group the pins are shared with (eg_pins_share)
+ * can read them with no daemon in the way.
+ */
+int eg_maps_open_pinned_ro(struct eg_maps *m, struct eg_err *e);
+
+/*
+ * Lets group gid read the pinned maps: the pin directory 0750 and every
+ * pin 0640, both of group gid; and when the directory above it is a bpffs
+ * mount others cannot search (systemd mounts /sys/fs/bpf 0700), search
+ * permission on it for others (*opened_parent tells), so the group can
+ * reach its pins. Nothing else in bpffs changes mode.
+ */
+int eg_pins_share(gid_t gid, bool *opened_parent, struct eg_err *e);
 void eg_maps_close(struct eg_maps *m);
 
 /* The sizes the pinned maps were created with (they cannot change while pinned). */

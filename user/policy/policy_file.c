@@ -810,6 +810,9 @@ int eg_policy_file_load_fd(int fd, const char *name, struct eg_policy_file *out,
 	ssize_t r;
 	int rc;
 
+	/* A pipe (a policy on the standard input) has no start to go back to: read it as it comes. */
+	bool seekable = lseek(fd, 0, SEEK_CUR) >= 0;
+
 	memset(out, 0, sizeof(*out));
 	for (;;) {
 		if (len == cap || !buf) {
@@ -823,7 +826,7 @@ int eg_policy_file_load_fd(int fd, const char *name, struct eg_policy_file *out,
 			buf = nb;
 		}
 		/* From the start, whatever the descriptor's offset: it may be another process's. */
-		r = pread(fd, buf + len, cap - len, (off_t)len);
+		r = seekable ? pread(fd, buf + len, cap - len, (off_t)len) : read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {

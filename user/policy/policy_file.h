@@ -50,8 +50,9 @@ struct eg_policy_file {
 int eg_policy_file_load(const char *path, struct eg_policy_file *out, struct eg_err *e);
 
 /*
- * Same, from an open descriptor, read from its start whatever its offset;
- * name stands for the file in every message.
+ * Same, from an open descriptor, read from its start whatever its offset (a
+ * pipe, e.g. the standard input: as it comes); name stands for the file in
+ * every message.
  */
 int eg_policy_file_load_fd(int fd, const char *name, struct eg_policy_file *out, struct eg_err *e);
 
