@@ -163,8 +163,9 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 		if (c == 't' && (ttl = cli_parse_duration(cmd, "--ttl", optarg)) < 0)
 			return EXIT_USAGE;
 	}
-	if (reason && eg_text_check_field("the ban reason", reason, EG_BAN_REASON_LEN, &e))
-		return cli_fail(&e);
+	/* A malformed argument is a usage error, for a file's bans too. */
+	if (reason && eg_text_check_field("--reason", reason, EG_BAN_REASON_LEN, &e))
+		return cli_bad_arg(cmd, &e);
 	if (file) {
 		b.origin = (unsigned int)origin;
 		b.ttl_s = (uint32_t)ttl;
@@ -180,9 +181,6 @@ static int run_ban(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_bad_arg(cmd, &e);
 	ch.ttl_s = (uint32_t)ttl;
 	ch.origin = (uint16_t)origin;
-	if (reason && strlen(reason) >= sizeof(ch.reason))
-		return cli_usage_error(cmd, "--reason is longer than %zu characters",
-				       sizeof(ch.reason) - 1);
 	if (reason)
 		memcpy(ch.reason, reason, strlen(reason) + 1);
 	/* The same rules the daemon applies, before anything is sent or written. */
