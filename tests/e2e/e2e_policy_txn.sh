@@ -237,14 +237,14 @@ check_why sighup_goes_back_to_config "hash $(policy_hash), want $hash_v1" \
 
 # --- identity by name: reorder under traffic --------------------------------------
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics"; }
-# slot_of NAME: the policy label of NAME in edgeguard_policy_info.
-slot_of() { scrape | sed -n "s/^edgeguard_policy_info{policy=\"\\([0-9]*\\)\",name=\"$1\"}.*/\\1/p"; }
+# slot_of NAME: the datapath slot edgeguard_policy_info gives policy NAME.
+slot_of() { scrape | sed -n "s/^edgeguard_policy_info{policy=\"$1\",slot=\"\\([0-9]*\\)\"}.*/\\1/p"; }
 evaluated() { scrape | awk -v s="edgeguard_policy_evaluated_packets_total{policy=\"$1\"}" '$1 == s { print $2 }'; }
 traffic() { in_ns "$TOOLS/tcp_connect" --count "$2" --timeout-ms 300 --bind "$C1" "$H4:$1" >/dev/null 2>&1; }
 traffic "$P_WEB" 5
 traffic "$P_API" 2
 web_slot=$(slot_of web) api_slot=$(slot_of api)
-web0=$(evaluated "$web_slot") api0=$(evaluated "$api_slot")
+web0=$(evaluated web) api0=$(evaluated api)
 check_why traffic_counted "web slot $web_slot: $web0, api slot $api_slot: $api0" \
 	test "${web0:-0}" -gt 0 -a "${api0:-0}" -gt 0 -a "${web0:-0}" -gt "${api0:-0}"
 # Reordered, with a new policy inserted first, while web keeps receiving traffic.
@@ -264,11 +264,10 @@ check reorder_keeps_api_label test "$(slot_of api)" = "$api_slot"
 new_slot=$(slot_of new)
 check_why new_policy_gets_a_slot_of_its_own "new: $new_slot" \
 	test -n "$new_slot" -a "$new_slot" != "$web_slot" -a "$new_slot" != "$api_slot"
-web1=$(evaluated "$web_slot") api1=$(evaluated "$api_slot")
+web1=$(evaluated web) api1=$(evaluated api)
 check_why web_counter_kept_and_grew "web $web0 -> $web1" test "${web1:-0}" -gt "${web0:-0}"
 check_why api_counter_kept "api $api0 -> $api1" test "${api1:-0}" = "$api0"
-check_why new_policy_starts_at_zero "new: $(evaluated "$new_slot")" \
-	test "$(evaluated "$new_slot")" = 0
+check_why new_policy_starts_at_zero "new: $(evaluated new)" test "$(evaluated new)" = 0
 stop_daemon || fail daemon_stops "edgeguardd did not stop"
 
 exit "$failed"
