@@ -5,8 +5,9 @@
 # lifts it everywhere, a TTL ends everywhere, C started late (a canary that
 # publishes nothing) catches up, Redis
 # killed mid-run costs no local enforcement and everything comes back after
-# it returns (empty: the hosts put their own bans back), and bad input from
-# Redis is refused with an event and a counter.
+# it returns (empty: the hosts put their own bans back), bad input from
+# Redis is refused with an event and a counter, and D (--fleet-no-apply)
+# publishes its own bans but takes none.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +70,37 @@ check_why canary_publishes_nothing "its ban is in Redis" test "$(rget $RPORT EXI
 check_why canary_ban_stays_off_a "A has it" no_ban a 192.0.2.77
 check_eq canary_reports_role "$(metric_of c 'edgeguard_fleet_role{role="publish"}')" 0
 check_eq canary_counts_nothing_published "$(metric_of c edgeguard_fleet_published_total)" 0
+
+# ---- D publishes but applies nothing (--fleet-no-apply) ----
+# A bans one of D's clients before D starts (the resync path) and the other
+# after (the channel path): neither is in D's map and both get in; D's own
+# ban is published and holds on B.
+fleet_host d 4 26424 || die setup "lab D setup failed"
+D2=$(host_addr d 2) D3=$(host_addr d 3)
+on a "$EG" ban "$D2" --ttl 600 --reason "not for d" >/dev/null
+wait_until 50 rcli "$RPORT" EXISTS "edgeguard:ban:$D2"
+start_host d --redis "$REDIS_URL" --fleet-no-apply || die setup "edgeguardd D did not start"
+check d_resyncs wait_until 50 seen_on d '"event":"fleet_resync"'
+on a "$EG" ban "$D3" --ttl 600 --reason "not for d either" >/dev/null
+check a_ban_of_d3_reaches_b wait_until 50 has_ban b "$D3"
+check a_ban_of_d2_on_b has_ban b "$D2"
+sleep 1
+check_why no_apply_d_skips_resynced_ban "D applied it" no_ban d "$D2"
+check_why no_apply_d_skips_published_ban "D applied it" no_ban d "$D3"
+check no_apply_d_client_gets_in client_gets_in d 2
+check no_apply_d_other_client_gets_in client_gets_in d 3
+on d "$EG" ban "$D3" --ttl 600 --reason "d's own" >/dev/null
+check no_apply_d_enforces_own_ban client_kept_out d 3
+on d "$EG" ban 192.0.2.88 --ttl 600 --reason "d's own" >/dev/null
+check no_apply_d_publishes_own_ban wait_until 50 sh -c "[ \"\$(redis-cli -p $RPORT EXISTS edgeguard:ban:192.0.2.88)\" = 1 ]"
+check no_apply_d_ban_reaches_b wait_until 50 has_ban b 192.0.2.88
+check_eq no_apply_d_ban_names_d_on_b "$(field_of b 192.0.2.88 host)" edge-d
+check_eq no_apply_d_reports_role "$(metric_of d 'edgeguard_fleet_role{role="apply"}')" 0
+check_eq no_apply_d_counts_nothing_applied "$(metric_of d 'edgeguard_fleet_applied_total{op="ban"}')" 0
+check_eq no_apply_d_events_no_fleet_ban "$(count_on d '"event":"fleet_ban"')" 0
+on d "$EG" unban "$D3" >/dev/null
+check d_unban_lifts_d3_on_b wait_until 50 no_ban b "$D3"
+on a "$EG" unban "$D2" >/dev/null
 
 # ---- unban on A lifts it everywhere ----
 on a "$EG" unban "$B2" >/dev/null
@@ -165,7 +197,7 @@ check unban_answered_while_redis_hangs on a "$EG" unban "$A2"
 kill -CONT "${REDIS_PIDS[-1]}"
 check nothing_left_in_queue_after_hang wait_until 100 sh -c "[ \"\$(curl -s 127.0.0.1:26421/metrics | awk '\$1==\"edgeguard_fleet_publish_queue\"{print \$2}')\" = 0 ]"
 
-for x in a b c; do
+for x in a b c d; do
 	check "daemon_${x}_alive_at_end" kill -0 "${H_PID[$x]}"
 	check "daemon_${x}_stops_cleanly" stop_pids "${H_PID[$x]}"
 	H_PID[$x]=
