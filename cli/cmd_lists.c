@@ -50,6 +50,10 @@ static int apply_change(struct eg_ctl_request *c)
 	case CTL_NO_DAEMON:
 		break;
 	}
+	if (c->cmd == EG_CTL_ALLOW_ADD && c->fleet) {
+		eg_fail(&e, "--fleet needs edgeguardd running (it publishes the allow to the fleet); nothing was changed");
+		return cli_fail(&e);
+	}
 	if (eg_maps_open_pinned(&m, &e))
 		return cli_fail(&e);
 	rc = change_on_maps(&m, c, &e);
@@ -256,9 +260,20 @@ static int list_allows(void)
 		cli_print_json(list);
 		return EXIT_OK;
 	}
-	cJSON_ArrayForEach(a, list)
-		if (cJSON_IsString(a))
-			printf("%s\n", a->valuestring);
+	/* A plain allow is its address alone, so "grep -x" finds it. */
+	cJSON_ArrayForEach(a, list) {
+		const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "address");
+		const cJSON *origin = cJSON_GetObjectItemCaseSensitive(a, "origin");
+
+		if (!cJSON_IsString(addr))
+			continue;
+		if (cJSON_IsString(origin) && !strcmp(origin->valuestring, "fleet"))
+			printf("%s from the fleet\n", addr->valuestring);
+		else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "fleet")))
+			printf("%s fleet-wide\n", addr->valuestring);
+		else
+			printf("%s\n", addr->valuestring);
+	}
 	cJSON_Delete(list);
 	return EXIT_OK;
 }
@@ -269,13 +284,19 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 	struct eg_err e = { 0 };
 	char cidr[EG_CIDR_STRLEN];
 	const char *verb;
-	int rc = only_options(cmd, argc, argv);
+	int c, rc;
 
-	if (rc >= 0)
-		return rc;
+	while ((c = cli_next_opt(cmd, argc, argv, &rc)) != -1) {
+		if (c == CLI_DONE)
+			return rc;
+		if (c == 'F')
+			ch.fleet = true;
+	}
 	if (optind >= argc)
 		return cli_usage_error(cmd, "expected add, del or list");
 	verb = argv[optind];
+	if (ch.fleet && strcmp(verb, "add"))
+		return cli_usage_error(cmd, "--fleet goes with add (del removes a fleet-wide allow everywhere)");
 	if (!strcmp(verb, "list"))
 		return cli_operands(cmd, argc, argv, 1, "nothing after list") ? EXIT_USAGE :
 										  list_allows();
@@ -289,14 +310,19 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
-	printf("%s %s\n", verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr);
+	printf("%s %s%s\n", verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr,
+	       ch.fleet ? " fleet-wide" : "");
 	return EXIT_OK;
 }
 
 const struct cli_cmd cmd_allow = {
 	.name = "allow",
 	.run = run_allow,
-	.usage = "allow add|del <ip|cidr>   allow list [--json]",
-	.help = "An allowlisted source is never dropped: not by bans, not by limits.\n",
-	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' }, { 0 } },
+	.usage = "allow add <ip|cidr> [--fleet]   allow del <ip|cidr>   allow list [--json]",
+	.help = "An allowlisted source is never dropped: not by bans, not by limits.\n"
+		"--fleet: edgeguardd shares the allow with every host of its fleet (--redis);\n"
+		"del of a fleet-wide allow, or of one from the fleet, removes it everywhere.\n",
+	.opts = (const struct option[]){ { "json", no_argument, NULL, 'j' },
+					 { "fleet", no_argument, NULL, 'F' },
+					 { 0 } },
 };

@@ -19,11 +19,11 @@ static const char *const cmd_names[EG_CTL_CMD_MAX] = {
 };
 
 /* Fields each command takes besides "cmd" and "id". */
-enum { F_CIDR = 1, F_TTL = 2, F_REASON = 4 };
+enum { F_CIDR = 1, F_TTL = 2, F_REASON = 4, F_FLEET = 8 };
 static const unsigned int cmd_fields[EG_CTL_CMD_MAX] = {
 	[EG_CTL_BAN] = F_CIDR | F_TTL | F_REASON,
 	[EG_CTL_UNBAN] = F_CIDR,
-	[EG_CTL_ALLOW_ADD] = F_CIDR,
+	[EG_CTL_ALLOW_ADD] = F_CIDR | F_FLEET,
 	[EG_CTL_ALLOW_DEL] = F_CIDR,
 };
 
@@ -75,6 +75,8 @@ static unsigned int field_bit(const char *key)
 		return F_TTL;
 	if (!strcmp(key, EG_CTL_F_REASON))
 		return F_REASON;
+	if (!strcmp(key, EG_CTL_F_FLEET))
+		return F_FLEET;
 	return 0;
 }
 
@@ -126,7 +128,13 @@ static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_
 	const cJSON *cidr = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_CIDR);
 	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_TTL);
 	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_REASON);
+	const cJSON *fleet = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_FLEET);
 
+	if (fleet) {
+		if (!cJSON_IsBool(fleet))
+			return eg_fail(e, "\"fleet\" must be true or false");
+		out->fleet = cJSON_IsTrue(fleet);
+	}
 	if (cidr) {
 		if (!cJSON_IsString(cidr))
 			return eg_fail(e, "\"cidr\" is not a string");
@@ -203,6 +211,8 @@ char *eg_ctl_format_request(const struct eg_ctl_request *r)
 		eg_format_cidr(&r->key, cidr, sizeof(cidr));
 		cJSON_AddStringToObject(o, EG_CTL_F_CIDR, cidr);
 	}
+	if (r->cmd == EG_CTL_ALLOW_ADD && r->fleet)
+		cJSON_AddTrueToObject(o, EG_CTL_F_FLEET);
 	if (r->cmd == EG_CTL_BAN) {
 		cJSON_AddNumberToObject(o, EG_CTL_F_TTL, r->ttl_s);
 		if (r->reason[0])
@@ -232,6 +242,7 @@ uint64_t eg_ctl_request_hash(const struct eg_ctl_request *r)
 	h = fnv1a(h, &cmd, sizeof(cmd));
 	h = fnv1a(h, &r->key, sizeof(r->key)); /* parsers zero it first: no stray padding */
 	h = fnv1a(h, &r->ttl_s, sizeof(r->ttl_s));
+	h = fnv1a(h, &r->fleet, sizeof(r->fleet));
 	return fnv1a(h, r->reason, strlen(r->reason));
 }
 

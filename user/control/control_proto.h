@@ -10,7 +10,8 @@
  *
  *   {"cmd":"ban","id":ID,"cidr":"192.0.2.7","ttl":600,"reason":"scraper"}  ttl 0 = permanent
  *   {"cmd":"unban","id":ID,"cidr":"192.0.2.7"}
- *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8"}   {"cmd":"allow_del",...}
+ *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8","fleet":true}  fleet optional: shared
+ *   {"cmd":"allow_del",...}                                     with the fleet (fleet.h)
  *   {"cmd":"status"} or {"cmd":"ping"} -> "pid", "maps"
  *
  * Unknown fields, a field a command does not take, and text that is not one
@@ -74,6 +75,7 @@
 #define EG_CTL_F_CIDR "cidr"
 #define EG_CTL_F_TTL "ttl"
 #define EG_CTL_F_REASON "reason"
+#define EG_CTL_F_FLEET "fleet"
 #define EG_CTL_F_OK "ok"
 #define EG_CTL_F_ERROR "error"
 #define EG_CTL_F_REFUSED "refused"
@@ -96,6 +98,7 @@ struct eg_ctl_request {
 	struct eg_lpm_key key;      /* ban, unban, allow_add, allow_del */
 	uint32_t ttl_s;             /* ban: 0 = permanent */
 	char reason[EG_BAN_REASON_LEN]; /* ban: "" = none */
+	bool fleet;                 /* allow_add: fleet-wide */
 };
 
 const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd);

@@ -314,12 +314,24 @@ int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_e
 
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
 {
-	struct eg_allow a = { .created_ns = eg_now_ns() };
+	return eg_allow_put(m, k, EG_ORIGIN_MANUAL, false, e);
+}
+
+int eg_allow_put(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		 bool fleet, struct eg_err *e)
+{
+	struct eg_allow a = { .created_ns = eg_now_ns(), .prefixlen = k->prefixlen,
+			      .origin = (__u16)origin, .fleet = fleet };
 
 	if (bpf_map_update_elem(m->allow, k, &a, BPF_ANY))
 		return map_full_or(e, "allowlist", k, errno);
 	eg_list_note_insert(m, EG_LIST_ALLOW);
 	return 0;
+}
+
+int eg_allow_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_allow *out)
+{
+	return !bpf_map_lookup_elem(m->allow, k, out) && out->prefixlen == k->prefixlen;
 }
 
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
