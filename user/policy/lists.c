@@ -314,7 +314,11 @@ int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_e
 
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
 {
-	return eg_allow_put(m, k, EG_ORIGIN_MANUAL, false, e);
+	struct eg_allow cur;
+	/* This host's fleet-wide allow stays so (a policy reload, a plain re-add). */
+	bool fleet = eg_allow_get(m, k, &cur) && cur.fleet && cur.origin != EG_ORIGIN_FLEET;
+
+	return eg_allow_put(m, k, EG_ORIGIN_MANUAL, fleet, e);
 }
 
 int eg_allow_put(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,

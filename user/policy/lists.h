@@ -85,6 +85,10 @@ typedef int (*eg_allow_cb)(const struct eg_allow_entry *a, void *ctx);
 /* Calls cb for every ban, expired ones included (the caller knows the time). A nonzero cb return stops the walk and is returned. */
 int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e);
 
+/*
+ * A plain allow of k, this host's: one from the fleet becomes this host's
+ * own; this host's fleet-wide one stays fleet-wide.
+ */
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
 /*
  * eg_allow_add with its origin (EG_ORIGIN_MANUAL or EG_ORIGIN_FLEET) and
