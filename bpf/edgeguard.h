@@ -114,6 +114,9 @@ struct eg_ban {
 
 struct eg_allow {
 	__u64 created_ns;
+	__u32 prefixlen; /* of the key, so user space tells an exact entry from a covering one */
+	__u16 origin;    /* EG_ORIGIN_MANUAL (this host's) or EG_ORIGIN_FLEET (another host's) */
+	__u16 fleet;     /* 1: this host's allow, shared with the fleet */
 };
 
 /*

@@ -59,6 +59,10 @@ static int apply_change(struct eg_ctl_request *c)
 	case CTL_NO_DAEMON:
 		break;
 	}
+	if (c->cmd == EG_CTL_ALLOW_ADD && c->fleet) {
+		eg_fail(&e, "--fleet needs edgeguardd running (it publishes the allow to the fleet); nothing was changed");
+		return cli_fail(&e);
+	}
 	if (eg_maps_open_pinned(&m, &e))
 		return cli_fail(&e);
 	rc = change_on_maps(&m, c, &e);
@@ -344,9 +348,20 @@ static int list_allows(void)
 		cli_print_json(list);
 		return EXIT_OK;
 	}
-	cJSON_ArrayForEach(a, list)
-		if (cJSON_IsString(a))
-			printf("%s\n", a->valuestring);
+	/* A plain allow is its address alone, so "grep -x" finds it. */
+	cJSON_ArrayForEach(a, list) {
+		const cJSON *addr = cJSON_GetObjectItemCaseSensitive(a, "address");
+		const cJSON *origin = cJSON_GetObjectItemCaseSensitive(a, "origin");
+
+		if (!cJSON_IsString(addr))
+			continue;
+		if (cJSON_IsString(origin) && !strcmp(origin->valuestring, "fleet"))
+			printf("%s from the fleet\n", addr->valuestring);
+		else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "fleet")))
+			printf("%s fleet-wide\n", addr->valuestring);
+		else
+			printf("%s\n", addr->valuestring);
+	}
 	cJSON_Delete(list);
 	return EXIT_OK;
 }
@@ -367,6 +382,8 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 			file = optarg;
 		if (c == 'P')
 			b.partial = true;
+		if (c == 'W')
+			ch.fleet = true;
 	}
 	if (optind >= argc)
 		return cli_usage_error(cmd, "expected add, del or list");
@@ -380,6 +397,8 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if (b.partial)
 		return cli_usage_error(cmd, "--partial goes with --from-file");
+	if (ch.fleet && (file || strcmp(verb, "add")))
+		return cli_usage_error(cmd, "--fleet goes with add of one address (del removes a fleet-wide allow everywhere)");
 	if (!strcmp(verb, "list"))
 		return cli_operands(cmd, argc, argv, 1, "nothing after list") ? EXIT_USAGE :
 										  list_allows();
@@ -393,21 +412,24 @@ static int run_allow(const struct cli_cmd *cmd, int argc, char **argv)
 	if (apply_change(&ch))
 		return EXIT_FAIL;
 	eg_format_cidr(&ch.key, cidr, sizeof(cidr));
-	cli_result(change_json(verb[0] == 'a' ? "allowed" : "disallowed", cidr, 0), "%s %s",
-		   verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr);
+	cli_result(change_json(verb[0] == 'a' ? "allowed" : "disallowed", cidr, 0), "%s %s%s",
+		   verb[0] == 'a' ? "allowed" : "no longer allowed:", cidr, ch.fleet ? " fleet-wide" : "");
 	return EXIT_OK;
 }
 
 const struct cli_cmd cmd_allow = {
 	.name = "allow",
 	.run = run_allow,
-	.usage = "allow add|del <ip|cidr>   allow add|del --from-file FILE|- [--partial]   allow list [--json]",
+	.usage = "allow add <ip|cidr> [--fleet]   allow del <ip|cidr>   allow add|del --from-file FILE|- [--partial]   allow list [--json]",
 	.help = "An allowlisted source is never dropped: not by bans, not by limits.\n"
+		"--fleet: edgeguardd shares the allow with every host of its fleet (--redis);\n"
+		"del of a fleet-wide allow, or of one from the fleet, removes it everywhere.\n"
 		"--from-file: the addresses of a list file, as for 'ban --from-file'.\n",
 	.opts = (const struct option[]){
 		{ "json", no_argument, NULL, 'j' },
 		{ "from-file", required_argument, NULL, 'F' },
 		{ "partial", no_argument, NULL, 'P' },
+		{ "fleet", no_argument, NULL, 'W' },
 		{ 0 },
 	},
 };

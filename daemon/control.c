@@ -283,15 +283,32 @@ static cJSON *do_allow(struct control *c, const struct client *cl, const struct 
 {
 	bool add = r->cmd == EG_CTL_ALLOW_ADD;
 	struct eg_err e = { 0 };
+	struct eg_allow cur;
+	bool had = eg_allow_get(c->maps, &r->key, &cur) == 1;
+	/* Re-added without --fleet, a fleet-wide allow stays so: del removes it everywhere. */
+	bool fleet = add && (r->fleet || (had && cur.fleet && cur.origin != EG_ORIGIN_FLEET));
+	/* Removing a fleet-wide allow, or one from the fleet, removes it everywhere. */
+	bool shared = !add && had && (cur.fleet || cur.origin == EG_ORIGIN_FLEET);
 	cJSON *ev;
 
-	if (add ? eg_allow_add(c->maps, &r->key, &e) : eg_allow_del(c->maps, &r->key, &e))
+	if (r->fleet && !fleet_publishing())
+		return reply_err(r, "a fleet-wide allow needs edgeguardd in a fleet that publishes (--redis or --redis-sentinel, without --fleet-no-publish)");
+	if (r->fleet && eg_key_plen(&r->key) == 0)
+		return reply_err(r, "a fleet-wide allow of every address (/0) is refused: it would lift every ban and limit on every host");
+	if (add ? eg_allow_put(c->maps, &r->key, EG_ORIGIN_MANUAL, fleet, &e) :
+		  eg_allow_del(c->maps, &r->key, &e))
 		return reply_err(r, e.msg);
 	c->changed = true;
 	ev = ev_new(eg_ctl_cmd_name(r->cmd));
 	ev_add_source(ev, &r->key);
+	if (fleet || shared)
+		cJSON_AddTrueToObject(ev, "fleet");
 	add_peer(ev, &cl->cred);
 	ev_emit(ev);
+	if (fleet)
+		fleet_publish_allow(&r->key);
+	if (shared)
+		fleet_publish_unallow(&r->key);
 	return reply_ok(r);
 }
 

@@ -48,8 +48,8 @@ const char *const fleet_reject_names[FLEET_REJECT_MAX] = {
 
 enum item_type {
 	/* loop -> thread */
-	OUT_BAN,       /* SET key msg [EX ttl], DEL tombstone, PUBLISH */
-	OUT_UNBAN,     /* DEL key, SET tombstone msg EX 7d, PUBLISH */
+	OUT_SET,       /* a ban or allow: SET key msg [EX ttl], DEL tombstone, PUBLISH */
+	OUT_REMOVE,    /* an unban or unallow: DEL key, SET tombstone msg EX 7d, PUBLISH */
 	OUT_REPUBLISH, /* SET key msg [EX ttl] NX, and PUBLISH when it was set */
 	/* thread -> loop */
 	IN_CONNECTED,    /* a: "host:port" */
@@ -64,7 +64,7 @@ struct item {
 	struct item *next;
 	enum item_type type;
 	struct eg_fleet_msg msg; /* OUT_*: what to publish (ttl and ts set when sent) */
-	int64_t expires_ms;      /* OUT_BAN, OUT_REPUBLISH: wall-clock expiry; 0 = permanent */
+	int64_t expires_ms;      /* OUT_SET, OUT_REPUBLISH: wall-clock expiry; 0 = permanent */
 	char *a, *b;
 	size_t alen, blen;
 	long long pttl;
@@ -190,7 +190,7 @@ static void q_free(struct queue *q)
 /* A key seen in a resync: what the store has for it. */
 struct seen {
 	struct eg_lpm_key key;
-	bool ban;
+	unsigned int kind; /* enum eg_fleet_key_kind */
 };
 
 static struct {
@@ -438,20 +438,23 @@ static bool append_item(redisContext *c, struct item *it, const char *channel, i
 {
 	char key[EG_FLEET_MAX_KEY], tomb[EG_FLEET_MAX_KEY], ttl[24];
 	int64_t left = ttl_left_s(it, now);
+	enum eg_fleet_op live;
 
 	*text = NULL;
-	if (it->type != OUT_UNBAN && it->expires_ms && left <= 0)
+	if (it->type != OUT_REMOVE && it->expires_ms && left <= 0)
 		return false;
 	it->msg.ts_ms = now;
-	it->msg.ttl_s = it->type == OUT_UNBAN ? 0 : (uint32_t)left;
+	it->msg.ttl_s = it->type == OUT_REMOVE ? 0 : (uint32_t)left;
 	*text = eg_fleet_msg_format(&it->msg);
 	if (!*text)
 		return false;
-	eg_fleet_key(F.cfg.prefix, EG_FLEET_KEY_BAN, &it->msg.key, key, sizeof(key));
-	eg_fleet_key(F.cfg.prefix, EG_FLEET_KEY_TOMBSTONE, &it->msg.key, tomb, sizeof(tomb));
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)(it->type == OUT_UNBAN ? EG_FLEET_TOMBSTONE_TTL_S : left));
+	/* ban and unban, allow and unallow: the live key's op is odd, its tombstone's the next. */
+	live = (it->msg.op & 1) ? it->msg.op : (enum eg_fleet_op)(it->msg.op - 1);
+	eg_fleet_key(F.cfg.prefix, eg_fleet_op_key(live), &it->msg.key, key, sizeof(key));
+	eg_fleet_key(F.cfg.prefix, eg_fleet_op_key((enum eg_fleet_op)(live + 1)), &it->msg.key, tomb, sizeof(tomb));
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)(it->type == OUT_REMOVE ? EG_FLEET_TOMBSTONE_TTL_S : left));
 	switch (it->type) {
-	case OUT_BAN:
+	case OUT_SET:
 		if (left)
 			redisAppendCommand(c, "SET %s %s EX %s", key, *text, ttl);
 		else
@@ -459,7 +462,7 @@ static bool append_item(redisContext *c, struct item *it, const char *channel, i
 		redisAppendCommand(c, "DEL %s", tomb);
 		redisAppendCommand(c, "PUBLISH %s %s", channel, *text);
 		break;
-	case OUT_UNBAN:
+	case OUT_REMOVE:
 		redisAppendCommand(c, "DEL %s", key);
 		redisAppendCommand(c, "SET %s %s EX %s", tomb, *text, ttl);
 		redisAppendCommand(c, "PUBLISH %s %s", channel, *text);
@@ -845,6 +848,18 @@ static void emit_change(const char *event, const struct eg_fleet_msg *m, int64_t
 	ev_emit(o);
 }
 
+/* A change from elsewhere the maps would not take: an event and a counter. */
+static void apply_error(const struct eg_fleet_msg *m, const char *error)
+{
+	cJSON *o = ev_new("fleet_apply_error");
+
+	COUNT(apply_failures);
+	ev_add_source(o, &m->key);
+	cJSON_AddStringToObject(o, "host", m->host);
+	cJSON_AddStringToObject(o, "error", error);
+	ev_emit(o);
+}
+
 /* Applies a ban from elsewhere with ttl_s left (0 = permanent); true when the maps changed. */
 static bool apply_ban(const struct eg_fleet_msg *m, uint32_t ttl_s, const char *where, bool quiet)
 {
@@ -868,13 +883,7 @@ static bool apply_ban(const struct eg_fleet_msg *m, uint32_t ttl_s, const char *
 			return false;
 	}
 	if (eg_ban_add_fleet(F.maps, &m->key, ttl_s, m->reason, m->host, &e)) {
-		cJSON *o = ev_new("fleet_apply_error");
-
-		COUNT(apply_failures);
-		ev_add_source(o, &m->key);
-		cJSON_AddStringToObject(o, "host", m->host);
-		cJSON_AddStringToObject(o, "error", e.msg);
-		ev_emit(o);
+		apply_error(m, e.msg);
 		return false;
 	}
 	COUNT(applied_bans);
@@ -915,6 +924,58 @@ static bool apply_unban(const struct eg_fleet_msg *m, int64_t unban_ms, bool qui
 	return true;
 }
 
+/* An allow from elsewhere into the allowlist, origin fleet; true when the maps changed. */
+static bool apply_allow(const struct eg_fleet_msg *m, const char *where, bool quiet)
+{
+	struct eg_err e = { 0 };
+	struct eg_allow cur;
+	char cidr[EG_CIDR_STRLEN], msg[EG_FLEET_HOST_LEN + EG_CIDR_STRLEN + 128];
+
+	if (eg_key_plen(&m->key) == 0) {
+		eg_format_cidr(&m->key, cidr, sizeof(cidr));
+		snprintf(msg, sizeof(msg),
+			 "allow of %s from %s refused: it would lift every ban and limit for every address",
+			 cidr, m->host);
+		reject(FLEET_REJECT_EVERY, where, msg);
+		return false;
+	}
+	/* Already from the fleet, or this host's own (kept as it is: it is not the fleet's to remove). */
+	if (eg_allow_get(F.maps, &m->key, &cur))
+		return false;
+	if (eg_allow_put(F.maps, &m->key, EG_ORIGIN_FLEET, false, &e)) {
+		apply_error(m, e.msg);
+		return false;
+	}
+	COUNT(applied_allows);
+	if (!quiet)
+		emit_change("fleet_allow", m, 0);
+	return true;
+}
+
+/*
+ * A fleet allow's removal: lifts the allow from the fleet and this host's own
+ * fleet-wide one (when it publishes); never a plain local allow. A tombstone
+ * and its allow are never both in the store (an allow deletes the
+ * tombstone), so no time check is needed.
+ */
+static bool apply_unallow(const struct eg_fleet_msg *m, bool quiet)
+{
+	struct eg_allow cur;
+
+	if (!eg_allow_get(F.maps, &m->key, &cur))
+		return false;
+	if (cur.origin != EG_ORIGIN_FLEET && !(cur.fleet && !F.cfg.no_publish))
+		return false;
+	if (eg_allow_del(F.maps, &m->key, NULL))
+		return false;
+	COUNT(applied_unallows);
+	if (F.resyncing)
+		F.rs_removed++;
+	if (!quiet)
+		emit_change("fleet_unallow", m, 0);
+	return true;
+}
+
 static bool from_here(const struct eg_fleet_msg *m)
 {
 	return !strcmp(m->host, F.cfg.host);
@@ -936,11 +997,19 @@ static bool on_message(const struct item *it)
 	__atomic_store(&F.st.lag_s, &lag, __ATOMIC_RELAXED);
 	if (F.cfg.no_apply)
 		return false;
-	return m.op == EG_FLEET_BAN ? apply_ban(&m, m.ttl_s, "channel", false) :
-				      apply_unban(&m, 0, false);
+	switch (m.op) {
+	case EG_FLEET_BAN:
+		return apply_ban(&m, m.ttl_s, "channel", false);
+	case EG_FLEET_UNBAN:
+		return apply_unban(&m, 0, false);
+	case EG_FLEET_ALLOW:
+		return apply_allow(&m, "channel", false);
+	default:
+		return apply_unallow(&m, false);
+	}
 }
 
-static void seen_add(const struct eg_lpm_key *k, bool ban)
+static void seen_add(const struct eg_lpm_key *k, unsigned int kind)
 {
 	if (F.nseen == F.cap_seen) {
 		size_t cap = F.cap_seen ? F.cap_seen * 2 : 1024;
@@ -953,7 +1022,7 @@ static void seen_add(const struct eg_lpm_key *k, bool ban)
 	}
 	memset(&F.seen[F.nseen], 0, sizeof(F.seen[0]));
 	F.seen[F.nseen].key = *k;
-	F.seen[F.nseen].ban = ban;
+	F.seen[F.nseen].kind = kind;
 	F.nseen++;
 }
 
@@ -962,12 +1031,13 @@ static int seen_cmp(const void *a, const void *b)
 	const struct seen *x = a, *y = b;
 	int c = memcmp(&x->key, &y->key, sizeof(x->key));
 
-	return c ? c : (int)y->ban - (int)x->ban; /* a ban before a tombstone of the same key */
+	return c ? c : (int)x->kind - (int)y->kind;
 }
 
-static bool stored_ban(const struct eg_lpm_key *k)
+/* Whether the last resync saw a key of kind for k. */
+static bool stored(const struct eg_lpm_key *k, enum eg_fleet_key_kind kind)
 {
-	struct seen probe = { .key = *k, .ban = true };
+	struct seen probe = { .key = *k, .kind = kind };
 
 	return F.seen && bsearch(&probe, F.seen, F.nseen, sizeof(probe), seen_cmp);
 }
@@ -995,21 +1065,28 @@ static bool on_key(const struct item *it)
 		reject(FLEET_REJECT_MESSAGE, where, e.msg);
 		return false;
 	}
-	if (memcmp(&m.key, &k, sizeof(k)) ||
-	    (kind == EG_FLEET_KEY_BAN) != (m.op == EG_FLEET_BAN)) {
+	if (memcmp(&m.key, &k, sizeof(k)) || eg_fleet_key_op(kind) != m.op) {
 		reject(FLEET_REJECT_MISMATCH, where,
-		       "the value names another address or the other of ban and unban than its key");
+		       "the value names another address or another change than its key");
 		return false;
 	}
-	seen_add(&k, kind == EG_FLEET_KEY_BAN);
+	seen_add(&k, kind);
 	if (kind == EG_FLEET_KEY_BAN)
 		__atomic_add_fetch(&F.st.store_bans, 1, __ATOMIC_RELAXED);
-	else
+	else if (kind == EG_FLEET_KEY_TOMBSTONE || kind == EG_FLEET_KEY_UNALLOW)
 		F.rs_tombstones++;
 	if (from_here(&m) || F.cfg.no_apply)
 		return false;
 	if (kind == EG_FLEET_KEY_TOMBSTONE)
 		return apply_unban(&m, m.ts_ms, true);
+	if (kind == EG_FLEET_KEY_UNALLOW)
+		return apply_unallow(&m, true);
+	if (kind == EG_FLEET_KEY_ALLOW) {
+		if (!apply_allow(&m, where, true))
+			return false;
+		F.rs_applied++;
+		return true;
+	}
 	/* Redis's TTL is the truth: the store expires the key then. */
 	ttl = it->pttl < 0 ? 0 : (uint32_t)((it->pttl + 999) / 1000);
 	if (it->pttl >= 0 && !ttl)
@@ -1048,7 +1125,7 @@ static int republish_one(const struct eg_ban_entry *b, void *ctx)
 		return 0;
 	if (b->ban.expires_ns && b->ban.expires_ns <= r->now)
 		return 0;
-	if (stored_ban(&b->key))
+	if (stored(&b->key, EG_FLEET_KEY_BAN))
 		return 0;
 	if (b->ban.expires_ns)
 		expires_ms = eg_boot_to_wall_ns(b->ban.expires_ns) / 1000000;
@@ -1064,6 +1141,20 @@ static int republish_one(const struct eg_ban_entry *b, void *ctx)
 	return 0;
 }
 
+/* This host's own fleet-wide allows the store lacks go back to it. */
+static int republish_allow(const struct eg_allow_entry *a, void *ctx)
+{
+	struct republish *r = ctx;
+	struct eg_fleet_msg m = { .op = EG_FLEET_ALLOW, .key = a->key };
+
+	if (!a->allow.fleet || a->allow.origin == EG_ORIGIN_FLEET || stored(&a->key, EG_FLEET_KEY_ALLOW))
+		return 0;
+	snprintf(m.host, sizeof(m.host), "%s", F.cfg.host);
+	queue_publication(OUT_REPUBLISH, &m, 0);
+	r->n++;
+	return 0;
+}
+
 static void resync_end(void)
 {
 	struct republish r = { .now = eg_now_ns() };
@@ -1073,7 +1164,8 @@ static void resync_end(void)
 
 	if (F.seen)
 		qsort(F.seen, F.nseen, sizeof(F.seen[0]), seen_cmp);
-	if (!F.cfg.no_publish && eg_ban_foreach(F.maps, republish_one, &r, &e))
+	if (!F.cfg.no_publish && (eg_ban_foreach(F.maps, republish_one, &r, &e) ||
+				  eg_allow_foreach(F.maps, republish_allow, &r, &e)))
 		fprintf(stderr, "edgeguardd: fleet: %s\n", e.msg);
 	F.resyncing = false;
 	COUNT(resyncs);
@@ -1198,23 +1290,44 @@ void fleet_publish_ban(const struct eg_lpm_key *k, uint32_t ttl_s, const char *r
 {
 	struct eg_fleet_msg m = { .op = EG_FLEET_BAN, .key = *k, .origin = origin };
 
-	if (!F.on || F.cfg.no_publish)
+	if (!fleet_publishing())
 		return;
 	snprintf(m.host, sizeof(m.host), "%s", F.cfg.host);
 	snprintf(m.reason, sizeof(m.reason), "%s", reason ? reason : "");
 	if (trigger < EG_R_MAX)
 		snprintf(m.trigger, sizeof(m.trigger), "%s", eg_reason_name(trigger));
-	queue_publication(OUT_BAN, &m, ttl_s ? wall_ms() + (int64_t)ttl_s * 1000 : 0);
+	queue_publication(OUT_SET, &m, ttl_s ? wall_ms() + (int64_t)ttl_s * 1000 : 0);
+}
+
+/* A change without a TTL of this host's (unban, allow, unallow), queued. */
+static void publish_plain(enum eg_fleet_op op, const struct eg_lpm_key *k)
+{
+	struct eg_fleet_msg m = { .op = op, .key = *k };
+
+	if (!fleet_publishing())
+		return;
+	snprintf(m.host, sizeof(m.host), "%s", F.cfg.host);
+	queue_publication(op == EG_FLEET_ALLOW ? OUT_SET : OUT_REMOVE, &m, 0);
 }
 
 void fleet_publish_unban(const struct eg_lpm_key *k)
 {
-	struct eg_fleet_msg m = { .op = EG_FLEET_UNBAN, .key = *k };
+	publish_plain(EG_FLEET_UNBAN, k);
+}
 
-	if (!F.on || F.cfg.no_publish)
-		return;
-	snprintf(m.host, sizeof(m.host), "%s", F.cfg.host);
-	queue_publication(OUT_UNBAN, &m, 0);
+void fleet_publish_allow(const struct eg_lpm_key *k)
+{
+	publish_plain(EG_FLEET_ALLOW, k);
+}
+
+void fleet_publish_unallow(const struct eg_lpm_key *k)
+{
+	publish_plain(EG_FLEET_UNALLOW, k);
+}
+
+bool fleet_publishing(void)
+{
+	return F.on && !F.cfg.no_publish;
 }
 
 /* ---- start, stop, counters ---- */
@@ -1278,6 +1391,8 @@ void fleet_stats_read(struct fleet_stats *out)
 	LOAD(publish_dropped);
 	LOAD(applied_bans);
 	LOAD(applied_unbans);
+	LOAD(applied_allows);
+	LOAD(applied_unallows);
 	LOAD(apply_failures);
 	LOAD(resyncs);
 	LOAD(queued);

@@ -11,11 +11,14 @@
  *
  * Published: this host's manual bans and unbans (the control socket) and its
  * auto-bans (the event ring), each as one key with the ban's TTL plus a
- * message on the channel; an unban also leaves a tombstone. What could not
+ * message on the channel; an unban also leaves a tombstone. Allows made
+ * fleet-wide (allow add --fleet) the same way, without a TTL, and their
+ * removal; a plain allow is this host's alone. What could not
  * be sent while Redis was away waits in a queue and goes first when it
  * returns. Applied: every other host's bans, with origin fleet, the TTL Redis
  * has left, their reason and host, after the lock-out guards and the
- * allowlist; their unbans. A ban applied from the fleet is never published
+ * allowlist; their unbans; their allows (origin fleet; never a /0, never
+ * over this host's own allow of the same CIDR) and removals. A ban applied from the fleet is never published
  * again (no bounce-back), and a message from this host is ignored.
  * On every connect: the queue is sent, the keys are read again (SCAN), and
  * this host's own live bans the store lacks are put back (SET NX), so a
@@ -47,6 +50,7 @@ struct fleet_stats {
 	uint64_t reconnects, connect_failures;
 	uint64_t published, publish_failures, publish_dropped;
 	uint64_t applied_bans, applied_unbans, apply_failures;
+	uint64_t applied_allows, applied_unallows;
 	uint64_t rejected[FLEET_REJECT_MAX];
 	uint64_t resyncs;
 	uint64_t queued;        /* publications waiting for Redis */
@@ -81,6 +85,11 @@ bool fleet_service(void);
 void fleet_publish_ban(const struct eg_lpm_key *k, uint32_t ttl_s, const char *reason,
 		       unsigned int origin, unsigned int trigger);
 void fleet_publish_unban(const struct eg_lpm_key *k);
+/* This host's fleet-wide allow, and the removal of one (fleet-wide or from the fleet). */
+void fleet_publish_allow(const struct eg_lpm_key *k);
+void fleet_publish_unallow(const struct eg_lpm_key *k);
+/* Whether this host publishes (the fleet is on and not --fleet-no-publish). */
+bool fleet_publishing(void);
 
 /* A consistent copy of the counters; safe from any thread. */
 void fleet_stats_read(struct fleet_stats *out);

@@ -487,9 +487,11 @@ static void put_fleet(struct buf *b)
 	family(b, "edgeguard_fleet_publish_queue", "gauge",
 	       "Publications waiting for Redis (sent when it is back).");
 	put(b, "edgeguard_fleet_publish_queue %llu\n", (unsigned long long)f.queued);
-	family(b, "edgeguard_fleet_applied_total", "counter", "Bans and unbans from other hosts applied here.");
+	family(b, "edgeguard_fleet_applied_total", "counter", "Bans, unbans, allows and allow removals from other hosts applied here.");
 	put(b, "edgeguard_fleet_applied_total{op=\"ban\"} %llu\n", (unsigned long long)f.applied_bans);
 	put(b, "edgeguard_fleet_applied_total{op=\"unban\"} %llu\n", (unsigned long long)f.applied_unbans);
+	put(b, "edgeguard_fleet_applied_total{op=\"allow\"} %llu\n", (unsigned long long)f.applied_allows);
+	put(b, "edgeguard_fleet_applied_total{op=\"unallow\"} %llu\n", (unsigned long long)f.applied_unallows);
 	family(b, "edgeguard_fleet_apply_failures_total", "counter",
 	       "Bans from other hosts that could not be stored (a full list) or queued.");
 	put(b, "edgeguard_fleet_apply_failures_total %llu\n", (unsigned long long)f.apply_failures);

@@ -5,8 +5,11 @@
 # lifts it everywhere, a TTL ends everywhere, C started late (a canary that
 # publishes nothing) catches up, Redis
 # killed mid-run costs no local enforcement and everything comes back after
-# it returns (empty: the hosts put their own bans back), and bad input from
-# Redis is refused with an event and a counter.
+# it returns (empty: the hosts put their own bans back), bad input from
+# Redis is refused with an event and a counter, D (--fleet-no-apply)
+# publishes its own bans but takes none, and an allow made fleet-wide on A
+# lets B's client through A's ban there until it is removed (a plain allow
+# stays on A).
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +72,37 @@ check_why canary_publishes_nothing "its ban is in Redis" test "$(rget $RPORT EXI
 check_why canary_ban_stays_off_a "A has it" no_ban a 192.0.2.77
 check_eq canary_reports_role "$(metric_of c 'edgeguard_fleet_role{role="publish"}')" 0
 check_eq canary_counts_nothing_published "$(metric_of c edgeguard_fleet_published_total)" 0
+
+# ---- D publishes but applies nothing (--fleet-no-apply) ----
+# A bans one of D's clients before D starts (the resync path) and the other
+# after (the channel path): neither is in D's map and both get in; D's own
+# ban is published and holds on B.
+fleet_host d 4 26424 || die setup "lab D setup failed"
+D2=$(host_addr d 2) D3=$(host_addr d 3)
+on a "$EG" ban "$D2" --ttl 600 --reason "not for d" >/dev/null
+wait_until 50 rcli "$RPORT" EXISTS "edgeguard:ban:$D2"
+start_host d --redis "$REDIS_URL" --fleet-no-apply || die setup "edgeguardd D did not start"
+check d_resyncs wait_until 50 seen_on d '"event":"fleet_resync"'
+on a "$EG" ban "$D3" --ttl 600 --reason "not for d either" >/dev/null
+check a_ban_of_d3_reaches_b wait_until 50 has_ban b "$D3"
+check a_ban_of_d2_on_b has_ban b "$D2"
+sleep 1
+check_why no_apply_d_skips_resynced_ban "D applied it" no_ban d "$D2"
+check_why no_apply_d_skips_published_ban "D applied it" no_ban d "$D3"
+check no_apply_d_client_gets_in client_gets_in d 2
+check no_apply_d_other_client_gets_in client_gets_in d 3
+on d "$EG" ban "$D3" --ttl 600 --reason "d's own" >/dev/null
+check no_apply_d_enforces_own_ban client_kept_out d 3
+on d "$EG" ban 192.0.2.88 --ttl 600 --reason "d's own" >/dev/null
+check no_apply_d_publishes_own_ban wait_until 50 sh -c "[ \"\$(redis-cli -p $RPORT EXISTS edgeguard:ban:192.0.2.88)\" = 1 ]"
+check no_apply_d_ban_reaches_b wait_until 50 has_ban b 192.0.2.88
+check_eq no_apply_d_ban_names_d_on_b "$(field_of b 192.0.2.88 host)" edge-d
+check_eq no_apply_d_reports_role "$(metric_of d 'edgeguard_fleet_role{role="apply"}')" 0
+check_eq no_apply_d_counts_nothing_applied "$(metric_of d 'edgeguard_fleet_applied_total{op="ban"}')" 0
+check_eq no_apply_d_events_no_fleet_ban "$(count_on d '"event":"fleet_ban"')" 0
+on d "$EG" unban "$D3" >/dev/null
+check d_unban_lifts_d3_on_b wait_until 50 no_ban b "$D3"
+on a "$EG" unban "$D2" >/dev/null
 
 # ---- unban on A lifts it everywhere ----
 on a "$EG" unban "$B2" >/dev/null
@@ -165,7 +199,62 @@ check unban_answered_while_redis_hangs on a "$EG" unban "$A2"
 kill -CONT "${REDIS_PIDS[-1]}"
 check nothing_left_in_queue_after_hang wait_until 100 sh -c "[ \"\$(curl -s 127.0.0.1:26421/metrics | awk '\$1==\"edgeguard_fleet_publish_queue\"{print \$2}')\" = 0 ]"
 
-for x in a b c; do
+# ---- allows made fleet-wide (allow add --fleet) ----
+# allow_of X ADDRESS ORIGIN: host X's allowlist has ADDRESS with that origin.
+allow_of() { on "$1" "$EG" allow list --json | jq -e --arg a "$2" --arg o "$3" 'any(.[]; .address == $a and .origin == $o)' >/dev/null; }
+no_allow() { ! on "$1" "$EG" allow list --json | jq -e --arg a "$2" 'any(.[]; .address == $a)' >/dev/null; }
+allow_field() { on "$1" "$EG" allow list --json | jq -r --arg a "$2" ".[] | select(.address == \$a) | .$3"; }
+redis_has() { [ "$(rget "$RPORT" EXISTS "$1")" = 1 ]; }
+# A's ban of B3 (above) holds on B: A's fleet-wide allow lets B's client through it.
+check b3_kept_out_before_the_allow client_kept_out b 3
+on a "$EG" allow add "$B3" --fleet >/dev/null
+check fleet_allow_in_redis wait_until 50 redis_has "edgeguard:allow:$B3"
+check fleet_allow_reaches_b wait_until 50 allow_of b "$B3" fleet
+check b_client_passes_ban_by_fleet_allow client_gets_in b 3
+check b_ban_still_there has_ban b "$B3"
+check_eq a_allow_is_fleet_wide "$(allow_field a "$B3" fleet)/$(allow_field a "$B3" origin)" true/manual
+check_eq b_allow_is_not_b_own "$(allow_field b "$B3" fleet)" false
+check fleet_allow_reaches_c wait_until 50 allow_of c "$B3" fleet
+check b_logged_fleet_allow wait_until 20 seen_on b "\"event\":\"fleet_allow\",\"source\":\"$B3\""
+check_eq b_counts_allow_applied "$(metric_of b 'edgeguard_fleet_applied_total{op="allow"}')" 1
+check b_allow_list_says_fleet sh -c "EDGEGUARD_BPF_DIR=/sys/fs/bpf/egs-b $EG allow list | grep -qx '$B3 from the fleet'"
+on a "$EG" allow add 10.213.2.77 >/dev/null
+sleep 1
+check_why no_apply_d_skips_fleet_allow "D has it" no_allow d "$B3"
+check_why plain_allow_not_in_redis "it is in Redis" test "$(rget "$RPORT" EXISTS edgeguard:allow:10.213.2.77)" = 0
+check_why plain_allow_not_on_b "B has it" no_allow b 10.213.2.77
+check plain_allow_stays_on_a allow_of a 10.213.2.77 manual
+if on c "$EG" allow add 192.0.2.99 --fleet >/dev/null 2>&1; then r=accepted; else r=refused; fi
+check_eq canary_fleet_allow_refused "$r" refused
+check_why canary_refused_allow_not_made "C has it" no_allow c 192.0.2.99
+if on a "$EG" allow add 0.0.0.0/0 --fleet >/dev/null 2>&1; then r=accepted; else r=refused; fi
+check_eq slash0_fleet_allow_refused_on_a "$r" refused
+check_why slash0_fleet_allow_not_made "A has it" no_allow a 0.0.0.0/0
+rget "$RPORT" PUBLISH edgeguard:events "{\"v\":1,\"op\":\"allow\",\"host\":\"evil\",\"address\":\"0.0.0.0/0\",\"ts\":$(date +%s%3N)}" >/dev/null
+check slash0_allow_from_redis_rejected wait_until 30 seen_on b 'allow of 0.0.0.0/0 from evil refused'
+check_why slash0_allow_from_redis_not_applied "B has it" no_allow b 0.0.0.0/0
+# B down: a fleet-wide allow made meanwhile reaches it at its resync, and
+# the fleet allow it had survives the restart (the state file) as one.
+stop_host b
+on a "$EG" allow add 10.213.5.0/24 --fleet >/dev/null
+start_host b --redis "$REDIS_URL" || die setup "edgeguardd B did not restart"
+check b_resync_applies_fleet_allow wait_until 50 allow_of b 10.213.5.0/24 fleet
+check b_fleet_allow_kept_through_restart allow_of b "$B3" fleet
+check b_client_passes_after_restart client_gets_in b 3
+# Removed on A: gone everywhere, and the ban holds again.
+on a "$EG" allow del "$B3" >/dev/null
+check fleet_allow_removal_reaches_b wait_until 50 no_allow b "$B3"
+check fleet_allow_removal_reaches_c wait_until 50 no_allow c "$B3"
+check b_client_kept_out_after_allow_removed client_kept_out b 3
+check_why fleet_allow_key_gone "it is in Redis" test "$(rget "$RPORT" EXISTS "edgeguard:allow:$B3")" = 0
+check fleet_allow_tombstone_kept redis_has "edgeguard:unallow:$B3"
+check b_logged_fleet_unallow wait_until 20 seen_on b "\"event\":\"fleet_unallow\",\"source\":\"$B3\""
+# Removed on B (it came from A): gone on A too, as an unban from B would be.
+on b "$EG" allow del 10.213.5.0/24 >/dev/null
+check removal_from_b_reaches_a wait_until 50 no_allow a 10.213.5.0/24
+check plain_allow_kept_through_it_all allow_of a 10.213.2.77 manual
+
+for x in a b c d; do
 	check "daemon_${x}_alive_at_end" kill -0 "${H_PID[$x]}"
 	check "daemon_${x}_stops_cleanly" stop_pids "${H_PID[$x]}"
 	H_PID[$x]=

@@ -140,6 +140,9 @@ static void request_fields_are_strict(void)
 		{ "{\"cmd\":\"ban\",\"cidr\":\"10.0.0.1/8\"}", "host bits" },
 		{ "{\"cmd\":\"unban\",\"cidr\":\"10.0.0.1\",\"ttl\":5}", "takes no field \"ttl\"" },
 		{ "{\"cmd\":\"ping\",\"cidr\":\"10.0.0.1\"}", "takes no field \"cidr\"" },
+		{ "{\"cmd\":\"ban\",\"cidr\":\"10.0.0.1\",\"fleet\":true}", "takes no field \"fleet\"" },
+		{ "{\"cmd\":\"allow_del\",\"cidr\":\"10.0.0.1\",\"fleet\":true}", "takes no field \"fleet\"" },
+		{ "{\"cmd\":\"allow_add\",\"cidr\":\"10.0.0.1\",\"fleet\":1}", "\"fleet\" must be true or false" },
 		{ "{\"cmd\":\"ban\",\"cidr\":\"10.0.0.1\",\"cidr\":\"10.0.0.2\"}", "given twice" },
 		{ "{\"cmd\":\"ping\",\"cmd\":\"ping\"}", "given twice" },
 		{ "{\"cmd\":\"ping\",\"id\":\"\"}", "\"id\" must be" },
@@ -188,6 +191,20 @@ static void request_round_trips(void)
 	CHECK(parse("{\"cmd\":\"ping\"}  \r", &out, &e) == 0, "trailing blanks: %s", e.msg);
 	CHECK(parse("{\"cmd\":\"ban\",\"cidr\":\"10.0.0.1\",\"ttl\":null,\"reason\":null}", &out, &e) == 0,
 	      "nulls: %s", e.msg);
+	/* A fleet-wide allow: "fleet" goes out, comes back, and makes another request. */
+	memset(&in, 0, sizeof(in));
+	in.cmd = EG_CTL_ALLOW_ADD;
+	in.fleet = true;
+	CHECK(eg_parse_cidr("198.51.100.0/24", &in.key, &e) == 0, "cidr: %s", e.msg);
+	line = eg_ctl_format_request(&in);
+	CHECK(line && strstr(line, "\"fleet\":true"), "fleet allow formatted as %s", line ? line : "NULL");
+	CHECK(line && eg_ctl_parse_request(line, strlen(line), &out, &e) == 0 && out.fleet &&
+	      out.cmd == EG_CTL_ALLOW_ADD, "fleet allow read back wrong: %s", line ? line : "NULL");
+	free(line);
+	out.fleet = false;
+	CHECK(eg_ctl_request_hash(&out) != eg_ctl_request_hash(&in), "hash ignores fleet");
+	CHECK(parse("{\"cmd\":\"allow_add\",\"cidr\":\"10.0.0.1\"}", &out, &e) == 0 && !out.fleet,
+	      "a plain allow_add: %s", e.msg);
 	CHECK(!eg_ctl_cmd_changes(EG_CTL_STATUS) && eg_ctl_cmd_changes(EG_CTL_ALLOW_DEL),
 	      "which commands change the lists");
 }

@@ -36,10 +36,15 @@ static void keys_read_back(void)
 
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		k = cidr(addrs[i]);
-		for (int t = EG_FLEET_KEY_BAN; t <= EG_FLEET_KEY_TOMBSTONE; t++) {
+		static const char *const stem[] = {
+			[EG_FLEET_KEY_BAN] = "web:ban:", [EG_FLEET_KEY_TOMBSTONE] = "web:unban:",
+			[EG_FLEET_KEY_ALLOW] = "web:allow:", [EG_FLEET_KEY_UNALLOW] = "web:unallow:",
+		};
+
+		for (int t = EG_FLEET_KEY_BAN; t <= EG_FLEET_KEY_UNALLOW; t++) {
 			eg_fleet_key("web:", (enum eg_fleet_key_kind)t, &k, name, sizeof(name));
-			CHECK(!strncmp(name, t == EG_FLEET_KEY_BAN ? "web:ban:" : "web:unban:",
-				       t == EG_FLEET_KEY_BAN ? 8 : 10), "key '%s'", name);
+			CHECK(!strncmp(name, stem[t], strlen(stem[t])) &&
+			      !strcmp(name + strlen(stem[t]), addrs[i]), "key '%s'", name);
 			memset(&got, 0xff, sizeof(got));
 			CHECK(eg_fleet_key_parse("web:", name, strlen(name), &kind, &got, &e) == 0,
 			      "'%s' refused: %s", name, e.msg);
@@ -69,8 +74,12 @@ static void bad_keys_refused(void)
 	char longkey[300];
 
 	key_refused("other:ban:1.2.3.4", 17, "not under the prefix");
-	key_refused("edgeguard:events", 16, "neither");
-	key_refused("edgeguard:ban:", 14, "neither");
+	key_refused("edgeguard:events", 16, "none of");
+	key_refused("edgeguard:ban:", 14, "none of");
+	key_refused("edgeguard:allow:", 16, "none of");
+	key_refused("edgeguard:allowed:1.2.3.4", 25, "none of");
+	key_refused("edgeguard:allow:1.2.3.4/40", 26, "1.2.3.4/40");
+	key_refused("edgeguard:unallow:nope", 22, "edgeguard:unallow:nope");
 	key_refused("edgeguard:ban:not-an-address", 28, "edgeguard:ban:not-an-address");
 	key_refused("edgeguard:ban:1.2.3.4/33", 24, "1.2.3.4/33");
 	key_refused("edgeguard:ban:1.2.3.4\0x", 23, "NUL");
@@ -113,6 +122,30 @@ static void message_round_trip(void)
 	      e.msg);
 	CHECK(got.op == EG_FLEET_UNBAN && got.ts_ms == 5, "unban read back wrong");
 	free(text);
+
+	/* A fleet-wide allow and its removal: op, host, address, ts; nothing of a ban's. */
+	for (int op = EG_FLEET_ALLOW; op <= EG_FLEET_UNALLOW; op++) {
+		memset(&m, 0, sizeof(m));
+		m.op = (enum eg_fleet_op)op;
+		m.key = cidr("198.51.100.0/24");
+		m.ts_ms = 1718000000999LL;
+		snprintf(m.host, sizeof(m.host), "edge-3");
+		text = eg_fleet_msg_format(&m);
+		CHECK(text != NULL, "format failed");
+		if (!text)
+			return;
+		CHECK(!strcmp(text, op == EG_FLEET_ALLOW ?
+			      "{\"v\":1,\"op\":\"allow\",\"host\":\"edge-3\",\"address\":\"198.51.100.0/24\",\"ts\":1718000000999}" :
+			      "{\"v\":1,\"op\":\"unallow\",\"host\":\"edge-3\",\"address\":\"198.51.100.0/24\",\"ts\":1718000000999}"),
+		      "formatted as '%s'", text);
+		CHECK(eg_fleet_msg_parse(text, strlen(text), &got, &e) == 0, "'%s' refused: %s", text,
+		      e.msg);
+		CHECK(got.op == (enum eg_fleet_op)op && got.ts_ms == m.ts_ms && !strcmp(got.host, "edge-3") &&
+		      !memcmp(&got.key, &m.key, sizeof(m.key)) && !got.ttl_s && !got.reason[0],
+		      "'%s' read back wrong", text);
+		CHECK(eg_fleet_key_op(eg_fleet_op_key(m.op)) == m.op, "op %d and its key kind disagree", op);
+		free(text);
+	}
 }
 
 static void msg_refused(const char *text, const char *part)
@@ -138,6 +171,12 @@ static void bad_messages_refused(void)
 	msg_refused("{\"v\":2,\"op\":\"ban\"}", "version 2");
 	msg_refused("{\"v\":1,\"op\":\"ban\"}", "\"host\" is missing");
 	msg_refused("{\"v\":1,\"op\":\"kill\",\"host\":\"h\"}", "\"op\" must be");
+	msg_refused("{\"v\":1,\"op\":\"allow\",\"host\":\"h\",\"ts\":1}", "\"address\" is missing");
+	msg_refused("{\"v\":1,\"op\":\"allow\",\"host\":\"h\",\"address\":\"10.0.0.0/99\",\"ts\":1}",
+		    "\"address\"");
+	msg_refused("{\"v\":1,\"op\":\"unallow\",\"host\":\"h h\",\"address\":\"10.0.0.1\",\"ts\":1}",
+		    "host name");
+	msg_refused("{\"v\":1,\"op\":\"allow\",\"host\":\"h\",\"address\":\"10.0.0.1\"}", "\"ts\" is missing");
 	msg_refused("{\"v\":1,\"op\":\"ban\",\"host\":\"a b\",\"address\":\"1.2.3.4\",\"ts\":1}", "host name");
 	msg_refused("{\"v\":1,\"op\":\"ban\",\"host\":\"h\",\"address\":\"1.2.3\",\"ts\":1}", "\"address\"");
 	msg_refused(OK_BAN_HEAD "\"ttl\":-1,\"origin\":\"manual\"}", "\"ttl\" must be");

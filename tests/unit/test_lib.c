@@ -542,6 +542,32 @@ static void allowlist_add_list_delete(void)
 	edgeguard_bpf__destroy(skel);
 }
 
+/* An allow's origin and fleet mark, read back exactly; a plain re-add keeps a fleet-wide one. */
+static void allow_origin_and_fleet_mark(void)
+{
+	struct eg_maps m;
+	struct edgeguard_bpf *skel = load_small(&m, 16);
+	struct eg_lpm_key net = key_of("10.0.0.0/8"), host = key_of("10.1.2.3"),
+			  other = key_of("192.0.2.0/24");
+	struct eg_allow a;
+	struct eg_err e = { 0 };
+
+	if (!skel)
+		return;
+	CHECK(eg_allow_put(&m, &net, EG_ORIGIN_MANUAL, true, &e) == 0, "%s", e.msg);
+	CHECK(eg_allow_get(&m, &net, &a) == 1 && a.fleet && a.origin == EG_ORIGIN_MANUAL,
+	      "fleet-wide allow read back wrong");
+	CHECK(eg_allow_get(&m, &host, &a) == 0, "a covering CIDR taken for an exact entry");
+	CHECK(eg_allow_add(&m, &net, &e) == 0 && eg_allow_get(&m, &net, &a) == 1 && a.fleet,
+	      "a plain re-add dropped the fleet-wide mark");
+	CHECK(eg_allow_put(&m, &other, EG_ORIGIN_FLEET, false, &e) == 0, "%s", e.msg);
+	CHECK(eg_allow_get(&m, &other, &a) == 1 && a.origin == EG_ORIGIN_FLEET && !a.fleet,
+	      "fleet allow read back wrong");
+	CHECK(eg_allow_add(&m, &other, &e) == 0 && eg_allow_get(&m, &other, &a) == 1 &&
+	      a.origin == EG_ORIGIN_MANUAL && !a.fleet, "a plain add did not make the fleet's allow this host's");
+	edgeguard_bpf__destroy(skel);
+}
+
 static uint32_t active_gen(const struct eg_maps *m)
 {
 	struct eg_config cfg = { 0 };
@@ -593,6 +619,7 @@ int main(void)
 	RUN(ban_reasons_round_trip_and_go_with_the_ban);
 	RUN(auto_ban_over_a_manual_one_has_no_reason);
 	RUN(allowlist_add_list_delete);
+	RUN(allow_origin_and_fleet_mark);
 	RUN(invalid_policy_leaves_the_live_one_alone);
 	return tl_exit_code();
 }

@@ -96,7 +96,6 @@ static void save_round_trip_keeps_every_field(void)
 		auto_ban,
 	};
 	const char *allows[] = { "10.0.0.0/8", "192.0.2.10", "2001:db8:100::/56" };
-	struct eg_lpm_key k;
 	struct eg_err e = { 0 };
 
 	in[3].policy = 7;
@@ -104,14 +103,21 @@ static void save_round_trip_keeps_every_field(void)
 	eg_state_init(&s);
 	for (size_t i = 0; i < 4; i++)
 		eg_state_add_ban(&s, &in[i], &e);
+	/* A plain allow, one this host shares with the fleet, one from the fleet. */
 	for (size_t i = 0; i < 3; i++) {
-		k = key(allows[i]);
-		eg_state_add_allow(&s, &k, &e);
+		struct eg_saved_allow a = { .key = key(allows[i]), .origin = EG_ORIGIN_MANUAL };
+
+		a.fleet = i == 1;
+		if (i == 2)
+			a.origin = EG_ORIGIN_FLEET;
+		eg_state_add_saved_allow(&s, &a, &e);
 	}
 	CHECK(eg_state_save(path, &s, &e) == 0, "save: %s", e.msg);
 	CHECK(eg_state_load(path, &r, &e) == 0, "load: %s", e.msg);
 	CHECK_EQ(r.nbans, 4, "bans read back");
 	CHECK_EQ(r.nallows, 3, "allows read back");
+	CHECK(eg_state_same(&s, &r) || (eg_state_sort(&s), eg_state_sort(&r), eg_state_same(&s, &r)),
+	      "allows' origins or fleet marks differ after a save and a load");
 	for (size_t i = 0; i < 4 && r.nbans == 4; i++) {
 		const struct eg_saved_ban *got = eg_state_find_ban(&r, &in[i].key, in[i].origin);
 		char cidr[EG_CIDR_STRLEN];
@@ -130,7 +136,7 @@ static void save_round_trip_keeps_every_field(void)
 	}
 	eg_state_sort(&s);
 	for (size_t i = 0; i < 3 && r.nallows == 3; i++)
-		CHECK(!memcmp(&r.allows[i], &s.allows[i], sizeof(k)), "allow %zu differs", i);
+		CHECK(!memcmp(&r.allows[i], &s.allows[i], sizeof(s.allows[i])), "allow %zu differs", i);
 	eg_state_free(&s);
 	eg_state_free(&r);
 }
@@ -338,6 +344,11 @@ static void corrupt_file_names_the_field(void)
 		  "bans[0].policy: must be between 0 and 63" },
 		{ "{\"version\":1,\"bans\":[],\"allows\":[\"10.0.0.1/8\"]}", "allows[0]:" },
 		{ "{\"version\":1,\"bans\":[],\"allows\":[17]}", "allows[0]: must be a string" },
+		{ "{\"version\":1,\"bans\":[],\"allows\":[{\"cidr\":\"10.0.0.1\",\"origin\":\"auto\"}]}",
+		  "allows[0]: \"origin\" must be" },
+		{ "{\"version\":1,\"bans\":[],\"allows\":[{\"cidr\":\"10.0.0.1\",\"fleet\":1}]}",
+		  "allows[0]: \"fleet\" must be" },
+		{ "{\"version\":1,\"bans\":[],\"allows\":[{\"fleet\":true}]}", "allows[0]: must be a string or" },
 	};
 	struct eg_state r;
 	struct eg_err e;

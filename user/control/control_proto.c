@@ -32,12 +32,13 @@ enum {
 	F_SSH = 64,
 	F_ORIGIN = 128,
 	F_SUMMARY = 256,
+	F_FLEET = 512,
 };
 static const unsigned int cmd_fields[EG_CTL_CMD_MAX] = {
 	[EG_CTL_BAN] = F_CIDR | F_TTL | F_REASON | F_ORIGIN,
 	[EG_CTL_UNBAN] = F_CIDR | F_ORIGIN,
 	[EG_CTL_BULK] = F_SUMMARY,
-	[EG_CTL_ALLOW_ADD] = F_CIDR,
+	[EG_CTL_ALLOW_ADD] = F_CIDR | F_FLEET,
 	[EG_CTL_ALLOW_DEL] = F_CIDR,
 	[EG_CTL_POLICY_LOAD] = F_PATH | F_HASH | F_FORCE | F_SSH,
 };
@@ -52,7 +53,8 @@ static const unsigned int cmd_required[EG_CTL_CMD_MAX] = {
 /* Indexed by bit: field_names[i] is the field 1 << i. */
 static const char *const field_names[] = { EG_CTL_F_CIDR,  EG_CTL_F_TTL,   EG_CTL_F_REASON,
 					    EG_CTL_F_PATH,  EG_CTL_F_HASH,  EG_CTL_F_FORCE,
-					    EG_CTL_F_SSH,   EG_CTL_F_ORIGIN, EG_CTL_F_SUMMARY };
+					    EG_CTL_F_SSH,   EG_CTL_F_ORIGIN, EG_CTL_F_SUMMARY,
+					    EG_CTL_F_FLEET };
 
 const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd)
 {
@@ -217,8 +219,14 @@ static int parse_fields(const cJSON *req, struct eg_ctl_request *out, struct eg_
 	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_REASON);
 	const cJSON *origin = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_ORIGIN);
 	const cJSON *summary = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_SUMMARY);
+	const cJSON *fleet = cJSON_GetObjectItemCaseSensitive(req, EG_CTL_F_FLEET);
 	int o;
 
+	if (fleet) {
+		if (!cJSON_IsBool(fleet))
+			return eg_fail(e, "\"fleet\" must be true or false");
+		out->fleet = cJSON_IsTrue(fleet);
+	}
 	if (cidr) {
 		if (!cJSON_IsString(cidr))
 			return eg_fail(e, "\"cidr\" is not a string");
@@ -316,6 +324,8 @@ char *eg_ctl_format_request(const struct eg_ctl_request *r)
 		cJSON_AddStringToObject(o, EG_CTL_F_ORIGIN, eg_origin_name(r->origin));
 	if (r->cmd == EG_CTL_BULK)
 		cJSON_AddStringToObject(o, EG_CTL_F_SUMMARY, r->summary);
+	if (r->cmd == EG_CTL_ALLOW_ADD && r->fleet)
+		cJSON_AddTrueToObject(o, EG_CTL_F_FLEET);
 	if (r->cmd == EG_CTL_BAN) {
 		cJSON_AddNumberToObject(o, EG_CTL_F_TTL, r->ttl_s);
 		if (r->reason[0])
@@ -354,6 +364,7 @@ uint64_t eg_ctl_request_hash(const struct eg_ctl_request *r)
 	h = fnv1a(h, &cmd, sizeof(cmd));
 	h = fnv1a(h, &r->key, sizeof(r->key)); /* parsers zero it first: no stray padding */
 	h = fnv1a(h, &r->ttl_s, sizeof(r->ttl_s));
+	h = fnv1a(h, &r->fleet, sizeof(r->fleet));
 	h = fnv1a(h, &r->origin, sizeof(r->origin));
 	h = fnv1a(h, &r->has_origin, sizeof(r->has_origin));
 	h = fnv1a(h, r->summary, strlen(r->summary) + 1);

@@ -10,7 +10,8 @@
  *
  *   {"cmd":"ban","id":ID,"cidr":"192.0.2.7","ttl":600,"reason":"scraper"}  ttl 0 = permanent
  *   {"cmd":"unban","id":ID,"cidr":"192.0.2.7"}
- *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8"}   {"cmd":"allow_del",...}
+ *   {"cmd":"allow_add","id":ID,"cidr":"10.0.0.0/8","fleet":true}  fleet optional: shared
+ *   {"cmd":"allow_del",...}                                     with the fleet (fleet.h)
  *   {"cmd":"status"} or {"cmd":"ping"} -> "pid", "maps"
  *   {"cmd":"policy_load","id":ID,"path":"/etc/edgeguard/incident.json",
  *    "hash":"0123456789abcdef","force":false,"ssh":"198.51.100.7"}
@@ -107,6 +108,7 @@
 #define EG_CTL_F_HASH "hash"
 #define EG_CTL_F_FORCE "force"
 #define EG_CTL_F_SSH "ssh"
+#define EG_CTL_F_FLEET "fleet"
 #define EG_CTL_F_OK "ok"
 #define EG_CTL_F_ERROR "error"
 #define EG_CTL_F_REFUSED "refused"
@@ -143,6 +145,7 @@ struct eg_ctl_request {
 	bool force;                     /* policy_load */
 	bool has_ssh;                   /* policy_load: ssh is set */
 	struct eg_addr ssh;
+	bool fleet;                 /* allow_add: fleet-wide */
 };
 
 const char *eg_ctl_cmd_name(enum eg_ctl_cmd cmd);

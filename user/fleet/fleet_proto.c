@@ -9,9 +9,22 @@
 #include "maps.h"
 #include "text.h"
 
-#define KIND_BAN "ban:"
-#define KIND_TOMBSTONE "unban:"
 #define CHANNEL "events"
+
+/* Key kinds and ops by their enum value (index 0 unused). */
+static const char *const kinds[] = { NULL, "ban:", "unban:", "allow:", "unallow:" };
+static const char *const ops[] = { NULL, "ban", "unban", "allow", "unallow" };
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+enum eg_fleet_op eg_fleet_key_op(enum eg_fleet_key_kind kind)
+{
+	return (enum eg_fleet_op)kind; /* the same order */
+}
+
+enum eg_fleet_key_kind eg_fleet_op_key(enum eg_fleet_op op)
+{
+	return (enum eg_fleet_key_kind)op;
+}
 
 int eg_fleet_check_host(const char *name, struct eg_err *e)
 {
@@ -57,8 +70,7 @@ void eg_fleet_key(const char *prefix, enum eg_fleet_key_kind kind, const struct 
 	char cidr[EG_CIDR_STRLEN];
 
 	eg_format_cidr(k, cidr, sizeof(cidr));
-	snprintf(out, size, "%s%s%s", prefix, kind == EG_FLEET_KEY_BAN ? KIND_BAN : KIND_TOMBSTONE,
-		 cidr);
+	snprintf(out, size, "%s%s%s", prefix, kinds[kind], cidr);
 }
 
 void eg_fleet_channel(const char *prefix, char *out, size_t size)
@@ -92,16 +104,17 @@ int eg_fleet_key_parse(const char *prefix, const char *name, size_t len,
 		return eg_fail(e, "key '%s' is not under the prefix '%s'", q, prefix);
 	p = text + plen;
 	rest = len - plen;
-	if (rest > strlen(KIND_BAN) && !memcmp(p, KIND_BAN, strlen(KIND_BAN))) {
-		*kind = EG_FLEET_KEY_BAN;
-		p += strlen(KIND_BAN);
-	} else if (rest > strlen(KIND_TOMBSTONE) && !memcmp(p, KIND_TOMBSTONE, strlen(KIND_TOMBSTONE))) {
-		*kind = EG_FLEET_KEY_TOMBSTONE;
-		p += strlen(KIND_TOMBSTONE);
-	} else {
-		return eg_fail(e, "key '%s' is neither %s%sCIDR nor %s%sCIDR", q, prefix, KIND_BAN,
-			       prefix, KIND_TOMBSTONE);
+	*kind = 0;
+	for (size_t i = 1; i < NKINDS; i++) {
+		if (rest > strlen(kinds[i]) && !memcmp(p, kinds[i], strlen(kinds[i]))) {
+			*kind = (enum eg_fleet_key_kind)i;
+			p += strlen(kinds[i]);
+			break;
+		}
 	}
+	if (!*kind)
+		return eg_fail(e, "key '%s' is none of %sban:, unban:, allow: or unallow: and a CIDR", q,
+			       prefix);
 	if (eg_parse_cidr(p, k, &why))
 		return eg_fail(e, "key '%s': %s", q, why.msg);
 	return 0;
@@ -116,7 +129,7 @@ char *eg_fleet_msg_format(const struct eg_fleet_msg *m)
 		return NULL;
 	eg_format_cidr(&m->key, cidr, sizeof(cidr));
 	cJSON_AddNumberToObject(o, "v", EG_FLEET_VERSION);
-	cJSON_AddStringToObject(o, "op", m->op == EG_FLEET_BAN ? "ban" : "unban");
+	cJSON_AddStringToObject(o, "op", ops[m->op]);
 	cJSON_AddStringToObject(o, "host", m->host);
 	cJSON_AddStringToObject(o, "address", cidr);
 	if (m->op == EG_FLEET_BAN) {
@@ -204,12 +217,12 @@ static int parse_obj(const cJSON *o, struct eg_fleet_msg *m, struct eg_err *e)
 			       EG_FLEET_VERSION);
 	if (text_field(o, "op", false, text, sizeof(text), e))
 		return -1;
-	if (!strcmp(text, "ban"))
-		m->op = EG_FLEET_BAN;
-	else if (!strcmp(text, "unban"))
-		m->op = EG_FLEET_UNBAN;
-	else
-		return eg_fail(e, "fleet message: \"op\" must be \"ban\" or \"unban\"");
+	m->op = 0;
+	for (size_t i = 1; i < NKINDS; i++)
+		if (!strcmp(text, ops[i]))
+			m->op = (enum eg_fleet_op)i;
+	if (!m->op)
+		return eg_fail(e, "fleet message: \"op\" must be \"ban\", \"unban\", \"allow\" or \"unallow\"");
 	if (text_field(o, "host", false, m->host, sizeof(m->host), e))
 		return -1;
 	if (eg_fleet_check_host(m->host, &why))
@@ -221,7 +234,7 @@ static int parse_obj(const cJSON *o, struct eg_fleet_msg *m, struct eg_err *e)
 	if (whole(o, "ts", 0, 9007199254740992.0, &num, e))
 		return -1;
 	m->ts_ms = (int64_t)num;
-	if (m->op == EG_FLEET_UNBAN)
+	if (m->op != EG_FLEET_BAN)
 		return 0;
 	if (whole(o, "ttl", 0, (double)EG_DURATION_MAX_S, &num, e))
 		return -1;

@@ -11,13 +11,18 @@
  *   PREFIX "unban:" CIDR   a tombstone: the message of its last unban, kept
  *                          EG_FLEET_TOMBSTONE_TTL_S, so a host that was cut off
  *                          when it was published still lifts the ban
- *   PREFIX "events"        the pub/sub channel every ban and unban is
- *                          published on, the same message as the key's value
+ *   PREFIX "allow:" CIDR   a fleet-wide allow (edgeguard allow add --fleet):
+ *                          the message of its last allow; no TTL
+ *   PREFIX "unallow:" CIDR its removal's tombstone, kept like an unban's
+ *   PREFIX "events"        the pub/sub channel every change is published on,
+ *                          the same message as the key's value
  *
  * A message is one JSON object:
  *   {"v":1,"op":"ban","host":"edge-7","address":"203.0.113.7","ttl":600,
  *    "reason":"scraper","origin":"manual","trigger":null,"ts":1718000000123}
- * op "ban" or "unban"; host the host that banned (EG_FLEET_HOST_LEN, letters,
+ *   {"v":1,"op":"allow","host":"edge-7","address":"198.51.100.0/24","ts":...}
+ * op "ban", "unban", "allow" or "unallow" (allows and removals carry no
+ * ttl, reason, origin or trigger); host the host that made the change (EG_FLEET_HOST_LEN, letters,
  * digits, '.', '-', '_'); address a CIDR as edgeguard writes it; ttl seconds
  * at ts (0 = permanent; bans only); reason a printable line (may be empty);
  * origin "manual" or "auto" (what the ban was on its host); trigger the
@@ -49,6 +54,8 @@
 enum eg_fleet_op {
 	EG_FLEET_BAN = 1,
 	EG_FLEET_UNBAN = 2,
+	EG_FLEET_ALLOW = 3,
+	EG_FLEET_UNALLOW = 4,
 };
 
 struct eg_fleet_msg {
@@ -66,7 +73,14 @@ struct eg_fleet_msg {
 enum eg_fleet_key_kind {
 	EG_FLEET_KEY_BAN = 1,
 	EG_FLEET_KEY_TOMBSTONE = 2,
+	EG_FLEET_KEY_ALLOW = 3,
+	EG_FLEET_KEY_UNALLOW = 4,
 };
+
+/* The op a key of kind holds (a ban key holds a ban ...). */
+enum eg_fleet_op eg_fleet_key_op(enum eg_fleet_key_kind kind);
+/* The kind of key an op is stored under. */
+enum eg_fleet_key_kind eg_fleet_op_key(enum eg_fleet_op op);
 
 /*
  * 0 when name is a usable host name (1 to EG_FLEET_HOST_LEN - 1 letters,
@@ -92,7 +106,7 @@ void eg_fleet_scan_pattern(const char *prefix, char *out, size_t size);
  * Parses a key name of len bytes (not NUL-terminated, as Redis gives it)
  * under prefix: its kind and CIDR. -1 with e->msg when it is not one of
  * ours or its CIDR does not parse; names under prefix that are ours but no
- * ban (the channel's name is never a key) are refused too.
+ * ban, allow or tombstone (the channel's name is never a key) are refused too.
  */
 int eg_fleet_key_parse(const char *prefix, const char *name, size_t len,
 		       enum eg_fleet_key_kind *kind, struct eg_lpm_key *k, struct eg_err *e);

@@ -355,7 +355,8 @@ static int do_step(struct plan *p, const struct eg_maps *m, const struct step *s
 	u->kind = s->kind;
 	u->key = s->key;
 	if (s->kind == ALLOW_ADD) {
-		struct eg_allow a = { .created_ns = p->now_ns };
+		struct eg_allow a = { .created_ns = p->now_ns, .prefixlen = s->key.prefixlen,
+				      .origin = EG_ORIGIN_MANUAL };
 
 		p->nundo++;
 		return eg_allow_store(m, &s->key, &a, e);

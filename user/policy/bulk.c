@@ -492,13 +492,14 @@ static int bulk_unban(const struct eg_maps *m, unsigned int origin,
 static int bulk_allow(const struct eg_maps *m, bool add, const struct eg_bulk_item *items,
 		      size_t n, struct eg_bulk_result *r, struct eg_err *e)
 {
-	struct eg_allow a = { .created_ns = eg_now_ns() };
+	struct eg_allow a = { .created_ns = eg_now_ns(), .origin = EG_ORIGIN_MANUAL };
 	bool *fresh = calloc(n + 1, sizeof(*fresh));
 	int err = 0;
 
 	if (!fresh)
 		return eg_fail_code(e, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && !err; i++) {
+		a.prefixlen = items[i].key.prefixlen; /* what tells an exact entry (eg_allow_get) */
 		/* NOEXIST: an LPM lookup would answer for a covering prefix, this asks for the key. */
 		if (add && !bpf_map_update_elem(m->allow, &items[i].key, &a, BPF_NOEXIST)) {
 			fresh[i] = true;

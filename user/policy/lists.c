@@ -325,9 +325,25 @@ int eg_allow_store(const struct eg_maps *m, const struct eg_lpm_key *k, const st
 
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)
 {
-	struct eg_allow a = { .created_ns = eg_now_ns() };
+	struct eg_allow cur;
+	/* This host's fleet-wide allow stays so (a policy reload, a plain re-add). */
+	bool fleet = eg_allow_get(m, k, &cur) && cur.fleet && cur.origin != EG_ORIGIN_FLEET;
+
+	return eg_allow_put(m, k, EG_ORIGIN_MANUAL, fleet, e);
+}
+
+int eg_allow_put(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		 bool fleet, struct eg_err *e)
+{
+	struct eg_allow a = { .created_ns = eg_now_ns(), .prefixlen = k->prefixlen,
+			      .origin = (__u16)origin, .fleet = fleet };
 
 	return eg_allow_store(m, k, &a, e);
+}
+
+int eg_allow_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_allow *out)
+{
+	return !bpf_map_lookup_elem(m->allow, k, out) && out->prefixlen == k->prefixlen;
 }
 
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e)

@@ -7,6 +7,7 @@
 #ifndef EG_LISTS_H
 #define EG_LISTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "maps.h"
 
@@ -84,10 +85,22 @@ typedef int (*eg_allow_cb)(const struct eg_allow_entry *a, void *ctx);
 /* Calls cb for every ban, expired ones included (the caller knows the time). A nonzero cb return stops the walk and is returned. */
 int eg_ban_foreach(const struct eg_maps *m, eg_ban_cb cb, void *ctx, struct eg_err *e);
 
+/*
+ * A plain allow of k, this host's: one from the fleet becomes this host's
+ * own; this host's fleet-wide one stays fleet-wide.
+ */
 int eg_allow_add(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
 /* Stores exactly this allow value (an undo puts the old one back). */
 int eg_allow_store(const struct eg_maps *m, const struct eg_lpm_key *k, const struct eg_allow *a,
 		   struct eg_err *e);
+/*
+ * eg_allow_add with its origin (EG_ORIGIN_MANUAL or EG_ORIGIN_FLEET) and
+ * whether this host shares it with the fleet (fleet-wide).
+ */
+int eg_allow_put(const struct eg_maps *m, const struct eg_lpm_key *k, unsigned int origin,
+		 bool fleet, struct eg_err *e);
+/* The allow on exactly k (not a covering CIDR's): 1 and *out, or 0. */
+int eg_allow_get(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_allow *out);
 int eg_allow_del(const struct eg_maps *m, const struct eg_lpm_key *k, struct eg_err *e);
 int eg_allow_foreach(const struct eg_maps *m, eg_allow_cb cb, void *ctx, struct eg_err *e);
 

@@ -84,9 +84,16 @@ int eg_report_bans(const struct eg_maps *m, uint64_t now, cJSON **out, struct eg
 static int add_allow(const struct eg_allow_entry *a, void *ctx)
 {
 	char cidr[EG_CIDR_STRLEN];
+	cJSON *o = cJSON_CreateObject();
 
+	if (!o)
+		return -1;
 	eg_format_cidr(&a->key, cidr, sizeof(cidr));
-	return cJSON_AddItemToArray(ctx, cJSON_CreateString(cidr)) ? 0 : -1;
+	cJSON_AddStringToObject(o, "address", cidr);
+	cJSON_AddStringToObject(o, "origin", eg_origin_name(a->allow.origin == EG_ORIGIN_FLEET ?
+								 EG_ORIGIN_FLEET : EG_ORIGIN_MANUAL));
+	cJSON_AddBoolToObject(o, "fleet", a->allow.fleet);
+	return cJSON_AddItemToArray(ctx, o) ? 0 : -1;
 }
 
 int eg_report_allows(const struct eg_maps *m, cJSON **out, struct eg_err *e)

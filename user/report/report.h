@@ -22,7 +22,7 @@
  *   known). *out is a new array.
  */
 int eg_report_bans(const struct eg_maps *m, uint64_t now, cJSON **out, struct eg_err *e);
-/* The allowlist: an array of CIDR strings. */
+/* The allowlist: an array of {"address", "origin" (manual or fleet), "fleet" (this host shares it)}. */
 int eg_report_allows(const struct eg_maps *m, cJSON **out, struct eg_err *e);
 
 /* Bans in force at now by origin, and the entries of each ban map (expired ones included). */

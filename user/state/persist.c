@@ -68,9 +68,16 @@ int eg_state_add_ban(struct eg_state *s, const struct eg_saved_ban *b, struct eg
 
 int eg_state_add_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e)
 {
-	if (grow((void **)&s->allows, &s->cap_allows, s->nallows, sizeof(*k), e))
+	struct eg_saved_allow a = { .key = *k, .origin = EG_ORIGIN_MANUAL };
+
+	return eg_state_add_saved_allow(s, &a, e);
+}
+
+int eg_state_add_saved_allow(struct eg_state *s, const struct eg_saved_allow *a, struct eg_err *e)
+{
+	if (grow((void **)&s->allows, &s->cap_allows, s->nallows, sizeof(*a), e))
 		return -1;
-	s->allows[s->nallows++] = *k;
+	s->allows[s->nallows++] = *a;
 	return 0;
 }
 
@@ -82,12 +89,13 @@ int eg_state_add_pending_ban(struct eg_state *s, const struct eg_saved_ban *b, s
 	return 0;
 }
 
-int eg_state_add_pending_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e)
+int eg_state_add_pending_allow(struct eg_state *s, const struct eg_saved_allow *a,
+			       struct eg_err *e)
 {
 	if (grow((void **)&s->pending_allows, &s->cap_pending_allows, s->npending_allows,
-		 sizeof(*k), e))
+		 sizeof(*a), e))
 		return -1;
-	s->pending_allows[s->npending_allows++] = *k;
+	s->pending_allows[s->npending_allows++] = *a;
 	return 0;
 }
 
@@ -193,7 +201,9 @@ static int ban_cmp(const void *a, const void *b)
 
 static int allow_cmp(const void *a, const void *b)
 {
-	return key_cmp(a, b);
+	const struct eg_saved_allow *x = a, *y = b;
+
+	return key_cmp(&x->key, &y->key);
 }
 
 void eg_state_sort(struct eg_state *s)
@@ -223,7 +233,8 @@ bool eg_state_same(const struct eg_state *a, const struct eg_state *b)
 		    memcmp(&a->bans[i].raw, &b->bans[i].raw, sizeof(a->bans[i].raw)))
 			return false;
 	for (size_t i = 0; i < a->nallows; i++)
-		if (key_cmp(&a->allows[i], &b->allows[i]))
+		if (allow_cmp(&a->allows[i], &b->allows[i]) ||
+		    a->allows[i].origin != b->allows[i].origin || a->allows[i].fleet != b->allows[i].fleet)
 			return false;
 	return true;
 }
@@ -348,7 +359,7 @@ static int parse_ban(struct lctx *c, const cJSON *o, const char *list, size_t id
 }
 
 typedef int (*add_ban_fn)(struct eg_state *s, const struct eg_saved_ban *b, struct eg_err *e);
-typedef int (*add_allow_fn)(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e);
+typedef int (*add_allow_fn)(struct eg_state *s, const struct eg_saved_allow *a, struct eg_err *e);
 
 static int parse_bans(struct lctx *c, const cJSON *v, const char *list, struct eg_state *out,
 		      add_ban_fn add)
@@ -369,8 +380,7 @@ static int parse_bans(struct lctx *c, const cJSON *v, const char *list, struct e
 static int parse_allows(struct lctx *c, const cJSON *v, const char *list, struct eg_state *out,
 			add_allow_fn add)
 {
-	const cJSON *item;
-	struct eg_lpm_key k;
+	const cJSON *item, *cidr, *origin, *fleet;
 	struct eg_err pe;
 	char path[64];
 	size_t i = 0;
@@ -378,12 +388,29 @@ static int parse_allows(struct lctx *c, const cJSON *v, const char *list, struct
 	if (!cJSON_IsArray(v))
 		return lerr(c, list, "missing or not an array");
 	cJSON_ArrayForEach(item, v) {
+		struct eg_saved_allow a = { .origin = EG_ORIGIN_MANUAL };
+
 		snprintf(path, sizeof(path), "%s[%zu]", list, i++);
-		if (!cJSON_IsString(item))
-			return lerr(c, path, "must be a string");
-		if (eg_parse_cidr(item->valuestring, &k, &pe))
+		cidr = item;
+		if (cJSON_IsObject(item)) {
+			cidr = cJSON_GetObjectItemCaseSensitive(item, "cidr");
+			origin = cJSON_GetObjectItemCaseSensitive(item, "origin");
+			fleet = cJSON_GetObjectItemCaseSensitive(item, "fleet");
+			if (origin && !(cJSON_IsString(origin) &&
+					(!strcmp(origin->valuestring, "manual") ||
+					 !strcmp(origin->valuestring, "fleet"))))
+				return lerr(c, path, "\"origin\" must be \"manual\" or \"fleet\"");
+			if (fleet && !cJSON_IsBool(fleet))
+				return lerr(c, path, "\"fleet\" must be true or false");
+			if (origin && !strcmp(origin->valuestring, "fleet"))
+				a.origin = EG_ORIGIN_FLEET;
+			a.fleet = cJSON_IsTrue(fleet);
+		}
+		if (!cJSON_IsString(cidr))
+			return lerr(c, path, "must be a string or an object with \"cidr\"");
+		if (eg_parse_cidr(cidr->valuestring, &a.key, &pe))
 			return lerr(c, path, "%s", pe.msg);
-		if (add(out, &k, c->e))
+		if (add(out, &a, c->e))
 			return -1;
 	}
 	return 0;
@@ -432,7 +459,7 @@ static int parse_state(struct lctx *c, const cJSON *root, struct eg_state *out)
 	if (parse_bans(c, cJSON_GetObjectItemCaseSensitive(root, "bans"), "bans", out,
 		       eg_state_add_ban) ||
 	    parse_allows(c, cJSON_GetObjectItemCaseSensitive(root, "allows"), "allows", out,
-			 eg_state_add_allow) ||
+			 eg_state_add_saved_allow) ||
 	    parse_origin(c, root, &out->from))
 		return -1;
 	v = cJSON_GetObjectItemCaseSensitive(root, "pending");
@@ -576,7 +603,7 @@ static cJSON *ban_json(const struct eg_saved_ban *b)
 
 /* "bans" and "allows" arrays into parent; -1 out of memory. */
 static int lists_json(cJSON *parent, const struct eg_saved_ban *b, size_t nb,
-		      const struct eg_lpm_key *a, size_t na)
+		      const struct eg_saved_allow *a, size_t na)
 {
 	cJSON *bans = cJSON_AddArrayToObject(parent, "bans");
 	cJSON *allows = cJSON_AddArrayToObject(parent, "allows");
@@ -592,8 +619,22 @@ static int lists_json(cJSON *parent, const struct eg_saved_ban *b, size_t nb,
 		cJSON_AddItemToArray(bans, o);
 	}
 	for (size_t i = 0; i < na; i++) {
-		eg_format_cidr(&a[i], cidr, sizeof(cidr));
-		cJSON_AddItemToArray(allows, cJSON_CreateString(cidr));
+		cJSON *o;
+
+		eg_format_cidr(&a[i].key, cidr, sizeof(cidr));
+		if (a[i].origin == EG_ORIGIN_MANUAL && !a[i].fleet) {
+			cJSON_AddItemToArray(allows, cJSON_CreateString(cidr));
+			continue;
+		}
+		o = cJSON_CreateObject();
+		if (!o)
+			return -1;
+		cJSON_AddStringToObject(o, "cidr", cidr);
+		if (a[i].origin == EG_ORIGIN_FLEET)
+			cJSON_AddStringToObject(o, "origin", "fleet");
+		if (a[i].fleet)
+			cJSON_AddTrueToObject(o, "fleet");
+		cJSON_AddItemToArray(allows, o);
 	}
 	return 0;
 }
@@ -683,7 +724,13 @@ static int snap_allow(const struct eg_allow_entry *a, void *ctx)
 {
 	struct snap *s = ctx;
 
-	return eg_state_add_allow(s->out, &a->key, s->e) ? 1 : 0;
+	struct eg_saved_allow sa = {
+		.key = a->key,
+		.origin = a->allow.origin == EG_ORIGIN_FLEET ? EG_ORIGIN_FLEET : EG_ORIGIN_MANUAL,
+		.fleet = a->allow.fleet ? 1 : 0,
+	};
+
+	return eg_state_add_saved_allow(s->out, &sa, s->e) ? 1 : 0;
 }
 
 int eg_state_snapshot(const struct eg_maps *m, struct eg_state *out, struct eg_err *e)
@@ -758,11 +805,11 @@ struct restore {
 	size_t nfailed;
 };
 
-static void report(struct restore *r, const struct eg_saved_ban *b, const struct eg_lpm_key *a,
+static void report(struct restore *r, const struct eg_saved_ban *b, const struct eg_saved_allow *a,
 		   enum eg_restore_result res, uint32_t ttl, const char *error)
 {
 	struct eg_restore_report rep = {
-		.ban = b, .allow = a, .result = res, .ttl_s = ttl, .error = error,
+		.ban = b, .allow = a ? &a->key : NULL, .result = res, .ttl_s = ttl, .error = error,
 	};
 
 	if (res == EG_RESTORE_FAILED) {
@@ -777,22 +824,24 @@ static void report(struct restore *r, const struct eg_saved_ban *b, const struct
 		r->cb(&rep, r->ctx);
 }
 
-static void restore_allow(struct restore *r, const struct eg_lpm_key *k)
+static void restore_allow(struct restore *r, const struct eg_saved_allow *sa)
 {
-	struct eg_allow a = { .created_ns = r->now_ns };
+	const struct eg_lpm_key *k = &sa->key;
+	struct eg_allow a = { .created_ns = r->now_ns, .prefixlen = k->prefixlen,
+			      .origin = sa->origin, .fleet = sa->fleet };
 	char cidr[EG_CIDR_STRLEN], msg[EG_ERR_LEN];
 	int err;
 
 	/* BPF_NOEXIST: an LPM lookup cannot tell an exact entry from a covering one. */
 	if (!bpf_map_update_elem(r->m->allow, k, &a, BPF_NOEXIST)) {
 		eg_list_note_insert(r->m, EG_LIST_ALLOW, k);
-		report(r, NULL, k, EG_RESTORE_ADDED, 0, NULL);
+		report(r, NULL, sa, EG_RESTORE_ADDED, 0, NULL);
 		return;
 	}
 	err = errno;
 	if (err == EEXIST) {
 		eg_list_note_insert(r->m, EG_LIST_ALLOW, k);
-		report(r, NULL, k, EG_RESTORE_PRESENT, 0, NULL);
+		report(r, NULL, sa, EG_RESTORE_PRESENT, 0, NULL);
 		return;
 	}
 	eg_format_cidr(k, cidr, sizeof(cidr));
@@ -802,7 +851,7 @@ static void restore_allow(struct restore *r, const struct eg_lpm_key *k)
 	else
 		snprintf(msg, sizeof(msg), "cannot restore the allow of %s: %s", cidr,
 			 strerror(err));
-	report(r, NULL, k, EG_RESTORE_FAILED, 0, msg);
+	report(r, NULL, sa, EG_RESTORE_FAILED, 0, msg);
 }
 
 static void restore_one_ban(struct restore *r, const struct eg_saved_ban *b)

@@ -43,10 +43,22 @@ struct eg_maps_origin {
 	uint32_t config_id;
 };
 
+/*
+ * A saved allow: its CIDR, and for the fleet (daemon/fleet.h) its origin
+ * (EG_ORIGIN_MANUAL, or EG_ORIGIN_FLEET: another host's) and whether this
+ * host shares it (fleet-wide). In the file a plain allow is its CIDR, any
+ * other {"cidr": ..., "origin": "fleet"} or {"cidr": ..., "fleet": true}.
+ */
+struct eg_saved_allow {
+	struct eg_lpm_key key;
+	uint16_t origin;
+	uint16_t fleet;
+};
+
 struct eg_state {
 	struct eg_saved_ban *bans;
 	size_t nbans, cap_bans;
-	struct eg_lpm_key *allows;
+	struct eg_saved_allow *allows;
 	size_t nallows, cap_allows;
 	struct eg_maps_origin from; /* unknown in a file written before it was recorded */
 	/*
@@ -56,16 +68,19 @@ struct eg_state {
 	 */
 	struct eg_saved_ban *pending_bans;
 	size_t npending_bans, cap_pending_bans;
-	struct eg_lpm_key *pending_allows;
+	struct eg_saved_allow *pending_allows;
 	size_t npending_allows, cap_pending_allows;
 };
 
 void eg_state_init(struct eg_state *s);
 void eg_state_free(struct eg_state *s);
 int eg_state_add_ban(struct eg_state *s, const struct eg_saved_ban *b, struct eg_err *e);
+/* A plain allow of k (origin manual, not fleet-wide). */
 int eg_state_add_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e);
+int eg_state_add_saved_allow(struct eg_state *s, const struct eg_saved_allow *a, struct eg_err *e);
 int eg_state_add_pending_ban(struct eg_state *s, const struct eg_saved_ban *b, struct eg_err *e);
-int eg_state_add_pending_allow(struct eg_state *s, const struct eg_lpm_key *k, struct eg_err *e);
+int eg_state_add_pending_allow(struct eg_state *s, const struct eg_saved_allow *a,
+			       struct eg_err *e);
 /* Replaces dst's pending lists by copies of src's (the same state may be both). */
 int eg_state_copy_pending(struct eg_state *dst, const struct eg_state *src, struct eg_err *e);
 /* Drops pending bans that have expired at wall-clock time now; true when any was. */
