@@ -40,7 +40,7 @@ dpkg_run() {
 	local i out rc
 	for i in $(seq 30); do
 		out=$(dpkg "$@" 2>&1); rc=$?
-		grep -q 'lock' <<<"$out" && [ "$rc" -ne 0 ] || break
+		if [ "$rc" -eq 0 ] || ! grep -q 'lock' <<<"$out"; then break; fi
 		sleep 1
 	done
 	printf '%s\n' "$out"
