@@ -8,7 +8,8 @@
 # package builds with dpkg-buildpackage and holds what it should; and the
 # packaged binaries, run from the unpacked package with the packaged policy,
 # protect an interface (a banned client is cut off), and the packaged
-# daemon reopens its event file on SIGUSR1 as logrotate expects.
+# daemon reopens its event file on SIGUSR1 as logrotate expects. The package
+# installed with dpkg -i and purged: e2e_install_deb.sh.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
