@@ -99,12 +99,16 @@ stop_pids() {
 }
 # stop_pid PID: stop_pids for one.
 stop_pid() { stop_pids "$1"; }
-# free_port: a TCP port nobody listens on now (random, so concurrent runs do not collide).
+# free_port: a TCP port no socket uses now (random, so concurrent runs do not
+# collide), below the kernel's ephemeral range when there is room, so an
+# outgoing connection made meanwhile cannot take it before the server binds.
 free_port() {
-	local p
+	local p lo hi=60000
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=0
+	[ "${lo:-0}" -gt 21000 ] && hi=$((lo - 1))
 	for _ in $(seq 50); do
-		p=$(shuf -i 20000-60000 -n 1)
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+		p=$(shuf -i "20000-$hi" -n 1)
+		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
 }
