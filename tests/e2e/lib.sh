@@ -108,6 +108,8 @@ free_port() {
 	[ "${lo:-0}" -gt 21000 ] && hi=$((lo - 1))
 	for _ in $(seq 50); do
 		p=$(shuf -i "20000-$hi" -n 1)
+		# 26400-26599: the fleet and import tests' fixed Redis and server ports.
+		[ "$p" -ge 26400 ] && [ "$p" -le 26599 ] && continue
 		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
