@@ -159,8 +159,8 @@ $EG attach "$HOST_IF" >/dev/null || { fail attach_for_sweep "edgeguard attach fa
 # during the test (last seen "in the future"); both unarmed, same owner.
 # Planted before the daemon starts: its sweep (every 200 ms here) could
 # otherwise end the idle one before the count is read.
-check unarmed_idle_flow_inserted "$FI" add "$OWNER" 40001 "$H4" "$PORT" 1 0
-check unarmed_fresh_flow_inserted "$FI" add "$OWNER" 40002 "$H4" "$PORT" 1 -3600
+check unarmed_idle_flow_inserted "$FI" add "$OWNER" 40001 "$H4" "$PORT" 1 now
+check unarmed_fresh_flow_inserted "$FI" add "$OWNER" 40002 "$H4" "$PORT" 1 future
 check owner_holds_two_slots test "$("$FI" conns "$OWNER" 1)" = 2
 start_daemon --policy "$WORK/flows.json"
 check daemon_starts_for_sweep kill -0 "$DAEMON_PID"

@@ -3,12 +3,13 @@
  * Plants and inspects tracked flows in the pinned maps (EDGEGUARD_BPF_DIR),
  * for the end-to-end tests of edgeguardd's sweep:
  *
- *   flow_insert add CLIENT CPORT SERVER SPORT SLOT AGE_S
- *       stores a flow whose idle timer was never armed, last seen AGE_S
- *       seconds ago on the datapath's clock, owned by (CLIENT, SLOT), and
- *       counts it in eg_conns as the datapath would. A negative AGE_S is a
- *       flow seen "in the future": one that cannot turn idle during a test,
- *       whatever the machine's uptime
+ *   flow_insert add CLIENT CPORT SERVER SPORT SLOT now|future
+ *       stores a flow whose idle timer was never armed, owned by (CLIENT,
+ *       SLOT), and counts it in eg_conns as the datapath would. "now": last
+ *       seen now on the datapath's clock, so idle once the policy's idle
+ *       timeout has passed; "future": last seen an hour ahead, so it cannot
+ *       turn idle during a test. Neither goes back from now: the clock
+ *       (boot time) of a machine that just booted may be near zero.
  *   flow_insert has CLIENT CPORT SERVER SPORT    exit 0 if tracked, 1 if not
  *   flow_insert conns CLIENT SLOT                prints the owner's count (-1: none)
  *
@@ -55,18 +56,16 @@ static int add(struct eg_maps *m, char **argv)
 {
 	struct eg_flow_key k;
 	struct eg_flow f;
-	int64_t age = strtoll(argv[5], NULL, 10) * 1000000000LL;
-	uint64_t n = 0, now = eg_now_ns();
+	uint64_t n = 0;
 
 	memset(&f, 0, sizeof(f));
 	if (flow_key(argv, &k) || owner_key(argv[0], argv[4], &f.owner))
 		return 2;
-	if (age > 0 && (uint64_t)age > now) {
-		fprintf(stderr, "flow_insert: the machine has been up for less than %s s\n",
-			argv[5]);
-		return 1;
+	if (strcmp(argv[5], "now") && strcmp(argv[5], "future")) {
+		fprintf(stderr, "flow_insert: last seen '%s': now or future\n", argv[5]);
+		return 2;
 	}
-	f.last_seen_ns = now - (uint64_t)age;
+	f.last_seen_ns = eg_now_ns() + (argv[5][0] == 'f' ? 3600ULL * 1000000000ULL : 0);
 	if (bpf_map_update_elem(m->flows, &k, &f, BPF_NOEXIST)) {
 		fprintf(stderr, "flow_insert: eg_flows: %s\n", strerror(errno));
 		return 1;
@@ -121,7 +120,7 @@ int main(int argc, char **argv)
 	else if (argc == 4 && !strcmp(argv[1], "conns"))
 		rc = conns(&m, argv + 2);
 	else
-		fprintf(stderr, "usage: flow_insert add CLIENT CPORT SERVER SPORT SLOT AGE_S\n"
+		fprintf(stderr, "usage: flow_insert add CLIENT CPORT SERVER SPORT SLOT now|future\n"
 				"       flow_insert has CLIENT CPORT SERVER SPORT\n"
 				"       flow_insert conns CLIENT SLOT\n");
 	eg_maps_close(&m);
